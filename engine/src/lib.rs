@@ -1,0 +1,68 @@
+//! The GSP engine: one authoritative world, stepped at a fixed tick.
+//!
+//! A world is a bevy_ecs [`World`](bevy_ecs::world::World) holding avatars,
+//! positions and rooms, advanced by a schedule whose stages run in a fixed
+//! order every tick ([`TickStage`]): ingest, scripts, simulate, rules,
+//! replicate, emit. [`WorldRuntime`] runs it on its own thread; the
+//! [`TickClock`] accumulates wall time into fixed ticks and skips, rather than
+//! replays, time it cannot catch up.
+//!
+//! Nothing outside reaches into the world. Gateways hold a cloneable
+//! [`WorldHandle`]: [`WorldHandle::join`] gives a [`Session`] with a bounded
+//! channel of [`Outbound`] messages, and a [`SessionSender`] for typed
+//! commands (queued for the next tick) and movement inputs (newest wins). A
+//! session whose channel fills up is dropped in the emit stage; it never
+//! makes the tick wait.
+//!
+//! Space is divided into rooms ([`map`]): a graphical player walking into the
+//! tavern's box *is* in the tavern, and the text players there read that it
+//! arrived. Text commands and their rendering live in [`text`], shared by
+//! every gateway.
+//!
+//! ```
+//! use gsp_engine::{GameWorld, GatewayKind, Outbound, TextEvent, WorldConfig, WorldMap};
+//!
+//! let mut world = GameWorld::new(WorldConfig::default(), WorldMap::default_world());
+//! let handle = world.handle();
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let join = rt.spawn(async move { handle.join("ada", GatewayKind::Telnet).await });
+//! while !join.is_finished() {
+//!     world.step();
+//!     rt.block_on(tokio::task::yield_now());
+//! }
+//! let mut ada = rt.block_on(join).unwrap().unwrap();
+//! ada.sender.command("say hello").unwrap();
+//! world.step();
+//! let mut heard = Vec::new();
+//! while let Ok(m) = ada.receiver.try_recv() {
+//!     heard.push(m);
+//! }
+//! assert!(heard.iter().any(|m| matches!(m,
+//!     Outbound::Text(TextEvent::Said { text, by_you: true, .. }) if text == "hello")));
+//! ```
+
+pub mod clock;
+pub mod components;
+pub mod handle;
+pub mod map;
+pub mod math;
+pub mod runtime;
+pub mod session;
+pub mod stats;
+pub mod systems;
+pub mod text;
+pub mod world;
+
+pub use clock::{TickClock, TickPlan};
+pub use components::WorldConfig;
+pub use handle::{JoinError, SendError, Session, SessionSender, WorldHandle};
+pub use map::{Direction, RoomId, WorldMap};
+pub use math::Vec3;
+pub use runtime::WorldRuntime;
+pub use session::{
+    CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId,
+    StateUpdate, TextEvent, WhoEntry,
+};
+pub use stats::{StatusSnapshot, WorldStats};
+pub use systems::TickStage;
+pub use world::GameWorld;

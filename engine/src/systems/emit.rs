@@ -1,0 +1,47 @@
+//! Emit: each session gets its messages; a session that cannot keep up is
+//! dropped instead of slowing the tick.
+
+use bevy_ecs::prelude::*;
+use tokio::sync::mpsc::error::TrySendError;
+
+use crate::components::Sessions;
+use crate::session::SessionId;
+use crate::stats::WorldStats;
+use crate::systems::ingest::{remove_session, PendingRemovals};
+
+/// The shared statistics, as a resource for the systems that count.
+#[derive(Resource, Clone)]
+pub struct StatsHandle(pub std::sync::Arc<WorldStats>);
+
+/// Hands every outbox to its channel, then removes finished sessions.
+pub fn emit(world: &mut World) {
+    let mut gone: Vec<SessionId> = std::mem::take(&mut world.resource_mut::<PendingRemovals>().0);
+    let mut too_slow = 0u64;
+    {
+        let mut sessions = world.resource_mut::<Sessions>();
+        for (&id, entry) in sessions.by_id.iter_mut() {
+            for message in entry.outbox.drain(..) {
+                match entry.tx.try_send(message) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => {
+                        tracing::info!(session = %id, name = %entry.name, "dropping a session that cannot keep up");
+                        too_slow += 1;
+                        gone.push(id);
+                        break;
+                    }
+                    Err(TrySendError::Closed(_)) => {
+                        gone.push(id);
+                        break;
+                    }
+                }
+            }
+            entry.outbox.clear();
+        }
+    }
+    if too_slow > 0 {
+        world.resource::<StatsHandle>().0.count_slow_disconnects(too_slow);
+    }
+    for id in gone {
+        remove_session(world, id);
+    }
+}

@@ -1,0 +1,214 @@
+//! Rules: typed commands, room membership and chat routing.
+//!
+//! Room membership follows position: after commands have run, every avatar
+//! whose position lies in another room than last tick leaves the old room
+//! (its occupants read "ada leaves north.") and enters the new one (its
+//! occupants read "ada arrives from the south.", and the mover reads the new
+//! room). This is the same for a telnet player who typed `go north` and a
+//! graphical player who walked across the line.
+
+use std::collections::HashMap;
+
+use bevy_ecs::prelude::*;
+
+use crate::components::*;
+use crate::map::{RoomId, WorldMap};
+use crate::session::{CloseReason, Outbound, RoomView, SessionId, TextEvent, WhoEntry};
+use crate::systems::ingest::PendingRemovals;
+use crate::text::{self, Command};
+
+type AvatarQuery<'w, 's> = Query<
+    'w,
+    's,
+    (
+        Entity,
+        &'static Avatar,
+        &'static mut Position,
+        &'static mut CurrentRoom,
+    ),
+>;
+
+/// Runs the commands typed since the last tick, in order.
+pub fn run_commands(
+    mut pending: ResMut<PendingCommands>,
+    mut removals: ResMut<PendingRemovals>,
+    mut sessions: ResMut<Sessions>,
+    map: Res<WorldMap>,
+    mut avatars: AvatarQuery,
+) {
+    for (session, line) in std::mem::take(&mut pending.0) {
+        let Some(entity) = sessions.by_id.get(&session).map(|e| e.entity) else {
+            continue;
+        };
+        let Ok((_, avatar, _, current)) = avatars.get(entity) else {
+            continue;
+        };
+        let name = avatar.name.clone();
+        let room = current.0;
+        match text::parse(&line) {
+            Command::Nothing => {}
+            Command::Look => {
+                if let Some(room) = room {
+                    let view = room_view(&map, room, &name, &avatars);
+                    sessions.send(session, Outbound::Text(TextEvent::Room(view)));
+                }
+            }
+            Command::Say(said) => {
+                let Some(room) = room else { continue };
+                let room_key = map.room(room).key.clone();
+                for listener in occupants(&avatars, room) {
+                    sessions.send(
+                        listener.0,
+                        Outbound::Text(TextEvent::Said {
+                            speaker: name.clone(),
+                            room: room_key.clone(),
+                            text: said.clone(),
+                            by_you: listener.0 == session,
+                        }),
+                    );
+                }
+            }
+            Command::Go(direction) => {
+                let exit = room.and_then(|r| map.room(r).exit(direction).copied());
+                match exit {
+                    Some(exit) => {
+                        if let Ok((_, _, mut position, _)) = avatars.get_mut(entity) {
+                            position.0 = map.room(exit.to).spawn_point();
+                        }
+                        // Settle at once, so that a command typed after this
+                        // one in the same tick happens in the new room.
+                        settle_rooms(&map, &mut sessions, &mut avatars);
+                    }
+                    None => sessions.send(
+                        session,
+                        Outbound::Text(TextEvent::Error(format!(
+                            "You cannot go {direction} from here."
+                        ))),
+                    ),
+                }
+            }
+            Command::Who => {
+                let mut entries: Vec<WhoEntry> = sessions
+                    .by_id
+                    .values()
+                    .map(|e| WhoEntry {
+                        name: e.name.clone(),
+                        kind: e.kind,
+                        room: avatars
+                            .get(e.entity)
+                            .ok()
+                            .and_then(|(_, _, _, r)| r.0)
+                            .map(|r| map.room(r).title.clone())
+                            .unwrap_or_default(),
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+                sessions.send(session, Outbound::Text(TextEvent::Who(entries)));
+            }
+            Command::Help => {
+                sessions.send(session, Outbound::Text(TextEvent::Info(text::HELP.into())));
+            }
+            Command::Quit => {
+                sessions.send(session, Outbound::Text(TextEvent::Info("Goodbye.".into())));
+                sessions.send(session, Outbound::Closed(CloseReason::Quit));
+                removals.0.push(session);
+            }
+            Command::Invalid(why) => {
+                sessions.send(session, Outbound::Text(TextEvent::Error(why)));
+            }
+        }
+    }
+}
+
+/// Moves avatars between rooms by position and tells everyone concerned.
+pub fn update_rooms(
+    map: Res<WorldMap>,
+    mut sessions: ResMut<Sessions>,
+    mut avatars: AvatarQuery,
+) {
+    settle_rooms(&map, &mut sessions, &mut avatars);
+}
+
+fn settle_rooms(map: &WorldMap, sessions: &mut Sessions, avatars: &mut AvatarQuery) {
+    let mut moves: Vec<(SessionId, String, Option<RoomId>, RoomId)> = Vec::new();
+    for (_, avatar, position, mut current) in avatars.iter_mut() {
+        let now = map.room_at(position.0);
+        if now != current.0 {
+            // Avatars cannot leave the map, so `now` is only None if a room
+            // vanished; stay where we were rather than announce nonsense.
+            if let Some(now) = now {
+                moves.push((avatar.session, avatar.name.clone(), current.0, now));
+                current.0 = Some(now);
+            }
+        }
+    }
+    if moves.is_empty() {
+        return;
+    }
+    let mut by_room: HashMap<RoomId, Vec<SessionId>> = HashMap::new();
+    for (_, avatar, _, current) in avatars.iter() {
+        if let Some(room) = current.0 {
+            by_room.entry(room).or_default().push(avatar.session);
+        }
+    }
+    for (mover, name, from, to) in moves {
+        if let Some(from) = from {
+            let leaving_by = map.room(from).exit_to(to).map(|e| e.direction);
+            for &listener in by_room.get(&from).into_iter().flatten() {
+                sessions.send(
+                    listener,
+                    Outbound::Text(TextEvent::Departed {
+                        name: name.clone(),
+                        room: map.room(from).key.clone(),
+                        to: leaving_by,
+                        quit: false,
+                    }),
+                );
+            }
+        }
+        let arriving_from = from.and_then(|f| map.room(to).exit_to(f).map(|e| e.direction));
+        for &listener in by_room.get(&to).into_iter().flatten() {
+            if listener != mover {
+                sessions.send(
+                    listener,
+                    Outbound::Text(TextEvent::Arrived {
+                        name: name.clone(),
+                        room: map.room(to).key.clone(),
+                        from: arriving_from,
+                        joined: from.is_none(),
+                    }),
+                );
+            }
+        }
+        let view = room_view(map, to, &name, avatars);
+        sessions.send(mover, Outbound::Text(TextEvent::Room(view)));
+    }
+}
+
+/// Sessions and names of the avatars in `room`.
+fn occupants(avatars: &AvatarQuery, room: RoomId) -> Vec<(SessionId, String)> {
+    avatars
+        .iter()
+        .filter(|(_, _, _, r)| r.0 == Some(room))
+        .map(|(_, a, _, _)| (a.session, a.name.clone()))
+        .collect()
+}
+
+fn room_view(map: &WorldMap, room: RoomId, viewer: &str, avatars: &AvatarQuery) -> RoomView {
+    let r = map.room(room);
+    let mut others: Vec<String> = occupants(avatars, room)
+        .into_iter()
+        .map(|(_, n)| n)
+        .filter(|n| n != viewer)
+        .collect();
+    others.sort_by_key(|n| n.to_lowercase());
+    let mut players = vec![viewer.to_owned()];
+    players.extend(others);
+    RoomView {
+        key: r.key.clone(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        exits: r.exits.iter().map(|e| e.direction).collect(),
+        players,
+    }
+}

@@ -1,0 +1,219 @@
+//! Text commands and plain-text rendering, shared by every gateway.
+//!
+//! [`parse`] turns a typed line into a [`Command`]; [`render_plain`] turns a
+//! [`TextEvent`] into the lines a player reads, without colour. Gateways may
+//! decorate (telnet colours room titles), but the words are these.
+
+use crate::map::Direction;
+use crate::session::{TextEvent, WhoEntry};
+
+/// A parsed player command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Describe the room.
+    Look,
+    /// Speak to the room.
+    Say(String),
+    /// Take an exit.
+    Go(Direction),
+    /// List the players online.
+    Who,
+    /// List the commands.
+    Help,
+    /// Leave the world.
+    Quit,
+    /// An empty line.
+    Nothing,
+    /// Something that is not a command; the text says what to tell the player.
+    Invalid(String),
+}
+
+/// Parses one line as typed: `look`, `say hi`, `'hi`, `go north`, `n`, `who`...
+pub fn parse(line: &str) -> Command {
+    let line = line.trim();
+    if line.is_empty() {
+        return Command::Nothing;
+    }
+    if let Some(rest) = line.strip_prefix('\'').or_else(|| line.strip_prefix('"')) {
+        return say(rest);
+    }
+    let (verb, rest) = match line.split_once(char::is_whitespace) {
+        Some((v, r)) => (v, r.trim()),
+        None => (line, ""),
+    };
+    let verb = verb.to_lowercase();
+    match verb.as_str() {
+        "look" | "l" => Command::Look,
+        "say" => say(rest),
+        "who" => Command::Who,
+        "help" | "?" | "commands" => Command::Help,
+        "quit" | "exit" | "logout" => Command::Quit,
+        "go" | "walk" | "move" => {
+            if rest.is_empty() {
+                Command::Invalid("Go where? Try 'go north', or just 'n'.".into())
+            } else {
+                match Direction::parse(rest) {
+                    Some(d) => Command::Go(d),
+                    None => Command::Invalid(format!("'{rest}' is not a direction.")),
+                }
+            }
+        }
+        _ => match Direction::parse(&verb) {
+            Some(d) if rest.is_empty() => Command::Go(d),
+            _ => Command::Invalid(format!(
+                "Unknown command '{verb}'. Type 'help' for the list."
+            )),
+        },
+    }
+}
+
+fn say(text: &str) -> Command {
+    let text = text.trim();
+    if text.is_empty() {
+        Command::Invalid("Say what?".into())
+    } else {
+        Command::Say(text.to_owned())
+    }
+}
+
+/// The help text.
+pub const HELP: &str = "Commands:
+  look (l)              describe the room you are in
+  say <text>, 'text     speak to everyone in the room
+  go <exit>             take an exit: north, south, east, west, up, down
+  n, s, e, w, u, d      the same, shorter
+  who                   list the players online
+  help                  this list
+  quit                  leave the world";
+
+/// The event as plain text; lines are separated by `\n`, with no trailing newline.
+pub fn render_plain(event: &TextEvent) -> String {
+    match event {
+        TextEvent::Room(view) => {
+            let mut out = format!("{}\n{}\n", view.title, view.description);
+            out.push_str(&exits_line(&view.exits));
+            out.push('\n');
+            out.push_str(&players_line(&view.players));
+            out
+        }
+        TextEvent::Arrived {
+            name, from, joined, ..
+        } => match (joined, from) {
+            (true, _) => format!("{name} enters the world."),
+            (false, Some(d)) => format!("{name} arrives from {}.", from_phrase(*d)),
+            (false, None) => format!("{name} arrives."),
+        },
+        TextEvent::Departed { name, to, quit, .. } => match (quit, to) {
+            (true, _) => format!("{name} leaves the world."),
+            (false, Some(d)) => format!("{name} leaves {}.", to_phrase(*d)),
+            (false, None) => format!("{name} leaves."),
+        },
+        TextEvent::Said {
+            speaker,
+            text,
+            by_you,
+            ..
+        } => {
+            if *by_you {
+                format!("You say, \"{text}\"")
+            } else {
+                format!("{speaker} says, \"{text}\"")
+            }
+        }
+        TextEvent::Who(entries) => who(entries),
+        TextEvent::Info(text) | TextEvent::Error(text) => text.clone(),
+    }
+}
+
+/// "Exits: north, south." or "There are no exits."
+pub fn exits_line(exits: &[Direction]) -> String {
+    if exits.is_empty() {
+        "There are no obvious exits.".into()
+    } else {
+        let names: Vec<&str> = exits.iter().map(|d| d.name()).collect();
+        format!("Exits: {}.", names.join(", "))
+    }
+}
+
+/// "Players here: ada (you), bob." The viewer comes first.
+pub fn players_line(players: &[String]) -> String {
+    let mut names: Vec<String> = Vec::with_capacity(players.len());
+    for (i, p) in players.iter().enumerate() {
+        names.push(if i == 0 {
+            format!("{p} (you)")
+        } else {
+            p.clone()
+        });
+    }
+    format!("Players here: {}.", names.join(", "))
+}
+
+fn from_phrase(d: Direction) -> String {
+    match d {
+        Direction::Up => "above".into(),
+        Direction::Down => "below".into(),
+        d => format!("the {d}"),
+    }
+}
+
+fn to_phrase(d: Direction) -> String {
+    match d {
+        Direction::Up => "upwards".into(),
+        Direction::Down => "downwards".into(),
+        d => d.name().into(),
+    }
+}
+
+fn who(entries: &[WhoEntry]) -> String {
+    let mut out = format!(
+        "{} player{} online:",
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" }
+    );
+    for e in entries {
+        out.push_str(&format!("\n  {:<16} {:<7} {}", e.name, e.kind.name(), e.room));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_command_set() {
+        assert_eq!(parse("look"), Command::Look);
+        assert_eq!(parse("  L "), Command::Look);
+        assert_eq!(parse("say hello there"), Command::Say("hello there".into()));
+        assert_eq!(parse("'hi"), Command::Say("hi".into()));
+        assert_eq!(parse("go north"), Command::Go(Direction::North));
+        assert_eq!(parse("GO s"), Command::Go(Direction::South));
+        assert_eq!(parse("d"), Command::Go(Direction::Down));
+        assert_eq!(parse("up"), Command::Go(Direction::Up));
+        assert_eq!(parse("who"), Command::Who);
+        assert_eq!(parse("quit"), Command::Quit);
+        assert_eq!(parse(""), Command::Nothing);
+        assert!(matches!(parse("say"), Command::Invalid(_)));
+        assert!(matches!(parse("go nowhere"), Command::Invalid(_)));
+        assert!(matches!(parse("dance"), Command::Invalid(_)));
+        assert!(matches!(parse("n x"), Command::Invalid(_)));
+    }
+
+    #[test]
+    fn renders_movement_with_directions() {
+        let e = TextEvent::Arrived {
+            name: "ada".into(),
+            room: "plaza".into(),
+            from: Some(Direction::South),
+            joined: false,
+        };
+        assert_eq!(render_plain(&e), "ada arrives from the south.");
+        let e = TextEvent::Departed {
+            name: "ada".into(),
+            room: "tavern".into(),
+            to: Some(Direction::Down),
+            quit: false,
+        };
+        assert_eq!(render_plain(&e), "ada leaves downwards.");
+    }
+}

@@ -1,0 +1,135 @@
+//! [`GameWorld`]: the ECS world, its schedule, and the channels into it.
+//!
+//! A `GameWorld` is stepped by hand ([`GameWorld::step`]), which is what tests
+//! and benchmarks do; [`WorldRuntime`](crate::WorldRuntime) steps it on its
+//! own thread at the fixed tick.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bevy_ecs::prelude::*;
+
+use crate::components::*;
+use crate::handle::WorldHandle;
+use crate::map::WorldMap;
+use crate::session::{CloseReason, GatewayKind, Outbound};
+use crate::stats::WorldStats;
+use crate::systems::emit::StatsHandle;
+use crate::systems::ingest::{Inbox, PendingRemovals, ShuttingDown};
+use crate::systems::tick_schedule;
+
+/// Messages the inbound queue holds across all sessions.
+pub const INBOUND_CAPACITY: usize = 65_536;
+
+/// One world: the ECS `World`, the tick schedule and the shared statistics.
+pub struct GameWorld {
+    world: World,
+    schedule: Schedule,
+    stats: Arc<WorldStats>,
+    handle: WorldHandle,
+}
+
+impl GameWorld {
+    /// A world with `config` and `map`, and the handle gateways use to reach it.
+    pub fn new(config: WorldConfig, map: WorldMap) -> GameWorld {
+        assert!(config.tick_rate > 0, "tick rate must be positive");
+        let (inbound_tx, inbound_rx) = crossbeam_channel::bounded(INBOUND_CAPACITY);
+        let (leaves_tx, leaves_rx) = crossbeam_channel::unbounded();
+        let stats = Arc::new(WorldStats::new(config.tick_rate));
+        let handle = WorldHandle {
+            inbound: inbound_tx,
+            leaves: leaves_tx,
+            next_session: Arc::new(AtomicU64::new(1)),
+            stats: stats.clone(),
+            tick_rate: config.tick_rate,
+            outbound_capacity: config.outbound_capacity,
+        };
+        let mut world = World::new();
+        world.insert_resource(TickTime {
+            tick: 0,
+            dt: 1.0 / f32::from(config.tick_rate),
+            rate: config.tick_rate,
+        });
+        world.insert_resource(config);
+        world.insert_resource(map);
+        world.insert_resource(Sessions::default());
+        world.insert_resource(PendingCommands::default());
+        world.insert_resource(PendingRemovals::default());
+        world.insert_resource(ShuttingDown::default());
+        world.insert_resource(StatsHandle(stats.clone()));
+        world.insert_resource(Inbox {
+            inbound: inbound_rx,
+            leaves: leaves_rx,
+        });
+        GameWorld {
+            world,
+            schedule: tick_schedule(),
+            stats,
+            handle,
+        }
+    }
+
+    /// A handle for gateways.
+    pub fn handle(&self) -> WorldHandle {
+        self.handle.clone()
+    }
+
+    /// The shared statistics.
+    pub fn stats(&self) -> &Arc<WorldStats> {
+        &self.stats
+    }
+
+    /// Runs one tick and records its duration.
+    pub fn step(&mut self) {
+        let start = Instant::now();
+        self.schedule.run(&mut self.world);
+        self.world.resource_mut::<TickTime>().tick += 1;
+        self.world.clear_trackers();
+        let duration = start.elapsed();
+        let sessions = self.world.resource::<Sessions>();
+        let (telnet, quic) = (
+            sessions.count(GatewayKind::Telnet) as u64,
+            sessions.count(GatewayKind::Quic) as u64,
+        );
+        let entities = self.world.entities().len() as u64;
+        self.stats.record_population(telnet, quic, entities);
+        self.stats.record_tick(start, duration);
+    }
+
+    /// Ticks completed.
+    pub fn tick(&self) -> u64 {
+        self.world.resource::<TickTime>().tick
+    }
+
+    /// The ECS world, for inspection.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The ECS world, for systems added by other crates' setup code.
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    /// The tick schedule, for other crates to add systems to its stages.
+    pub fn schedule_mut(&mut self) -> &mut Schedule {
+        &mut self.schedule
+    }
+
+    /// Refuses new joins, tells every session the world is closing, and
+    /// removes them.
+    pub fn shut_down(&mut self) {
+        self.world.resource_mut::<ShuttingDown>().0 = true;
+        let mut sessions = std::mem::take(&mut self.world.resource_mut::<Sessions>().by_id);
+        for (_, entry) in sessions.drain() {
+            for message in entry.outbox {
+                let _ = entry.tx.try_send(message);
+            }
+            let _ = entry
+                .tx
+                .try_send(Outbound::Closed(CloseReason::ShuttingDown));
+            self.world.despawn(entry.entity);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The GSP wire protocol, with no I/O in it.
+//!
+//! A graphical client talks to a world over QUIC with the ALPN [`ALPN`]. The
+//! connection carries two kinds of traffic, both described by the flatbuffers
+//! schema in `protocol/schema/gsp.fbs` (Rust code generated into [`wire`] by
+//! `scripts/gen-protocol`, and committed):
+//!
+//! * **One reliable stream**, opened by the client, carrying length-prefixed
+//!   frames ([`framing`]). The client speaks first with a [`ClientMessage::Hello`];
+//!   the server answers [`ServerMessage::Welcome`] or [`ServerMessage::Refusal`].
+//!   After that the client sends text commands (`say hi`, `go north`) and the
+//!   server sends [`ServerMessage::Event`]s: the same things a telnet player reads.
+//! * **Unreliable datagrams**: the client sends [`ClientDatagram::Input`] every
+//!   frame, the server sends one [`ServerDatagram::State`] every tick with the
+//!   entities near the player. Pings and pongs measure the round trip.
+//!
+//! The types in [`messages`] are plain Rust values; `encode` builds the
+//! flatbuffer and `decode` runs the flatbuffers verifier under tight
+//! [`limits`] before it reads a single field, so a malformed or hostile buffer
+//! is an error, never a panic.
+//!
+//! ```
+//! use gsp_protocol::{ClientMessage, PROTOCOL_VERSION};
+//!
+//! let hello = ClientMessage::Hello { protocol_version: PROTOCOL_VERSION, name: "ada".into() };
+//! let bytes = hello.encode();
+//! assert_eq!(ClientMessage::decode(&bytes).unwrap(), hello);
+//! assert!(ClientMessage::decode(&bytes[..bytes.len() / 2]).is_err());
+//! ```
+
+pub mod close;
+pub mod framing;
+pub mod messages;
+
+#[allow(clippy::all, unsafe_op_in_unsafe_fn, mismatched_lifetime_syntaxes, missing_docs)]
+#[path = "generated/gsp_generated.rs"]
+mod generated;
+
+/// The flatbuffers types generated from `protocol/schema/gsp.fbs`.
+pub use generated::gsp::wire;
+
+pub use close::CloseCode;
+pub use messages::{
+    ClientDatagram, ClientMessage, DecodeError, EntityState, EventKind, RefusalCode,
+    ServerDatagram, ServerMessage,
+};
+
+/// The protocol version a client announces in its hello; the server refuses others.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The QUIC application protocol name (ALPN) of this protocol version.
+pub const ALPN: &[u8] = b"gsp/1";
+
+/// Limits every decoder enforces.
+pub mod limits {
+    /// Largest stream frame either side accepts, in bytes (length prefix excluded).
+    pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+    /// Largest datagram either side accepts, in bytes.
+    pub const MAX_DATAGRAM_BYTES: usize = 1400;
+    /// Longest text command a client may send, in bytes.
+    pub const MAX_COMMAND_BYTES: usize = 512;
+    /// Nesting depth the flatbuffers verifier allows.
+    pub const MAX_DEPTH: usize = 8;
+    /// Tables the flatbuffers verifier allows in one buffer.
+    pub const MAX_TABLES: usize = 128;
+}
