@@ -1,1 +1,58 @@
-fn main() {}
+//! `gsp`: the one binary of GSP. Each subcommand wires the crates together;
+//! the work happens in the crates.
+
+mod bot;
+mod world;
+
+use clap::{Parser, Subcommand};
+
+/// GSP: an open game-server engine and hosting platform.
+///
+/// One authoritative world per process, shared by graphical players over QUIC
+/// and text players over telnet.
+#[derive(Debug, Parser)]
+#[command(name = "gsp", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Everything on one machine with embedded defaults, and how to connect.
+    ///
+    /// For now this is a world server with the defaults of `gsp world`; the
+    /// platform, a local agent and the wake proxy join it as they land.
+    Up(world::WorldArgs),
+    /// Run one world server: telnet, QUIC and HTTP (health, status, metrics).
+    World(world::WorldArgs),
+    /// Run a swarm of headless QUIC bots against a world and report what they saw.
+    Bot(bot::BotArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let default_filter = match cli.command {
+        Command::Bot(_) => "warn",
+        _ => "info",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+        )
+        .init();
+    let result = match cli.command {
+        Command::Up(args) => world::run(args, true),
+        Command::World(args) => world::run(args, false),
+        Command::Bot(args) => bot::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gsp: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,306 @@
+//! The GSP client SDK: everything a graphical client or a bot needs to play.
+//!
+//! [`Client::connect`] opens a QUIC connection (ALPN `gsp/1`), says hello
+//! with a name, and waits for the server's welcome. Then:
+//!
+//! * [`Client::send_input`] sends a movement input as a datagram (every
+//!   frame, with an increasing sequence number);
+//! * [`Client::command`] sends a typed line (`say hi`, `go north`) on the
+//!   reliable stream;
+//! * [`Client::next_event`] yields what the server says (room descriptions,
+//!   arrivals, speech) and [`Client::next_datagram`] the per-tick state.
+//!
+//! Servers usually run with a self-signed certificate. The client trusts one
+//! only when told to ([`Trust::Insecure`]), or pins it by SHA-256
+//! fingerprint ([`Trust::Fingerprint`]); checks against a certificate authority are
+//! left to deployments with a real certificate authority.
+//!
+//! [`bot`] runs a swarm of headless clients for tests and load.
 
+pub mod bot;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gsp_protocol::framing::{encode_frame, FrameDecoder};
+use gsp_protocol::{
+    limits, ClientDatagram, ClientMessage, CloseCode, DecodeError, RefusalCode, ServerDatagram,
+    ServerMessage, PROTOCOL_VERSION,
+};
+use quinn::crypto::rustls::QuicClientConfig;
+use tokio::sync::mpsc;
+
+pub use tls::{parse_fingerprint, Trust};
+
+/// What can go wrong talking to a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Setting up the local endpoint or TLS.
+    #[error("client setup: {0}")]
+    Setup(String),
+    /// The QUIC connection could not be made.
+    #[error("connecting: {0}")]
+    Connect(#[from] quinn::ConnectError),
+    /// The connection failed or was closed.
+    #[error("connection: {0}")]
+    Connection(#[from] quinn::ConnectionError),
+    /// Writing to the stream failed.
+    #[error("stream: {0}")]
+    Write(#[from] quinn::WriteError),
+    /// Sending a datagram failed.
+    #[error("datagram: {0}")]
+    Datagram(#[from] quinn::SendDatagramError),
+    /// The server refused the hello.
+    #[error("refused ({code:?}): {reason}")]
+    Refused {
+        /// Why, for programs.
+        code: RefusalCode,
+        /// Why, for people.
+        reason: String,
+    },
+    /// The server sent something that is not the protocol.
+    #[error("bad message from server: {0}")]
+    Protocol(String),
+    /// The server took too long.
+    #[error("timed out waiting for the server")]
+    Timeout,
+}
+
+impl From<DecodeError> for ClientError {
+    fn from(e: DecodeError) -> Self {
+        ClientError::Protocol(e.to_string())
+    }
+}
+
+/// A client-side QUIC endpoint: one UDP socket, any number of connections.
+pub fn client_endpoint(trust: &Trust) -> Result<quinn::Endpoint, ClientError> {
+    let tls = tls::client_config(trust).map_err(|e| ClientError::Setup(e.to_string()))?;
+    let crypto = QuicClientConfig::try_from(tls).map_err(|e| ClientError::Setup(e.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .keep_alive_interval(Some(Duration::from_secs(5)))
+        .datagram_receive_buffer_size(Some(256 * 1024));
+    config.transport_config(Arc::new(transport));
+    let bind: SocketAddr = "0.0.0.0:0".parse().expect("valid address");
+    let mut endpoint =
+        quinn::Endpoint::client(bind).map_err(|e| ClientError::Setup(e.to_string()))?;
+    endpoint.set_default_client_config(config);
+    Ok(endpoint)
+}
+
+/// A connected, welcomed player.
+pub struct Client {
+    connection: quinn::Connection,
+    send: quinn::SendStream,
+    events: mpsc::Receiver<Result<ServerMessage, ClientError>>,
+    /// The session id the server gave us.
+    pub session_id: u64,
+    /// Our avatar's id in state datagrams.
+    pub entity_id: u64,
+    /// Server ticks per second.
+    pub tick_rate: u16,
+    _endpoint: Option<quinn::Endpoint>,
+}
+
+impl Client {
+    /// Connects to `server` as `name`, with its own endpoint.
+    pub async fn connect(
+        server: SocketAddr,
+        name: &str,
+        trust: &Trust,
+    ) -> Result<Client, ClientError> {
+        let endpoint = client_endpoint(trust)?;
+        let mut client = Self::connect_with(&endpoint, server, name).await?;
+        client._endpoint = Some(endpoint);
+        Ok(client)
+    }
+
+    /// Connects through an existing endpoint (many clients can share one).
+    pub async fn connect_with(
+        endpoint: &quinn::Endpoint,
+        server: SocketAddr,
+        name: &str,
+    ) -> Result<Client, ClientError> {
+        let connection = endpoint.connect(server, "localhost")?.await?;
+        let (mut send, mut recv) = connection.open_bi().await?;
+        write_frame(
+            &mut send,
+            &ClientMessage::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                name: name.to_owned(),
+            },
+        )
+        .await?;
+        let mut decoder = FrameDecoder::new(limits::MAX_FRAME_BYTES);
+        let first =
+            tokio::time::timeout(Duration::from_secs(10), read_frame(&mut recv, &mut decoder))
+                .await
+                .map_err(|_| ClientError::Timeout)??;
+        let (session_id, entity_id, tick_rate) = match first {
+            Some(ServerMessage::Welcome {
+                session_id,
+                entity_id,
+                tick_rate,
+                ..
+            }) => (session_id, entity_id, tick_rate),
+            Some(ServerMessage::Refusal { code, reason }) => {
+                return Err(ClientError::Refused { code, reason })
+            }
+            Some(other) => {
+                return Err(ClientError::Protocol(format!(
+                    "expected a welcome, got {other:?}"
+                )))
+            }
+            None => return Err(ClientError::Protocol("stream closed before welcome".into())),
+        };
+        let (tx, events) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                let item = read_frame(&mut recv, &mut decoder).await;
+                let end = !matches!(item, Ok(Some(_)));
+                let item = match item {
+                    Ok(Some(m)) => Ok(m),
+                    Ok(None) => break,
+                    Err(e) => Err(e),
+                };
+                if tx.send(item).await.is_err() || end {
+                    break;
+                }
+            }
+        });
+        Ok(Client {
+            connection,
+            send,
+            events,
+            session_id,
+            entity_id,
+            tick_rate,
+            _endpoint: None,
+        })
+    }
+
+    /// Sends a typed line on the reliable stream.
+    pub async fn command(&mut self, text: &str) -> Result<(), ClientError> {
+        write_frame(
+            &mut self.send,
+            &ClientMessage::Command {
+                text: text.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Sends a movement input as a datagram.
+    pub fn send_input(&self, sequence: u32, move_x: f32, move_z: f32) -> Result<(), ClientError> {
+        let d = ClientDatagram::Input {
+            sequence,
+            move_x,
+            move_z,
+        };
+        Ok(self.connection.send_datagram(Bytes::from(d.encode()))?)
+    }
+
+    /// Sends a ping; the server answers with a pong carrying `nonce`.
+    pub fn ping(&self, nonce: u64) -> Result<(), ClientError> {
+        let d = ClientDatagram::Ping { nonce };
+        Ok(self.connection.send_datagram(Bytes::from(d.encode()))?)
+    }
+
+    /// Sends raw bytes as a datagram: for tests of the server's defences.
+    pub fn send_raw_datagram(&self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        Ok(self.connection.send_datagram(Bytes::from(bytes))?)
+    }
+
+    /// Writes raw bytes to the stream: for tests of the server's defences.
+    pub async fn send_raw_stream(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        Ok(self.send.write_all(bytes).await?)
+    }
+
+    /// The next message on the reliable stream; `None` once it has ended.
+    pub async fn next_event(&mut self) -> Option<Result<ServerMessage, ClientError>> {
+        self.events.recv().await
+    }
+
+    /// The next datagram from the server.
+    pub async fn next_datagram(&self) -> Result<ServerDatagram, ClientError> {
+        let bytes = self.connection.read_datagram().await?;
+        Ok(ServerDatagram::decode(&bytes)?)
+    }
+
+    /// A reader of this connection's datagrams that does not borrow the
+    /// client, so that datagrams and events can be awaited together.
+    pub fn datagrams(&self) -> DatagramReader {
+        DatagramReader(self.connection.clone())
+    }
+
+    /// Resolves when the connection closes, with the server's close code if
+    /// it was one of ours.
+    pub async fn closed(&self) -> (Option<CloseCode>, quinn::ConnectionError) {
+        let err = self.connection.closed().await;
+        let code = match &err {
+            quinn::ConnectionError::ApplicationClosed(c) => {
+                CloseCode::from_code(c.error_code.into_inner())
+            }
+            _ => None,
+        };
+        (code, err)
+    }
+
+    /// The underlying connection (statistics, RTT).
+    pub fn connection(&self) -> &quinn::Connection {
+        &self.connection
+    }
+
+    /// Closes the connection politely.
+    pub fn close(&self) {
+        self.connection
+            .close(quinn::VarInt::from_u32(CloseCode::Normal.code()), b"bye");
+    }
+}
+
+/// Reads a connection's datagrams; see [`Client::datagrams`].
+#[derive(Debug, Clone)]
+pub struct DatagramReader(quinn::Connection);
+
+impl DatagramReader {
+    /// The next datagram from the server.
+    pub async fn next_datagram(&self) -> Result<ServerDatagram, ClientError> {
+        let bytes = self.0.read_datagram().await?;
+        Ok(ServerDatagram::decode(&bytes)?)
+    }
+}
+
+async fn write_frame(
+    send: &mut quinn::SendStream,
+    message: &ClientMessage,
+) -> Result<(), ClientError> {
+    let mut frame = Vec::new();
+    encode_frame(&message.encode(), &mut frame);
+    send.write_all(&frame).await?;
+    Ok(())
+}
+
+async fn read_frame(
+    recv: &mut quinn::RecvStream,
+    decoder: &mut FrameDecoder,
+) -> Result<Option<ServerMessage>, ClientError> {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(frame) = decoder
+            .next_frame()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?
+        {
+            return Ok(Some(ServerMessage::decode(&frame)?));
+        }
+        match recv.read(&mut buf).await {
+            Ok(Some(n)) => decoder.extend(&buf[..n]),
+            Ok(None) => return Ok(None),
+            Err(quinn::ReadError::ConnectionLost(e)) => return Err(e.into()),
+            Err(e) => return Err(ClientError::Protocol(e.to_string())),
+        }
+    }
+}

@@ -89,7 +89,13 @@ mod tests {
         let t0 = Instant::now();
         let mut c = TickClock::new(P, 3, t0);
         let plan = c.advance(t0 + Duration::from_millis(1_004));
-        assert_eq!(plan, TickPlan { run: 3, skipped: 97 });
+        assert_eq!(
+            plan,
+            TickPlan {
+                run: 3,
+                skipped: 97
+            }
+        );
         // Back on schedule: the next tick is due one period after the
         // forgiven fraction, not 97 ticks ago.
         assert_eq!(c.next_due(), t0 + Duration::from_millis(1_010));

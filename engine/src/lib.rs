@@ -60,8 +60,8 @@ pub use map::{Direction, RoomId, WorldMap};
 pub use math::Vec3;
 pub use runtime::WorldRuntime;
 pub use session::{
-    CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId,
-    StateUpdate, TextEvent, WhoEntry,
+    CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, StateUpdate,
+    TextEvent, WhoEntry,
 };
 pub use stats::{StatusSnapshot, WorldStats};
 pub use systems::TickStage;

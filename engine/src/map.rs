@@ -310,7 +310,13 @@ mod tests {
             assert_eq!(map.room_at(room.spawn_point()), Some(id), "{}", room.key);
             for exit in &room.exits {
                 let back = map.room(exit.to).exit(exit.direction.opposite());
-                assert_eq!(back.map(|e| e.to), Some(id), "{} {}", room.key, exit.direction);
+                assert_eq!(
+                    back.map(|e| e.to),
+                    Some(id),
+                    "{} {}",
+                    room.key,
+                    exit.direction
+                );
             }
         }
     }

@@ -268,12 +268,19 @@ mod tests {
         }
         let s = stats.snapshot();
         assert_eq!(s.tick, 100);
-        assert!((s.measured_tick_rate - 10.0).abs() < 1e-6, "{}", s.measured_tick_rate);
+        assert!(
+            (s.measured_tick_rate - 10.0).abs() < 1e-6,
+            "{}",
+            s.measured_tick_rate
+        );
         assert!((s.tick_ms_p50 - 51.0).abs() < 1.01, "{}", s.tick_ms_p50);
         assert!((s.tick_ms_p99 - 99.0).abs() < 1.01, "{}", s.tick_ms_p99);
         assert_eq!(s.tick_ms_max, 100.0);
         let text = stats.prometheus_text();
         assert!(text.contains("gsp_world_ticks_total 100"), "{text}");
-        assert!(text.contains("gsp_world_tick_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains("gsp_world_tick_duration_seconds_bucket"),
+            "{text}"
+        );
     }
 }

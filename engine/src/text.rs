@@ -171,7 +171,12 @@ fn who(entries: &[WhoEntry]) -> String {
         if entries.len() == 1 { "" } else { "s" }
     );
     for e in entries {
-        out.push_str(&format!("\n  {:<16} {:<7} {}", e.name, e.kind.name(), e.room));
+        out.push_str(&format!(
+            "\n  {:<16} {:<7} {}",
+            e.name,
+            e.kind.name(),
+            e.room
+        ));
     }
     out
 }

@@ -28,6 +28,9 @@ pub struct GameWorld {
     schedule: Schedule,
     stats: Arc<WorldStats>,
     handle: WorldHandle,
+    /// Entities that are things in the world (they have a position), as
+    /// opposed to the ECS's own bookkeeping entities.
+    placed: QueryState<(), With<Position>>,
 }
 
 impl GameWorld {
@@ -62,8 +65,10 @@ impl GameWorld {
             inbound: inbound_rx,
             leaves: leaves_rx,
         });
+        let placed = world.query_filtered::<(), With<Position>>();
         GameWorld {
             world,
+            placed,
             schedule: tick_schedule(),
             stats,
             handle,
@@ -92,9 +97,14 @@ impl GameWorld {
             sessions.count(GatewayKind::Telnet) as u64,
             sessions.count(GatewayKind::Quic) as u64,
         );
-        let entities = self.world.entities().len() as u64;
+        let entities = self.placed.iter(&self.world).count() as u64;
         self.stats.record_population(telnet, quic, entities);
         self.stats.record_tick(start, duration);
+    }
+
+    /// Entities placed in the world (avatars and, later, props).
+    pub fn entity_count(&mut self) -> usize {
+        self.placed.iter(&self.world).count()
     }
 
     /// Ticks completed.

@@ -32,7 +32,12 @@ pub mod close;
 pub mod framing;
 pub mod messages;
 
-#[allow(clippy::all, unsafe_op_in_unsafe_fn, mismatched_lifetime_syntaxes, missing_docs)]
+#[allow(
+    clippy::all,
+    unsafe_op_in_unsafe_fn,
+    mismatched_lifetime_syntaxes,
+    missing_docs
+)]
 #[path = "generated/gsp_generated.rs"]
 mod generated;
 

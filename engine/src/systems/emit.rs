@@ -39,7 +39,10 @@ pub fn emit(world: &mut World) {
         }
     }
     if too_slow > 0 {
-        world.resource::<StatsHandle>().0.count_slow_disconnects(too_slow);
+        world
+            .resource::<StatsHandle>()
+            .0
+            .count_slow_disconnects(too_slow);
     }
     for id in gone {
         remove_session(world, id);

@@ -121,11 +121,7 @@ pub fn run_commands(
 }
 
 /// Moves avatars between rooms by position and tells everyone concerned.
-pub fn update_rooms(
-    map: Res<WorldMap>,
-    mut sessions: ResMut<Sessions>,
-    mut avatars: AvatarQuery,
-) {
+pub fn update_rooms(map: Res<WorldMap>, mut sessions: ResMut<Sessions>, mut avatars: AvatarQuery) {
     settle_rooms(&map, &mut sessions, &mut avatars);
 }
 

@@ -1,0 +1,338 @@
+//! A swarm of headless bots, for tests and load.
+//!
+//! Each bot connects (connections are spread over the first second), then
+//! until the deadline: sends a movement input every 33 ms, wandering in a
+//! direction it changes every few seconds (so it walks from room to room);
+//! pings every 250 ms to measure the round trip; and now and then says
+//! something or takes an exit. It counts the state datagrams and bytes it
+//! receives. [`run_swarm`] gathers every bot's counts into a [`SwarmReport`].
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use gsp_protocol::ServerDatagram;
+use serde::Serialize;
+
+use crate::{client_endpoint, Client, ClientError, Trust};
+
+/// What a swarm should do.
+#[derive(Debug, Clone)]
+pub struct SwarmConfig {
+    /// The world's QUIC address.
+    pub server: SocketAddr,
+    /// How many bots.
+    pub count: usize,
+    /// How long each bot plays once connected... measured from the swarm's start.
+    pub duration: Duration,
+    /// How to trust the server's certificate.
+    pub trust: Trust,
+    /// Bots are named `{prefix}{index}`.
+    pub name_prefix: String,
+    /// Bots per UDP socket (endpoint).
+    pub bots_per_endpoint: usize,
+}
+
+/// What a swarm measured.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SwarmReport {
+    /// Bots asked for.
+    pub bots: usize,
+    /// Bots that were welcomed.
+    pub connected: usize,
+    /// Bots that could not connect, or whose connection failed before the end.
+    pub failed: usize,
+    /// Connected bots that received no state datagram at all.
+    pub without_state: usize,
+    /// State datagrams per second per connected bot (mean).
+    pub states_per_sec_per_bot: f64,
+    /// Lowest state rate of any connected bot.
+    pub min_states_per_sec: f64,
+    /// Bytes received per second per connected bot (mean), UDP payloads
+    /// including QUIC overhead.
+    pub bytes_per_sec_per_bot: f64,
+    /// Bytes sent per second per connected bot (mean).
+    pub sent_bytes_per_sec_per_bot: f64,
+    /// Ping round trip, median, in milliseconds.
+    pub rtt_ms_p50: f64,
+    /// Ping round trip, 99th percentile, in milliseconds.
+    pub rtt_ms_p99: f64,
+    /// Things bots said or did by command.
+    pub commands_sent: u64,
+    /// Stream events bots received (speech, arrivals, rooms...).
+    pub events_received: u64,
+    /// The first few errors, for diagnosis.
+    pub errors: Vec<String>,
+    /// Wall time of the run, seconds.
+    pub elapsed_secs: f64,
+}
+
+#[derive(Debug, Default)]
+struct BotResult {
+    connected: bool,
+    failed: bool,
+    error: Option<String>,
+    states: u64,
+    active_secs: f64,
+    rx_bytes: u64,
+    tx_bytes: u64,
+    rtts_ms: Vec<f64>,
+    commands: u64,
+    events: u64,
+}
+
+/// Runs the swarm to its end and reports.
+pub async fn run_swarm(config: SwarmConfig) -> Result<SwarmReport, ClientError> {
+    let start = Instant::now();
+    let deadline = start + config.duration;
+    let per = config.bots_per_endpoint.max(1);
+    let endpoints: Vec<quinn::Endpoint> = (0..config.count.div_ceil(per))
+        .map(|_| client_endpoint(&config.trust))
+        .collect::<Result<_, _>>()?;
+    let spread = Duration::from_secs(1).min(config.duration / 4);
+    let mut tasks = Vec::with_capacity(config.count);
+    for i in 0..config.count {
+        let endpoint = endpoints[i / per].clone();
+        let name = format!("{}{}", config.name_prefix, i);
+        let server = config.server;
+        let delay = if config.count > 1 {
+            spread.mul_f64(i as f64 / config.count as f64)
+        } else {
+            Duration::ZERO
+        };
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            run_bot(endpoint, server, name, i as u64, start, deadline).await
+        }));
+    }
+    let mut results = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        results.push(t.await.unwrap_or_else(|e| BotResult {
+            failed: true,
+            error: Some(format!("bot task: {e}")),
+            ..Default::default()
+        }));
+    }
+    for e in &endpoints {
+        e.wait_idle().await;
+    }
+    Ok(summarise(config.count, &results, start.elapsed()))
+}
+
+fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmReport {
+    let connected: Vec<&BotResult> = results.iter().filter(|r| r.connected).collect();
+    let n = connected.len().max(1) as f64;
+    let rate = |r: &BotResult, v: u64| {
+        if r.active_secs > 0.0 {
+            v as f64 / r.active_secs
+        } else {
+            0.0
+        }
+    };
+    let mut rtts: Vec<f64> = results
+        .iter()
+        .flat_map(|r| r.rtts_ms.iter().copied())
+        .collect();
+    rtts.sort_by(f64::total_cmp);
+    let pct = |q: f64| {
+        if rtts.is_empty() {
+            0.0
+        } else {
+            rtts[((rtts.len() - 1) as f64 * q).round() as usize]
+        }
+    };
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    SwarmReport {
+        bots,
+        connected: connected.len(),
+        failed: results.iter().filter(|r| r.failed).count(),
+        without_state: connected.iter().filter(|r| r.states == 0).count(),
+        states_per_sec_per_bot: round(connected.iter().map(|r| rate(r, r.states)).sum::<f64>() / n),
+        min_states_per_sec: round(
+            connected
+                .iter()
+                .map(|r| rate(r, r.states))
+                .fold(f64::INFINITY, f64::min)
+                .min(if connected.is_empty() {
+                    0.0
+                } else {
+                    f64::INFINITY
+                }),
+        ),
+        bytes_per_sec_per_bot: round(
+            connected.iter().map(|r| rate(r, r.rx_bytes)).sum::<f64>() / n,
+        ),
+        sent_bytes_per_sec_per_bot: round(
+            connected.iter().map(|r| rate(r, r.tx_bytes)).sum::<f64>() / n,
+        ),
+        rtt_ms_p50: round(pct(0.50)),
+        rtt_ms_p99: round(pct(0.99)),
+        commands_sent: results.iter().map(|r| r.commands).sum(),
+        events_received: results.iter().map(|r| r.events).sum(),
+        errors: results
+            .iter()
+            .filter_map(|r| r.error.clone())
+            .take(5)
+            .collect(),
+        elapsed_secs: round(elapsed.as_secs_f64()),
+    }
+}
+
+const CHATTER: &[&str] = &[
+    "hello there",
+    "anyone seen the blacksmith?",
+    "nice weather today",
+    "to the tavern!",
+    "wares for sale, cheap",
+];
+const EXITS: &[&str] = &["north", "south", "east", "west", "up", "down"];
+
+async fn run_bot(
+    endpoint: quinn::Endpoint,
+    server: SocketAddr,
+    name: String,
+    seed: u64,
+    origin: Instant,
+    deadline: Instant,
+) -> BotResult {
+    let mut result = BotResult::default();
+    let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5);
+    let connect = tokio::time::timeout_at(
+        deadline.into(),
+        Client::connect_with(&endpoint, server, &name),
+    )
+    .await;
+    let mut client = match connect {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            result.failed = true;
+            result.error = Some(format!("{name}: {e}"));
+            return result;
+        }
+        Err(_) => {
+            result.failed = true;
+            result.error = Some(format!("{name}: connect timed out"));
+            return result;
+        }
+    };
+    result.connected = true;
+    let active_from = Instant::now();
+    let mut input_every = tokio::time::interval(Duration::from_millis(33));
+    input_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ping_every = tokio::time::interval(Duration::from_millis(250));
+    ping_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sequence: u32 = 0;
+    let (mut dx, mut dz) = (0.0f32, 0.0f32);
+    let mut next_turn = Instant::now();
+    let mut next_action = Instant::now() + Duration::from_millis(rng.u64(1000..4000));
+    let end = tokio::time::sleep_until(deadline.into());
+    tokio::pin!(end);
+    let datagrams = client.datagrams();
+    let outcome: Result<(), String> = loop {
+        // Commands are written after the select, which borrows the client.
+        let mut to_send: Option<String> = None;
+        tokio::select! {
+            _ = &mut end => break Ok(()),
+            _ = input_every.tick() => {
+                let now = Instant::now();
+                if now >= next_turn {
+                    let angle = rng.f32() * std::f32::consts::TAU;
+                    (dx, dz) = (angle.cos(), angle.sin());
+                    next_turn = now + Duration::from_millis(rng.u64(1500..4000));
+                }
+                sequence = sequence.wrapping_add(1);
+                if let Err(e) = client.send_input(sequence, dx, dz) {
+                    break Err(e.to_string());
+                }
+                if now >= next_action {
+                    next_action = now + Duration::from_millis(rng.u64(3000..8000));
+                    let line = if rng.bool() {
+                        format!("say {}", CHATTER[rng.usize(..CHATTER.len())])
+                    } else {
+                        format!("go {}", EXITS[rng.usize(..EXITS.len())])
+                    };
+                    to_send = Some(line);
+                }
+            }
+            _ = ping_every.tick() => {
+                let nonce = origin.elapsed().as_nanos() as u64;
+                if let Err(e) = client.ping(nonce) {
+                    break Err(e.to_string());
+                }
+            }
+            datagram = datagrams.next_datagram() => match datagram {
+                Ok(ServerDatagram::State { .. }) => result.states += 1,
+                Ok(ServerDatagram::Pong { nonce }) => {
+                    let now = origin.elapsed().as_nanos() as u64;
+                    result.rtts_ms.push(now.saturating_sub(nonce) as f64 / 1e6);
+                }
+                Err(e) => break Err(e.to_string()),
+            },
+            event = client.next_event() => match event {
+                Some(Ok(_)) => result.events += 1,
+                Some(Err(e)) => break Err(e.to_string()),
+                None => break Err("server closed the stream".into()),
+            },
+        }
+        if let Some(line) = to_send {
+            if let Err(e) = client.command(&line).await {
+                break Err(e.to_string());
+            }
+            result.commands += 1;
+        }
+    };
+    result.active_secs = active_from.elapsed().as_secs_f64();
+    let stats = client.connection().stats();
+    result.rx_bytes = stats.udp_rx.bytes;
+    result.tx_bytes = stats.udp_tx.bytes;
+    if let Err(e) = outcome {
+        result.failed = true;
+        result.error = Some(format!("{name}: {e}"));
+    }
+    client.close();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_no_connections_is_zeroes_not_nans() {
+        let r = summarise(
+            2,
+            &[
+                BotResult {
+                    failed: true,
+                    ..Default::default()
+                },
+                BotResult {
+                    failed: true,
+                    ..Default::default()
+                },
+            ],
+            Duration::from_secs(1),
+        );
+        assert_eq!(r.connected, 0);
+        assert_eq!(r.failed, 2);
+        assert_eq!(r.min_states_per_sec, 0.0);
+        assert!(r.states_per_sec_per_bot.is_finite());
+    }
+
+    #[test]
+    fn summary_rates_and_percentiles() {
+        let bot = |states, rtt: f64| BotResult {
+            connected: true,
+            states,
+            active_secs: 2.0,
+            rx_bytes: 2000,
+            rtts_ms: vec![rtt],
+            ..Default::default()
+        };
+        let r = summarise(2, &[bot(60, 1.0), bot(40, 3.0)], Duration::from_secs(2));
+        assert_eq!(r.states_per_sec_per_bot, 25.0);
+        assert_eq!(r.min_states_per_sec, 20.0);
+        assert_eq!(r.bytes_per_sec_per_bot, 1000.0);
+        assert_eq!(r.rtt_ms_p50, 3.0);
+        assert_eq!(r.without_state, 0);
+    }
+}

@@ -1,0 +1,135 @@
+//! The world's HTTP endpoint: `/health`, `/status`, `/metrics`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use gsp_engine::WorldHandle;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The routes, bound to a world.
+pub fn router(world: WorldHandle) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .with_state(world)
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled.
+pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "HTTP server failed");
+    }
+}
+
+/// How long without a tick before the world counts as not ticking: ten
+/// periods, and never less than a second.
+fn health_gap(world: &WorldHandle) -> Duration {
+    let period = Duration::from_secs_f64(1.0 / f64::from(world.tick_rate()));
+    (period * 10).max(Duration::from_secs(1))
+}
+
+async fn health(State(world): State<WorldHandle>) -> impl IntoResponse {
+    if world.stats().is_ticking(health_gap(&world)) {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the world is not ticking\n",
+        )
+    }
+}
+
+/// The `/status` document.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// Whether the world is ticking.
+    pub healthy: bool,
+    /// Ticks completed.
+    pub tick: u64,
+    /// Configured ticks per second.
+    pub tick_rate: u16,
+    /// Achieved ticks per second over the recent window.
+    pub measured_tick_rate: f64,
+    /// Tick durations over the recent window.
+    pub tick_ms: TickMs,
+    /// Connected players.
+    pub players: Players,
+    /// Entities in the world.
+    pub entities: u64,
+    /// Ticks skipped because the world fell behind.
+    pub skipped_ticks: u64,
+    /// Sessions dropped for reading too slowly.
+    pub slow_disconnects: u64,
+    /// Seconds since start.
+    pub uptime_secs: f64,
+}
+
+/// Tick duration percentiles.
+#[derive(Debug, Serialize)]
+pub struct TickMs {
+    /// Median, ms.
+    pub p50: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+    /// Longest, ms.
+    pub max: f64,
+    /// Ticks the figures cover.
+    pub window_ticks: usize,
+}
+
+/// Players by gateway.
+#[derive(Debug, Serialize)]
+pub struct Players {
+    /// Text players.
+    pub telnet: u64,
+    /// Graphical players.
+    pub quic: u64,
+    /// Both.
+    pub total: u64,
+}
+
+async fn status(State(world): State<WorldHandle>) -> Json<Status> {
+    let s = world.stats().snapshot();
+    let round = |v: f64| (v * 1000.0).round() / 1000.0;
+    Json(Status {
+        healthy: world.stats().is_ticking(health_gap(&world)),
+        tick: s.tick,
+        tick_rate: s.tick_rate,
+        measured_tick_rate: round(s.measured_tick_rate),
+        tick_ms: TickMs {
+            p50: round(s.tick_ms_p50),
+            p99: round(s.tick_ms_p99),
+            max: round(s.tick_ms_max),
+            window_ticks: s.window_ticks,
+        },
+        players: Players {
+            telnet: s.players_telnet,
+            quic: s.players_quic,
+            total: s.players_telnet + s.players_quic,
+        },
+        entities: s.entities,
+        skipped_ticks: s.skipped_ticks,
+        slow_disconnects: s.slow_disconnects,
+        uptime_secs: round(s.uptime_secs),
+    })
+}
+
+async fn metrics(State(world): State<WorldHandle>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        world.stats().prometheus_text(),
+    )
+}

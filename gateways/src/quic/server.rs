@@ -1,0 +1,392 @@
+//! The async shell of the QUIC gateway.
+//!
+//! Per connection: accept the client's bidirectional stream, read one
+//! [`ClientMessage::Hello`] within the handshake timeout, join the world, and
+//! answer [`ServerMessage::Welcome`] (or a [`ServerMessage::Refusal`] and a
+//! close). Then three loops run until one ends: stream frames in (commands),
+//! datagrams in (inputs, pings), and world messages out (events on the
+//! stream, state as datagrams). Any malformed or oversized input closes the
+//! connection with a [`CloseCode`]; nothing else is affected.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gsp_engine::{
+    CloseReason, GatewayKind, JoinError, MoveInput, Outbound, RefusalReason, SendError, TextEvent,
+    WorldHandle,
+};
+use gsp_protocol::framing::{encode_frame, FrameDecoder};
+use gsp_protocol::{
+    limits, ClientDatagram, ClientMessage, CloseCode, EventKind, RefusalCode, ServerDatagram,
+    ServerMessage, ALPN, PROTOCOL_VERSION,
+};
+use quinn::crypto::rustls::QuicServerConfig;
+use quinn::{Connection, RecvStream, SendStream, VarInt};
+use tokio_util::sync::CancellationToken;
+
+use super::cert::ServerIdentity;
+
+/// Settings of the QUIC gateway.
+#[derive(Debug, Clone)]
+pub struct QuicConfig {
+    /// Time from connection to a complete hello.
+    pub handshake_timeout: Duration,
+    /// A connection silent this long is closed (QUIC idle timeout).
+    pub idle_timeout: Duration,
+}
+
+impl Default for QuicConfig {
+    fn default() -> Self {
+        QuicConfig {
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What can go wrong building the endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    /// TLS configuration.
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// QUIC crypto configuration.
+    #[error("QUIC crypto: {0}")]
+    Crypto(#[from] quinn::crypto::rustls::NoInitialCipherSuite),
+    /// Binding the socket.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A server endpoint bound to `addr` with `identity`, speaking ALPN `gsp/1`.
+pub fn endpoint(
+    addr: SocketAddr,
+    identity: &ServerIdentity,
+    config: &QuicConfig,
+) -> Result<quinn::Endpoint, EndpointError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.max_early_data_size = 0;
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(QuicServerConfig::try_from(tls)?));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_concurrent_bidi_streams(VarInt::from_u32(1))
+        .max_concurrent_uni_streams(VarInt::from_u32(0))
+        .max_idle_timeout(Some(
+            quinn::IdleTimeout::try_from(config.idle_timeout).unwrap_or(VarInt::MAX.into()),
+        ))
+        .datagram_receive_buffer_size(Some(64 * 1024))
+        .datagram_send_buffer_size(256 * 1024);
+    server.transport_config(Arc::new(transport));
+    quinn::Endpoint::server(server, addr).map_err(|source| EndpointError::Bind { addr, source })
+}
+
+/// Accepts connections on `endpoint` until `shutdown` is cancelled, then
+/// closes them all.
+pub async fn serve(
+    endpoint: quinn::Endpoint,
+    world: WorldHandle,
+    config: QuicConfig,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let incoming = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            incoming = endpoint.accept() => match incoming {
+                Some(i) => i,
+                None => break,
+            },
+        };
+        let world = world.clone();
+        let config = config.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let peer = incoming.remote_address();
+            let conn = match incoming.await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "QUIC handshake failed");
+                    return;
+                }
+            };
+            let code = handle(&conn, world, &config, shutdown).await;
+            tracing::debug!(%peer, ?code, "QUIC connection closed");
+            conn.close(VarInt::from_u32(code.code()), code.describe().as_bytes());
+        });
+    }
+    endpoint.close(
+        VarInt::from_u32(CloseCode::ShuttingDown.code()),
+        CloseCode::ShuttingDown.describe().as_bytes(),
+    );
+}
+
+/// Runs one connection to its end and says why it ended.
+async fn handle(
+    conn: &Connection,
+    world: WorldHandle,
+    config: &QuicConfig,
+    shutdown: CancellationToken,
+) -> CloseCode {
+    let handshake = tokio::time::timeout(config.handshake_timeout, async {
+        let (send, mut recv) = conn.accept_bi().await.map_err(|_| CloseCode::Normal)?;
+        let mut decoder = FrameDecoder::new(limits::MAX_FRAME_BYTES);
+        let hello = read_message(&mut recv, &mut decoder).await?;
+        Ok::<_, CloseCode>((send, recv, decoder, hello))
+    })
+    .await;
+    let (mut send, recv, decoder, hello) = match handshake {
+        Err(_) => return CloseCode::HandshakeTimeout,
+        Ok(Err(code)) => return code,
+        Ok(Ok(parts)) => parts,
+    };
+    let name = match hello {
+        Some(ClientMessage::Hello {
+            protocol_version,
+            name,
+        }) => {
+            if protocol_version != PROTOCOL_VERSION {
+                let reason = format!(
+                    "this server speaks protocol version {PROTOCOL_VERSION}, not {protocol_version}"
+                );
+                refuse(&mut send, RefusalCode::VersionMismatch, &reason).await;
+                return CloseCode::Refused;
+            }
+            name
+        }
+        Some(_) => return CloseCode::ProtocolViolation,
+        None => return CloseCode::Normal,
+    };
+    let session = match world.join(&name, GatewayKind::Quic).await {
+        Ok(s) => s,
+        Err(e) => {
+            let (code, reason) = match e {
+                JoinError::Refused(r) => (refusal_code(r), r.to_string()),
+                JoinError::Busy => (RefusalCode::ServerFull, e.to_string()),
+                JoinError::Stopped => (RefusalCode::ShuttingDown, e.to_string()),
+            };
+            refuse(&mut send, code, &reason).await;
+            return CloseCode::Refused;
+        }
+    };
+    let welcome = ServerMessage::Welcome {
+        session_id: session.id.0,
+        entity_id: session.entity,
+        tick_rate: session.tick_rate,
+        protocol_version: PROTOCOL_VERSION,
+    };
+    if write_message(&mut send, &welcome).await.is_err() {
+        return CloseCode::Normal;
+    }
+    tracing::info!(session = %session.id, %name, "QUIC player joined");
+    let gsp_engine::Session {
+        sender, receiver, ..
+    } = session;
+    // Replies the inbound loops want on the stream (rate-limit notices) go
+    // through the writer, which owns the send half.
+    let (notices_tx, notices_rx) = tokio::sync::mpsc::channel::<String>(16);
+    tokio::select! {
+        _ = shutdown.cancelled() => CloseCode::ShuttingDown,
+        code = read_commands(recv, decoder, sender.clone(), notices_tx) => code,
+        code = read_datagrams(conn, sender) => code,
+        code = write_outbound(conn, send, receiver, notices_rx) => code,
+    }
+}
+
+fn refusal_code(reason: RefusalReason) -> RefusalCode {
+    match reason {
+        RefusalReason::BadName => RefusalCode::BadName,
+        RefusalReason::NameTaken => RefusalCode::NameTaken,
+        RefusalReason::ServerFull => RefusalCode::ServerFull,
+        RefusalReason::ShuttingDown => RefusalCode::ShuttingDown,
+    }
+}
+
+async fn refuse(send: &mut SendStream, code: RefusalCode, reason: &str) {
+    let refusal = ServerMessage::Refusal {
+        code,
+        reason: reason.to_owned(),
+    };
+    if write_message(send, &refusal).await.is_ok() {
+        let _ = send.finish();
+        // Give the refusal a moment to reach the client before the close.
+        let _ = tokio::time::timeout(Duration::from_millis(500), send.stopped()).await;
+    }
+}
+
+async fn write_message(send: &mut SendStream, message: &ServerMessage) -> Result<(), ()> {
+    let mut frame = Vec::new();
+    encode_frame(&message.encode(), &mut frame);
+    send.write_all(&frame).await.map_err(|_| ())
+}
+
+/// Reads the next whole client message. `Ok(None)` when the stream ended
+/// cleanly between frames.
+async fn read_message(
+    recv: &mut RecvStream,
+    decoder: &mut FrameDecoder,
+) -> Result<Option<ClientMessage>, CloseCode> {
+    let mut buf = [0u8; 4096];
+    loop {
+        match decoder.next_frame() {
+            Err(_) => return Err(CloseCode::TooLarge),
+            Ok(Some(frame)) => {
+                return ClientMessage::decode(&frame).map(Some).map_err(|e| {
+                    tracing::debug!(error = %e, "malformed stream frame");
+                    if e.is_too_large() {
+                        CloseCode::TooLarge
+                    } else {
+                        CloseCode::Malformed
+                    }
+                });
+            }
+            Ok(None) => {}
+        }
+        match recv.read(&mut buf).await {
+            Ok(Some(n)) => decoder.extend(&buf[..n]),
+            Ok(None) if decoder.buffered() == 0 => return Ok(None),
+            Ok(None) => return Err(CloseCode::Malformed),
+            Err(_) => return Err(CloseCode::Normal),
+        }
+    }
+}
+
+async fn read_commands(
+    mut recv: RecvStream,
+    mut decoder: FrameDecoder,
+    sender: gsp_engine::SessionSender,
+    notices: tokio::sync::mpsc::Sender<String>,
+) -> CloseCode {
+    loop {
+        match read_message(&mut recv, &mut decoder).await {
+            Err(code) => return code,
+            Ok(None) => return CloseCode::Normal,
+            Ok(Some(ClientMessage::Hello { .. })) => return CloseCode::ProtocolViolation,
+            Ok(Some(ClientMessage::Command { text })) => match sender.command(text) {
+                Ok(()) => {}
+                Err(SendError::Stopped) => return CloseCode::ShuttingDown,
+                Err(e) => {
+                    let _ = notices.try_send(e.to_string());
+                }
+            },
+        }
+    }
+}
+
+async fn read_datagrams(conn: &Connection, sender: gsp_engine::SessionSender) -> CloseCode {
+    loop {
+        let datagram = match conn.read_datagram().await {
+            Ok(d) => d,
+            Err(_) => return CloseCode::Normal,
+        };
+        match ClientDatagram::decode(&datagram) {
+            Ok(ClientDatagram::Input {
+                sequence,
+                move_x,
+                move_z,
+            }) => {
+                sender.input(MoveInput {
+                    sequence,
+                    move_x,
+                    move_z,
+                });
+            }
+            Ok(ClientDatagram::Ping { nonce }) => {
+                let pong = ServerDatagram::Pong { nonce }.encode();
+                // Dropped if the send buffer is full; pings are best effort.
+                let _ = conn.send_datagram(Bytes::from(pong));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed datagram");
+                return if e.is_too_large() {
+                    CloseCode::TooLarge
+                } else {
+                    CloseCode::Malformed
+                };
+            }
+        }
+    }
+}
+
+async fn write_outbound(
+    conn: &Connection,
+    mut send: SendStream,
+    mut receiver: tokio::sync::mpsc::Receiver<Outbound>,
+    mut notices: tokio::sync::mpsc::Receiver<String>,
+) -> CloseCode {
+    loop {
+        let message = tokio::select! {
+            m = receiver.recv() => m,
+            Some(notice) = notices.recv() => {
+                let event = ServerMessage::Event { kind: EventKind::Error, text: notice, actor: None, room: None };
+                if write_message(&mut send, &event).await.is_err() {
+                    return CloseCode::Normal;
+                }
+                continue;
+            }
+        };
+        match message {
+            Some(Outbound::State(state)) => {
+                let datagram = ServerDatagram::State {
+                    tick: state.tick,
+                    last_input: state.last_input,
+                    entities: state.entities,
+                }
+                .encode();
+                // Unreliable by design: a state the path cannot carry now is
+                // superseded by the next tick's.
+                let _ = conn.send_datagram(Bytes::from(datagram));
+            }
+            Some(Outbound::Text(event)) => {
+                if write_message(&mut send, &event_message(&event))
+                    .await
+                    .is_err()
+                {
+                    return CloseCode::Normal;
+                }
+            }
+            Some(Outbound::Closed(CloseReason::Quit)) => {
+                let _ = send.finish();
+                return CloseCode::Normal;
+            }
+            Some(Outbound::Closed(CloseReason::ShuttingDown)) => return CloseCode::ShuttingDown,
+            Some(Outbound::Joined { .. } | Outbound::Refused(_)) => {}
+            None => return CloseCode::TooSlow,
+        }
+    }
+}
+
+/// A world event as a wire event.
+pub fn event_message(event: &TextEvent) -> ServerMessage {
+    let (kind, actor, room) = match event {
+        TextEvent::Room(v) => (EventKind::Room, None, Some(v.key.clone())),
+        TextEvent::Arrived { name, room, .. } => {
+            (EventKind::Arrive, Some(name.clone()), Some(room.clone()))
+        }
+        TextEvent::Departed { name, room, .. } => {
+            (EventKind::Depart, Some(name.clone()), Some(room.clone()))
+        }
+        TextEvent::Said { speaker, room, .. } => {
+            (EventKind::Say, Some(speaker.clone()), Some(room.clone()))
+        }
+        TextEvent::Who(_) => (EventKind::Who, None, None),
+        TextEvent::Info(_) => (EventKind::Info, None, None),
+        TextEvent::Error(_) => (EventKind::Error, None, None),
+    };
+    ServerMessage::Event {
+        kind,
+        text: gsp_engine::text::render_plain(event),
+        actor,
+        room,
+    }
+}

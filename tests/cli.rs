@@ -1,0 +1,121 @@
+//! The command line: help, listeners, HTTP endpoints, clean shutdown.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{gsp_bin, World};
+
+#[test]
+fn every_subcommand_explains_itself() {
+    for args in [
+        &["--help"][..],
+        &["world", "--help"],
+        &["up", "--help"],
+        &["bot", "--help"],
+    ] {
+        let out = Command::new(gsp_bin()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage:"), "{args:?}: {text}");
+    }
+    let out = Command::new(gsp_bin())
+        .args(["world", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--telnet",
+        "--quic",
+        "--http",
+        "--tick-hz",
+        "--data",
+        "--cert",
+        "--key",
+    ] {
+        assert!(text.contains(flag), "world --help lacks {flag}");
+    }
+}
+
+#[test]
+fn health_status_and_metrics() {
+    let world = World::start(&["--tick-hz", "20"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, body) = world.get("/health");
+    assert_eq!((code, body.trim()), (200, "ok"));
+    let status = world.status();
+    assert_eq!(status["tick_rate"], 20);
+    assert!(status["tick"].as_u64().unwrap() > 0);
+    assert!(status["tick_ms"]["p50"].as_f64().is_some());
+    assert!(status["tick_ms"]["p99"].as_f64().is_some());
+    assert_eq!(status["players"]["total"], 0);
+    let (code, metrics) = world.get("/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("# TYPE gsp_world_ticks counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gsp_world_tick_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gsp_world_players{gateway=\"telnet\"} 0"),
+        "{metrics}"
+    );
+    assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
+    let (code, _) = world.get("/nope");
+    assert_eq!(code, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_says_goodbye_and_exits_cleanly() {
+    let mut world = World::start(&[]);
+    let mut ada = common::Telnet::login(world.telnet, "ada").await;
+    let status = tokio::task::block_in_place(|| world.terminate(Duration::from_secs(10)));
+    assert!(status.success(), "{status:?}");
+    let bye = ada.expect_closed(Duration::from_secs(5)).await;
+    assert!(bye.contains("shutting down"), "{bye}");
+}
+
+#[test]
+fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let fingerprint = || {
+        let mut child = Command::new(gsp_bin())
+            .args(["world", "--telnet", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
+            .args(["--http", "127.0.0.1:0", "--data"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::BufRead;
+        let stdout = child.stdout.take().unwrap();
+        let fp = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.strip_prefix("quic certificate sha256=")
+                    .map(str::to_owned)
+            })
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        fp
+    };
+    assert_eq!(fingerprint(), fingerprint());
+
+    let out = Command::new(gsp_bin())
+        .args(["world", "--tick-hz", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = Command::new(gsp_bin())
+        .args(["world", "--cert", "only.pem"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key"));
+}

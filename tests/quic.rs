@@ -1,0 +1,217 @@
+//! Graphical players over QUIC meeting text players, and the QUIC
+//! gateway's defences, against the real binary.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Telnet, World};
+use gsp_client::{parse_fingerprint, Client, ClientError, Trust};
+use gsp_protocol::{CloseCode, EventKind, RefusalCode, ServerDatagram, ServerMessage};
+
+fn trust(world: &World) -> Trust {
+    Trust::Fingerprint(parse_fingerprint(&world.fingerprint).unwrap())
+}
+
+/// Waits for a stream event matching `pred`, failing after 10 s.
+async fn expect_event(
+    client: &mut Client,
+    what: &str,
+    pred: impl Fn(&ServerMessage) -> bool,
+) -> ServerMessage {
+    let wait = async {
+        loop {
+            match client.next_event().await {
+                Some(Ok(m)) if pred(&m) => return m,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("stream error waiting for {what}: {e}"),
+                None => panic!("stream ended waiting for {what}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+fn is_text(m: &ServerMessage, kind: EventKind, needle: &str) -> bool {
+    matches!(m, ServerMessage::Event { kind: k, text, .. } if *k == kind && text.contains(needle))
+}
+
+#[tokio::test]
+async fn quic_and_telnet_players_see_and_hear_each_other() {
+    let world = World::start(&[]);
+    // The telnet player waits in the tavern, north of the plaza.
+    let mut tess = Telnet::login(world.telnet, "tess").await;
+    tess.send("north").await;
+    tess.expect("The Prancing Pony").await;
+
+    let mut quinn = Client::connect(world.quic, "quinn", &trust(&world))
+        .await
+        .expect("connect");
+    assert_eq!(quinn.tick_rate, 30);
+    expect_event(&mut quinn, "the first room", |m| {
+        is_text(m, EventKind::Room, "The Plaza")
+    })
+    .await;
+
+    // Walk north until the state shows us inside the tavern (z >= 10).
+    let datagrams = quinn.datagrams();
+    let mut seq = 0u32;
+    let walk = async {
+        loop {
+            seq += 1;
+            quinn.send_input(seq, 0.0, 1.0).unwrap();
+            if let Ok(ServerDatagram::State { entities, .. }) = datagrams.next_datagram().await {
+                let me = entities.first().expect("own entity first");
+                if me.position[2] >= 10.5 {
+                    return me.position;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), walk)
+        .await
+        .expect("walked into the tavern");
+    tess.expect("quinn arrives from the south.").await;
+    // Stop walking before the far wall, and talk.
+    quinn.send_input(seq + 1, 0.0, 0.0).unwrap();
+    quinn.command("say hello, tess").await.unwrap();
+    tess.expect("quinn says, \"hello, tess\"").await;
+
+    tess.send("say welcome, quinn").await;
+    let heard = expect_event(&mut quinn, "tess's greeting", |m| {
+        is_text(m, EventKind::Say, "welcome, quinn")
+    })
+    .await;
+    match heard {
+        ServerMessage::Event { actor, room, .. } => {
+            assert_eq!(actor.as_deref(), Some("tess"));
+            assert_eq!(room.as_deref(), Some("tavern"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    tess.send("look").await;
+    tess.expect("Players here: tess (you), quinn.").await;
+    let status = world.status();
+    assert_eq!(status["players"]["quic"], 1, "{status}");
+    assert_eq!(status["players"]["telnet"], 1, "{status}");
+}
+
+/// A second player who must keep receiving state while others misbehave.
+async fn bystander(world: &World) -> (Client, u64) {
+    let c = Client::connect(world.quic, "bystander", &trust(world))
+        .await
+        .unwrap();
+    let tick = loop {
+        if let ServerDatagram::State { tick, .. } = c.next_datagram().await.unwrap() {
+            break tick;
+        }
+    };
+    (c, tick)
+}
+
+async fn assert_still_served(c: &Client, after_tick: u64) {
+    let next = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let ServerDatagram::State { tick, .. } = c.next_datagram().await.unwrap() {
+                if tick > after_tick + 5 {
+                    return tick;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(next.is_ok(), "bystander stopped receiving state");
+}
+
+#[tokio::test]
+async fn malformed_input_closes_only_the_offending_connection() {
+    let world = World::start(&[]);
+    let (bystander, tick) = bystander(&world).await;
+
+    // A garbage datagram.
+    let c = Client::connect(world.quic, "dgram", &trust(&world))
+        .await
+        .unwrap();
+    c.send_raw_datagram(vec![0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8])
+        .unwrap();
+    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(CloseCode::Malformed));
+
+    // A valid-length frame holding garbage on the stream.
+    let mut c = Client::connect(world.quic, "stream", &trust(&world))
+        .await
+        .unwrap();
+    let mut frame = 16u32.to_le_bytes().to_vec();
+    frame.extend_from_slice(&[0xff; 16]);
+    c.send_raw_stream(&frame).await.unwrap();
+    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(CloseCode::Malformed));
+
+    // A frame announcing a gigabyte.
+    let mut c = Client::connect(world.quic, "huge", &trust(&world))
+        .await
+        .unwrap();
+    c.send_raw_stream(&(1u32 << 30).to_le_bytes())
+        .await
+        .unwrap();
+    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(CloseCode::TooLarge));
+
+    // A second hello after the handshake breaks the protocol's rules.
+    let mut c = Client::connect(world.quic, "twice", &trust(&world))
+        .await
+        .unwrap();
+    let hello = gsp_protocol::ClientMessage::Hello {
+        protocol_version: 1,
+        name: "again".into(),
+    }
+    .encode();
+    let mut frame = Vec::new();
+    gsp_protocol::framing::encode_frame(&hello, &mut frame);
+    c.send_raw_stream(&frame).await.unwrap();
+    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(CloseCode::ProtocolViolation));
+
+    assert_still_served(&bystander, tick).await;
+    let status = world.status();
+    assert_eq!(
+        status["players"]["quic"], 1,
+        "only the bystander is left: {status}"
+    );
+    assert_eq!(world.get("/health").0, 200);
+}
+
+#[tokio::test]
+async fn handshake_refusals_are_clear() {
+    let world = World::start(&[]);
+    let _first = Client::connect(world.quic, "quinn", &trust(&world))
+        .await
+        .unwrap();
+    match Client::connect(world.quic, "QUINN", &trust(&world)).await {
+        Err(ClientError::Refused { code, reason }) => {
+            assert_eq!(code, RefusalCode::NameTaken);
+            assert!(reason.contains("in use"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {:?}", other.err()),
+    }
+    match Client::connect(world.quic, "no spaces allowed", &trust(&world)).await {
+        Err(ClientError::Refused { code, .. }) => assert_eq!(code, RefusalCode::BadName),
+        other => panic!("expected a refusal, got {:?}", other.err()),
+    }
+    // A pinned fingerprint that does not match never gets as far as a hello.
+    let wrong = Trust::Fingerprint([7; 32]);
+    assert!(Client::connect(world.quic, "mallory", &wrong)
+        .await
+        .is_err());
+}
