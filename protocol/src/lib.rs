@@ -38,6 +38,7 @@ pub mod messages;
     mismatched_lifetime_syntaxes,
     missing_docs
 )]
+#[rustfmt::skip]
 #[path = "generated/gsp_generated.rs"]
 mod generated;
 

@@ -102,7 +102,7 @@ pub fn run_commands(
                             .unwrap_or_default(),
                     })
                     .collect();
-                entries.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+                entries.sort_by_key(|a| a.name.to_lowercase());
                 sessions.send(session, Outbound::Text(TextEvent::Who(entries)));
             }
             Command::Help => {

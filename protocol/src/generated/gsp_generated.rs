@@ -2,1770 +2,1554 @@
 // @generated
 extern crate alloc;
 
+
 #[allow(unused_imports, dead_code)]
 pub mod gsp {
 
-    #[allow(unused_imports, dead_code)]
-    pub mod wire {
-
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MIN_REFUSAL_CODE: u8 = 0;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MAX_REFUSAL_CODE: u8 = 5;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        #[allow(non_camel_case_types)]
-        pub const ENUM_VALUES_REFUSAL_CODE: [RefusalCode; 6] = [
-            RefusalCode::Unspecified,
-            RefusalCode::VersionMismatch,
-            RefusalCode::BadName,
-            RefusalCode::NameTaken,
-            RefusalCode::ServerFull,
-            RefusalCode::ShuttingDown,
-        ];
-
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[repr(transparent)]
-        pub struct RefusalCode(pub u8);
-        #[allow(non_upper_case_globals)]
-        impl RefusalCode {
-            pub const Unspecified: Self = Self(0);
-            pub const VersionMismatch: Self = Self(1);
-            pub const BadName: Self = Self(2);
-            pub const NameTaken: Self = Self(3);
-            pub const ServerFull: Self = Self(4);
-            pub const ShuttingDown: Self = Self(5);
-
-            pub const ENUM_MIN: u8 = 0;
-            pub const ENUM_MAX: u8 = 5;
-            pub const ENUM_VALUES: &'static [Self] = &[
-                Self::Unspecified,
-                Self::VersionMismatch,
-                Self::BadName,
-                Self::NameTaken,
-                Self::ServerFull,
-                Self::ShuttingDown,
-            ];
-            /// Returns the variant's name or "" if unknown.
-            pub fn variant_name(self) -> Option<&'static str> {
-                match self {
-                    Self::Unspecified => Some("Unspecified"),
-                    Self::VersionMismatch => Some("VersionMismatch"),
-                    Self::BadName => Some("BadName"),
-                    Self::NameTaken => Some("NameTaken"),
-                    Self::ServerFull => Some("ServerFull"),
-                    Self::ShuttingDown => Some("ShuttingDown"),
-                    _ => None,
-                }
-            }
-        }
-        impl ::core::fmt::Debug for RefusalCode {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                if let Some(name) = self.variant_name() {
-                    f.write_str(name)
-                } else {
-                    f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
-                }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for RefusalCode {
-            type Inner = Self;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
-                Self(b)
-            }
-        }
-
-        impl ::flatbuffers::Push for RefusalCode {
-            type Output = RefusalCode;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
-            }
-        }
-
-        impl ::flatbuffers::EndianScalar for RefusalCode {
-            type Scalar = u8;
-            #[inline]
-            fn to_little_endian(self) -> u8 {
-                self.0.to_le()
-            }
-            #[inline]
-            #[allow(clippy::wrong_self_convention)]
-            fn from_little_endian(v: u8) -> Self {
-                let b = u8::from_le(v);
-                Self(b)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for RefusalCode {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                u8::run_verifier(v, pos)
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for RefusalCode {}
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MIN_EVENT_KIND: u8 = 0;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MAX_EVENT_KIND: u8 = 6;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        #[allow(non_camel_case_types)]
-        pub const ENUM_VALUES_EVENT_KIND: [EventKind; 7] = [
-            EventKind::Info,
-            EventKind::Error,
-            EventKind::Room,
-            EventKind::Arrive,
-            EventKind::Depart,
-            EventKind::Say,
-            EventKind::Who,
-        ];
-
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[repr(transparent)]
-        pub struct EventKind(pub u8);
-        #[allow(non_upper_case_globals)]
-        impl EventKind {
-            pub const Info: Self = Self(0);
-            pub const Error: Self = Self(1);
-            pub const Room: Self = Self(2);
-            pub const Arrive: Self = Self(3);
-            pub const Depart: Self = Self(4);
-            pub const Say: Self = Self(5);
-            pub const Who: Self = Self(6);
-
-            pub const ENUM_MIN: u8 = 0;
-            pub const ENUM_MAX: u8 = 6;
-            pub const ENUM_VALUES: &'static [Self] = &[
-                Self::Info,
-                Self::Error,
-                Self::Room,
-                Self::Arrive,
-                Self::Depart,
-                Self::Say,
-                Self::Who,
-            ];
-            /// Returns the variant's name or "" if unknown.
-            pub fn variant_name(self) -> Option<&'static str> {
-                match self {
-                    Self::Info => Some("Info"),
-                    Self::Error => Some("Error"),
-                    Self::Room => Some("Room"),
-                    Self::Arrive => Some("Arrive"),
-                    Self::Depart => Some("Depart"),
-                    Self::Say => Some("Say"),
-                    Self::Who => Some("Who"),
-                    _ => None,
-                }
-            }
-        }
-        impl ::core::fmt::Debug for EventKind {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                if let Some(name) = self.variant_name() {
-                    f.write_str(name)
-                } else {
-                    f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
-                }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for EventKind {
-            type Inner = Self;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
-                Self(b)
-            }
-        }
-
-        impl ::flatbuffers::Push for EventKind {
-            type Output = EventKind;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
-            }
-        }
-
-        impl ::flatbuffers::EndianScalar for EventKind {
-            type Scalar = u8;
-            #[inline]
-            fn to_little_endian(self) -> u8 {
-                self.0.to_le()
-            }
-            #[inline]
-            #[allow(clippy::wrong_self_convention)]
-            fn from_little_endian(v: u8) -> Self {
-                let b = u8::from_le(v);
-                Self(b)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for EventKind {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                u8::run_verifier(v, pos)
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for EventKind {}
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MIN_CLIENT_MESSAGE: u8 = 0;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MAX_CLIENT_MESSAGE: u8 = 2;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        #[allow(non_camel_case_types)]
-        pub const ENUM_VALUES_CLIENT_MESSAGE: [ClientMessage; 3] = [
-            ClientMessage::NONE,
-            ClientMessage::ClientHello,
-            ClientMessage::Command,
-        ];
-
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[repr(transparent)]
-        pub struct ClientMessage(pub u8);
-        #[allow(non_upper_case_globals)]
-        impl ClientMessage {
-            pub const NONE: Self = Self(0);
-            pub const ClientHello: Self = Self(1);
-            pub const Command: Self = Self(2);
-
-            pub const ENUM_MIN: u8 = 0;
-            pub const ENUM_MAX: u8 = 2;
-            pub const ENUM_VALUES: &'static [Self] =
-                &[Self::NONE, Self::ClientHello, Self::Command];
-            /// Returns the variant's name or "" if unknown.
-            pub fn variant_name(self) -> Option<&'static str> {
-                match self {
-                    Self::NONE => Some("NONE"),
-                    Self::ClientHello => Some("ClientHello"),
-                    Self::Command => Some("Command"),
-                    _ => None,
-                }
-            }
-        }
-        impl ::core::fmt::Debug for ClientMessage {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                if let Some(name) = self.variant_name() {
-                    f.write_str(name)
-                } else {
-                    f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
-                }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for ClientMessage {
-            type Inner = Self;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
-                Self(b)
-            }
-        }
-
-        impl ::flatbuffers::Push for ClientMessage {
-            type Output = ClientMessage;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
-            }
-        }
-
-        impl ::flatbuffers::EndianScalar for ClientMessage {
-            type Scalar = u8;
-            #[inline]
-            fn to_little_endian(self) -> u8 {
-                self.0.to_le()
-            }
-            #[inline]
-            #[allow(clippy::wrong_self_convention)]
-            fn from_little_endian(v: u8) -> Self {
-                let b = u8::from_le(v);
-                Self(b)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for ClientMessage {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                u8::run_verifier(v, pos)
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for ClientMessage {}
-        pub struct ClientMessageUnionTableOffset {}
-
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MIN_SERVER_MESSAGE: u8 = 0;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MAX_SERVER_MESSAGE: u8 = 3;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        #[allow(non_camel_case_types)]
-        pub const ENUM_VALUES_SERVER_MESSAGE: [ServerMessage; 4] = [
-            ServerMessage::NONE,
-            ServerMessage::Welcome,
-            ServerMessage::Refusal,
-            ServerMessage::Event,
-        ];
-
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[repr(transparent)]
-        pub struct ServerMessage(pub u8);
-        #[allow(non_upper_case_globals)]
-        impl ServerMessage {
-            pub const NONE: Self = Self(0);
-            pub const Welcome: Self = Self(1);
-            pub const Refusal: Self = Self(2);
-            pub const Event: Self = Self(3);
-
-            pub const ENUM_MIN: u8 = 0;
-            pub const ENUM_MAX: u8 = 3;
-            pub const ENUM_VALUES: &'static [Self] =
-                &[Self::NONE, Self::Welcome, Self::Refusal, Self::Event];
-            /// Returns the variant's name or "" if unknown.
-            pub fn variant_name(self) -> Option<&'static str> {
-                match self {
-                    Self::NONE => Some("NONE"),
-                    Self::Welcome => Some("Welcome"),
-                    Self::Refusal => Some("Refusal"),
-                    Self::Event => Some("Event"),
-                    _ => None,
-                }
-            }
-        }
-        impl ::core::fmt::Debug for ServerMessage {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                if let Some(name) = self.variant_name() {
-                    f.write_str(name)
-                } else {
-                    f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
-                }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for ServerMessage {
-            type Inner = Self;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
-                Self(b)
-            }
-        }
-
-        impl ::flatbuffers::Push for ServerMessage {
-            type Output = ServerMessage;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
-            }
-        }
-
-        impl ::flatbuffers::EndianScalar for ServerMessage {
-            type Scalar = u8;
-            #[inline]
-            fn to_little_endian(self) -> u8 {
-                self.0.to_le()
-            }
-            #[inline]
-            #[allow(clippy::wrong_self_convention)]
-            fn from_little_endian(v: u8) -> Self {
-                let b = u8::from_le(v);
-                Self(b)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for ServerMessage {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                u8::run_verifier(v, pos)
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for ServerMessage {}
-        pub struct ServerMessageUnionTableOffset {}
-
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MIN_CLIENT_DATAGRAM_BODY: u8 = 0;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MAX_CLIENT_DATAGRAM_BODY: u8 = 2;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        #[allow(non_camel_case_types)]
-        pub const ENUM_VALUES_CLIENT_DATAGRAM_BODY: [ClientDatagramBody; 3] = [
-            ClientDatagramBody::NONE,
-            ClientDatagramBody::Input,
-            ClientDatagramBody::Ping,
-        ];
-
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[repr(transparent)]
-        pub struct ClientDatagramBody(pub u8);
-        #[allow(non_upper_case_globals)]
-        impl ClientDatagramBody {
-            pub const NONE: Self = Self(0);
-            pub const Input: Self = Self(1);
-            pub const Ping: Self = Self(2);
-
-            pub const ENUM_MIN: u8 = 0;
-            pub const ENUM_MAX: u8 = 2;
-            pub const ENUM_VALUES: &'static [Self] = &[Self::NONE, Self::Input, Self::Ping];
-            /// Returns the variant's name or "" if unknown.
-            pub fn variant_name(self) -> Option<&'static str> {
-                match self {
-                    Self::NONE => Some("NONE"),
-                    Self::Input => Some("Input"),
-                    Self::Ping => Some("Ping"),
-                    _ => None,
-                }
-            }
-        }
-        impl ::core::fmt::Debug for ClientDatagramBody {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                if let Some(name) = self.variant_name() {
-                    f.write_str(name)
-                } else {
-                    f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
-                }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for ClientDatagramBody {
-            type Inner = Self;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
-                Self(b)
-            }
-        }
-
-        impl ::flatbuffers::Push for ClientDatagramBody {
-            type Output = ClientDatagramBody;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
-            }
-        }
-
-        impl ::flatbuffers::EndianScalar for ClientDatagramBody {
-            type Scalar = u8;
-            #[inline]
-            fn to_little_endian(self) -> u8 {
-                self.0.to_le()
-            }
-            #[inline]
-            #[allow(clippy::wrong_self_convention)]
-            fn from_little_endian(v: u8) -> Self {
-                let b = u8::from_le(v);
-                Self(b)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for ClientDatagramBody {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                u8::run_verifier(v, pos)
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for ClientDatagramBody {}
-        pub struct ClientDatagramBodyUnionTableOffset {}
-
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MIN_SERVER_DATAGRAM_BODY: u8 = 0;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MAX_SERVER_DATAGRAM_BODY: u8 = 2;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        #[allow(non_camel_case_types)]
-        pub const ENUM_VALUES_SERVER_DATAGRAM_BODY: [ServerDatagramBody; 3] = [
-            ServerDatagramBody::NONE,
-            ServerDatagramBody::State,
-            ServerDatagramBody::Pong,
-        ];
-
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[repr(transparent)]
-        pub struct ServerDatagramBody(pub u8);
-        #[allow(non_upper_case_globals)]
-        impl ServerDatagramBody {
-            pub const NONE: Self = Self(0);
-            pub const State: Self = Self(1);
-            pub const Pong: Self = Self(2);
-
-            pub const ENUM_MIN: u8 = 0;
-            pub const ENUM_MAX: u8 = 2;
-            pub const ENUM_VALUES: &'static [Self] = &[Self::NONE, Self::State, Self::Pong];
-            /// Returns the variant's name or "" if unknown.
-            pub fn variant_name(self) -> Option<&'static str> {
-                match self {
-                    Self::NONE => Some("NONE"),
-                    Self::State => Some("State"),
-                    Self::Pong => Some("Pong"),
-                    _ => None,
-                }
-            }
-        }
-        impl ::core::fmt::Debug for ServerDatagramBody {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                if let Some(name) = self.variant_name() {
-                    f.write_str(name)
-                } else {
-                    f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
-                }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for ServerDatagramBody {
-            type Inner = Self;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
-                Self(b)
-            }
-        }
-
-        impl ::flatbuffers::Push for ServerDatagramBody {
-            type Output = ServerDatagramBody;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
-            }
-        }
-
-        impl ::flatbuffers::EndianScalar for ServerDatagramBody {
-            type Scalar = u8;
-            #[inline]
-            fn to_little_endian(self) -> u8 {
-                self.0.to_le()
-            }
-            #[inline]
-            #[allow(clippy::wrong_self_convention)]
-            fn from_little_endian(v: u8) -> Self {
-                let b = u8::from_le(v);
-                Self(b)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for ServerDatagramBody {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                u8::run_verifier(v, pos)
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for ServerDatagramBody {}
-        pub struct ServerDatagramBodyUnionTableOffset {}
-
-        // struct Vec3, aligned to 4
-        #[repr(transparent)]
-        #[derive(Clone, Copy, PartialEq)]
-        pub struct Vec3(pub [u8; 12]);
-        impl Default for Vec3 {
-            fn default() -> Self {
-                Self([0; 12])
-            }
-        }
-        impl ::core::fmt::Debug for Vec3 {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                f.debug_struct("Vec3")
-                    .field("x", &self.x())
-                    .field("y", &self.y())
-                    .field("z", &self.z())
-                    .finish()
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for Vec3 {}
-        impl<'a> ::flatbuffers::Follow<'a> for Vec3 {
-            type Inner = &'a Vec3;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                unsafe { <&'a Vec3>::follow(buf, loc) }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for &'a Vec3 {
-            type Inner = &'a Vec3;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                unsafe { ::flatbuffers::follow_cast_ref::<Vec3>(buf, loc) }
-            }
-        }
-        impl<'b> ::flatbuffers::Push for Vec3 {
-            type Output = Vec3;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                let src = unsafe {
-                    ::core::slice::from_raw_parts(
-                        self as *const Vec3 as *const u8,
-                        <Self as ::flatbuffers::Push>::size(),
-                    )
-                };
-                dst.copy_from_slice(src);
-            }
-            #[inline]
-            fn alignment() -> ::flatbuffers::PushAlignment {
-                ::flatbuffers::PushAlignment::new(4)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for Vec3 {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.in_buffer::<Self>(pos)
-            }
-        }
-
-        impl<'a> Vec3 {
-            #[allow(clippy::too_many_arguments)]
-            pub fn new(x: f32, y: f32, z: f32) -> Self {
-                let mut s = Self([0; 12]);
-                s.set_x(x);
-                s.set_y(y);
-                s.set_z(z);
-                s
-            }
-
-            pub fn x(&self) -> f32 {
-                let mut mem = ::core::mem::MaybeUninit::<
-                    <f32 as ::flatbuffers::EndianScalar>::Scalar,
-                >::uninit();
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                ::flatbuffers::EndianScalar::from_little_endian(unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        self.0[0..].as_ptr(),
-                        mem.as_mut_ptr() as *mut u8,
-                        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                    mem.assume_init()
-                })
-            }
-
-            pub fn set_x(&mut self, x: f32) {
-                let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        &x_le as *const _ as *const u8,
-                        self.0[0..].as_mut_ptr(),
-                        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                }
-            }
-
-            pub fn y(&self) -> f32 {
-                let mut mem = ::core::mem::MaybeUninit::<
-                    <f32 as ::flatbuffers::EndianScalar>::Scalar,
-                >::uninit();
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                ::flatbuffers::EndianScalar::from_little_endian(unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        self.0[4..].as_ptr(),
-                        mem.as_mut_ptr() as *mut u8,
-                        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                    mem.assume_init()
-                })
-            }
-
-            pub fn set_y(&mut self, x: f32) {
-                let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        &x_le as *const _ as *const u8,
-                        self.0[4..].as_mut_ptr(),
-                        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                }
-            }
-
-            pub fn z(&self) -> f32 {
-                let mut mem = ::core::mem::MaybeUninit::<
-                    <f32 as ::flatbuffers::EndianScalar>::Scalar,
-                >::uninit();
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                ::flatbuffers::EndianScalar::from_little_endian(unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        self.0[8..].as_ptr(),
-                        mem.as_mut_ptr() as *mut u8,
-                        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                    mem.assume_init()
-                })
-            }
-
-            pub fn set_z(&mut self, x: f32) {
-                let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        &x_le as *const _ as *const u8,
-                        self.0[8..].as_mut_ptr(),
-                        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                }
-            }
-        }
-
-        // struct EntityState, aligned to 8
-        #[repr(transparent)]
-        #[derive(Clone, Copy, PartialEq)]
-        pub struct EntityState(pub [u8; 24]);
-        impl Default for EntityState {
-            fn default() -> Self {
-                Self([0; 24])
-            }
-        }
-        impl ::core::fmt::Debug for EntityState {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                f.debug_struct("EntityState")
-                    .field("id", &self.id())
-                    .field("position", &self.position())
-                    .finish()
-            }
-        }
-
-        impl ::flatbuffers::SimpleToVerifyInSlice for EntityState {}
-        impl<'a> ::flatbuffers::Follow<'a> for EntityState {
-            type Inner = &'a EntityState;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                unsafe { <&'a EntityState>::follow(buf, loc) }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for &'a EntityState {
-            type Inner = &'a EntityState;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                unsafe { ::flatbuffers::follow_cast_ref::<EntityState>(buf, loc) }
-            }
-        }
-        impl<'b> ::flatbuffers::Push for EntityState {
-            type Output = EntityState;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                let src = unsafe {
-                    ::core::slice::from_raw_parts(
-                        self as *const EntityState as *const u8,
-                        <Self as ::flatbuffers::Push>::size(),
-                    )
-                };
-                dst.copy_from_slice(src);
-            }
-            #[inline]
-            fn alignment() -> ::flatbuffers::PushAlignment {
-                ::flatbuffers::PushAlignment::new(8)
-            }
-        }
-
-        impl<'a> ::flatbuffers::Verifiable for EntityState {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.in_buffer::<Self>(pos)
-            }
-        }
-
-        impl<'a> EntityState {
-            #[allow(clippy::too_many_arguments)]
-            pub fn new(id: u64, position: &Vec3) -> Self {
-                let mut s = Self([0; 24]);
-                s.set_id(id);
-                s.set_position(position);
-                s
-            }
-
-            pub fn id(&self) -> u64 {
-                let mut mem = ::core::mem::MaybeUninit::<
-                    <u64 as ::flatbuffers::EndianScalar>::Scalar,
-                >::uninit();
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                ::flatbuffers::EndianScalar::from_little_endian(unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        self.0[0..].as_ptr(),
-                        mem.as_mut_ptr() as *mut u8,
-                        ::core::mem::size_of::<<u64 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                    mem.assume_init()
-                })
-            }
-
-            pub fn set_id(&mut self, x: u64) {
-                let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid value in this slot
-                unsafe {
-                    ::core::ptr::copy_nonoverlapping(
-                        &x_le as *const _ as *const u8,
-                        self.0[0..].as_mut_ptr(),
-                        ::core::mem::size_of::<<u64 as ::flatbuffers::EndianScalar>::Scalar>(),
-                    );
-                }
-            }
-
-            pub fn position(&self) -> &Vec3 {
-                // Safety:
-                // Created from a valid Table for this object
-                // Which contains a valid struct in this slot
-                unsafe { &*(self.0[8..].as_ptr() as *const Vec3) }
-            }
-
-            #[allow(clippy::identity_op)]
-            pub fn set_position(&mut self, x: &Vec3) {
-                self.0[8..8 + 12].copy_from_slice(&x.0)
-            }
-        }
-
-        pub enum ClientHelloOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct ClientHello<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for ClientHello<'a> {
-            type Inner = ClientHello<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> ClientHello<'a> {
-            pub const VT_PROTOCOL_VERSION: ::flatbuffers::VOffsetT = 4;
-            pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                ClientHello { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args ClientHelloArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<ClientHello<'bldr>> {
-                let mut builder = ClientHelloBuilder::new(_fbb);
-                if let Some(x) = args.name {
-                    builder.add_name(x);
-                }
-                builder.add_protocol_version(args.protocol_version);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn protocol_version(&self) -> u16 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<u16>(ClientHello::VT_PROTOCOL_VERSION, Some(0))
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn name(&self) -> Option<&'a str> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<&str>>(ClientHello::VT_NAME, None)
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for ClientHello<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u16>("protocol_version", Self::VT_PROTOCOL_VERSION, false)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<&str>>(
-                        "name",
-                        Self::VT_NAME,
-                        false,
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct ClientHelloArgs<'a> {
-            pub protocol_version: u16,
-            pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
-        }
-        impl<'a> Default for ClientHelloArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                ClientHelloArgs {
-                    protocol_version: 0,
-                    name: None,
-                }
-            }
-        }
-
-        pub struct ClientHelloBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ClientHelloBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_protocol_version(&mut self, protocol_version: u16) {
-                self.fbb_
-                    .push_slot::<u16>(ClientHello::VT_PROTOCOL_VERSION, protocol_version, 0);
-            }
-            #[inline]
-            pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b str>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientHello::VT_NAME, name);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> ClientHelloBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                ClientHelloBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<ClientHello<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for ClientHello<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("ClientHello");
-                ds.field("protocol_version", &self.protocol_version());
-                ds.field("name", &self.name());
-                ds.finish()
-            }
-        }
-        pub enum WelcomeOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct Welcome<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for Welcome<'a> {
-            type Inner = Welcome<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> Welcome<'a> {
-            pub const VT_SESSION_ID: ::flatbuffers::VOffsetT = 4;
-            pub const VT_ENTITY_ID: ::flatbuffers::VOffsetT = 6;
-            pub const VT_TICK_RATE: ::flatbuffers::VOffsetT = 8;
-            pub const VT_PROTOCOL_VERSION: ::flatbuffers::VOffsetT = 10;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Welcome { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args WelcomeArgs,
-            ) -> ::flatbuffers::WIPOffset<Welcome<'bldr>> {
-                let mut builder = WelcomeBuilder::new(_fbb);
-                builder.add_entity_id(args.entity_id);
-                builder.add_session_id(args.session_id);
-                builder.add_protocol_version(args.protocol_version);
-                builder.add_tick_rate(args.tick_rate);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn session_id(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<u64>(Welcome::VT_SESSION_ID, Some(0))
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn entity_id(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<u64>(Welcome::VT_ENTITY_ID, Some(0))
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn tick_rate(&self) -> u16 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<u16>(Welcome::VT_TICK_RATE, Some(0))
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn protocol_version(&self) -> u16 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<u16>(Welcome::VT_PROTOCOL_VERSION, Some(0))
-                        .unwrap()
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for Welcome<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u64>("session_id", Self::VT_SESSION_ID, false)?
-                    .visit_field::<u64>("entity_id", Self::VT_ENTITY_ID, false)?
-                    .visit_field::<u16>("tick_rate", Self::VT_TICK_RATE, false)?
-                    .visit_field::<u16>("protocol_version", Self::VT_PROTOCOL_VERSION, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct WelcomeArgs {
-            pub session_id: u64,
-            pub entity_id: u64,
-            pub tick_rate: u16,
-            pub protocol_version: u16,
-        }
-        impl<'a> Default for WelcomeArgs {
-            #[inline]
-            fn default() -> Self {
-                WelcomeArgs {
-                    session_id: 0,
-                    entity_id: 0,
-                    tick_rate: 0,
-                    protocol_version: 0,
-                }
-            }
-        }
-
-        pub struct WelcomeBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> WelcomeBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_session_id(&mut self, session_id: u64) {
-                self.fbb_
-                    .push_slot::<u64>(Welcome::VT_SESSION_ID, session_id, 0);
-            }
-            #[inline]
-            pub fn add_entity_id(&mut self, entity_id: u64) {
-                self.fbb_
-                    .push_slot::<u64>(Welcome::VT_ENTITY_ID, entity_id, 0);
-            }
-            #[inline]
-            pub fn add_tick_rate(&mut self, tick_rate: u16) {
-                self.fbb_
-                    .push_slot::<u16>(Welcome::VT_TICK_RATE, tick_rate, 0);
-            }
-            #[inline]
-            pub fn add_protocol_version(&mut self, protocol_version: u16) {
-                self.fbb_
-                    .push_slot::<u16>(Welcome::VT_PROTOCOL_VERSION, protocol_version, 0);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> WelcomeBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                WelcomeBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Welcome<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for Welcome<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Welcome");
-                ds.field("session_id", &self.session_id());
-                ds.field("entity_id", &self.entity_id());
-                ds.field("tick_rate", &self.tick_rate());
-                ds.field("protocol_version", &self.protocol_version());
-                ds.finish()
-            }
-        }
-        pub enum RefusalOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct Refusal<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for Refusal<'a> {
-            type Inner = Refusal<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> Refusal<'a> {
-            pub const VT_CODE: ::flatbuffers::VOffsetT = 4;
-            pub const VT_REASON: ::flatbuffers::VOffsetT = 6;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Refusal { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args RefusalArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<Refusal<'bldr>> {
-                let mut builder = RefusalBuilder::new(_fbb);
-                if let Some(x) = args.reason {
-                    builder.add_reason(x);
-                }
-                builder.add_code(args.code);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn code(&self) -> RefusalCode {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<RefusalCode>(Refusal::VT_CODE, Some(RefusalCode::Unspecified))
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn reason(&self) -> Option<&'a str> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<&str>>(Refusal::VT_REASON, None)
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for Refusal<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<RefusalCode>("code", Self::VT_CODE, false)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<&str>>(
-                        "reason",
-                        Self::VT_REASON,
-                        false,
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct RefusalArgs<'a> {
-            pub code: RefusalCode,
-            pub reason: Option<::flatbuffers::WIPOffset<&'a str>>,
-        }
-        impl<'a> Default for RefusalArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                RefusalArgs {
-                    code: RefusalCode::Unspecified,
-                    reason: None,
-                }
-            }
-        }
-
-        pub struct RefusalBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RefusalBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_code(&mut self, code: RefusalCode) {
-                self.fbb_.push_slot::<RefusalCode>(
-                    Refusal::VT_CODE,
-                    code,
-                    RefusalCode::Unspecified,
-                );
-            }
-            #[inline]
-            pub fn add_reason(&mut self, reason: ::flatbuffers::WIPOffset<&'b str>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(Refusal::VT_REASON, reason);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> RefusalBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                RefusalBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Refusal<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for Refusal<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Refusal");
-                ds.field("code", &self.code());
-                ds.field("reason", &self.reason());
-                ds.finish()
-            }
-        }
-        pub enum CommandOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct Command<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for Command<'a> {
-            type Inner = Command<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> Command<'a> {
-            pub const VT_TEXT: ::flatbuffers::VOffsetT = 4;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Command { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args CommandArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<Command<'bldr>> {
-                let mut builder = CommandBuilder::new(_fbb);
-                if let Some(x) = args.text {
-                    builder.add_text(x);
-                }
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn text(&self) -> Option<&'a str> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<&str>>(Command::VT_TEXT, None)
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for Command<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<&str>>(
-                        "text",
-                        Self::VT_TEXT,
-                        false,
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct CommandArgs<'a> {
-            pub text: Option<::flatbuffers::WIPOffset<&'a str>>,
-        }
-        impl<'a> Default for CommandArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                CommandArgs { text: None }
-            }
-        }
-
-        pub struct CommandBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> CommandBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_text(&mut self, text: ::flatbuffers::WIPOffset<&'b str>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(Command::VT_TEXT, text);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> CommandBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                CommandBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Command<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for Command<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Command");
-                ds.field("text", &self.text());
-                ds.finish()
-            }
-        }
-        pub enum EventOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct Event<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for Event<'a> {
-            type Inner = Event<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> Event<'a> {
-            pub const VT_KIND: ::flatbuffers::VOffsetT = 4;
-            pub const VT_TEXT: ::flatbuffers::VOffsetT = 6;
-            pub const VT_ACTOR: ::flatbuffers::VOffsetT = 8;
-            pub const VT_ROOM: ::flatbuffers::VOffsetT = 10;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Event { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args EventArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<Event<'bldr>> {
-                let mut builder = EventBuilder::new(_fbb);
-                if let Some(x) = args.room {
-                    builder.add_room(x);
-                }
-                if let Some(x) = args.actor {
-                    builder.add_actor(x);
-                }
-                if let Some(x) = args.text {
-                    builder.add_text(x);
-                }
-                builder.add_kind(args.kind);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn kind(&self) -> EventKind {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<EventKind>(Event::VT_KIND, Some(EventKind::Info))
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn text(&self) -> Option<&'a str> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<&str>>(Event::VT_TEXT, None)
-                }
-            }
-            #[inline]
-            pub fn actor(&self) -> Option<&'a str> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<&str>>(Event::VT_ACTOR, None)
-                }
-            }
-            #[inline]
-            pub fn room(&self) -> Option<&'a str> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<&str>>(Event::VT_ROOM, None)
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for Event<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<EventKind>("kind", Self::VT_KIND, false)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<&str>>(
-                        "text",
-                        Self::VT_TEXT,
-                        false,
-                    )?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<&str>>(
-                        "actor",
-                        Self::VT_ACTOR,
-                        false,
-                    )?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<&str>>(
-                        "room",
-                        Self::VT_ROOM,
-                        false,
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct EventArgs<'a> {
-            pub kind: EventKind,
-            pub text: Option<::flatbuffers::WIPOffset<&'a str>>,
-            pub actor: Option<::flatbuffers::WIPOffset<&'a str>>,
-            pub room: Option<::flatbuffers::WIPOffset<&'a str>>,
-        }
-        impl<'a> Default for EventArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                EventArgs {
-                    kind: EventKind::Info,
-                    text: None,
-                    actor: None,
-                    room: None,
-                }
-            }
-        }
-
-        pub struct EventBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> EventBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_kind(&mut self, kind: EventKind) {
-                self.fbb_
-                    .push_slot::<EventKind>(Event::VT_KIND, kind, EventKind::Info);
-            }
-            #[inline]
-            pub fn add_text(&mut self, text: ::flatbuffers::WIPOffset<&'b str>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(Event::VT_TEXT, text);
-            }
-            #[inline]
-            pub fn add_actor(&mut self, actor: ::flatbuffers::WIPOffset<&'b str>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(Event::VT_ACTOR, actor);
-            }
-            #[inline]
-            pub fn add_room(&mut self, room: ::flatbuffers::WIPOffset<&'b str>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(Event::VT_ROOM, room);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> EventBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                EventBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Event<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for Event<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Event");
-                ds.field("kind", &self.kind());
-                ds.field("text", &self.text());
-                ds.field("actor", &self.actor());
-                ds.field("room", &self.room());
-                ds.finish()
-            }
-        }
-        pub enum ClientFrameOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct ClientFrame<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for ClientFrame<'a> {
-            type Inner = ClientFrame<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> ClientFrame<'a> {
-            pub const VT_MESSAGE_TYPE: ::flatbuffers::VOffsetT = 4;
-            pub const VT_MESSAGE: ::flatbuffers::VOffsetT = 6;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                ClientFrame { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args ClientFrameArgs,
-            ) -> ::flatbuffers::WIPOffset<ClientFrame<'bldr>> {
-                let mut builder = ClientFrameBuilder::new(_fbb);
-                if let Some(x) = args.message {
-                    builder.add_message(x);
-                }
-                builder.add_message_type(args.message_type);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn message_type(&self) -> ClientMessage {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<ClientMessage>(
-                            ClientFrame::VT_MESSAGE_TYPE,
-                            Some(ClientMessage::NONE),
-                        )
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn message(&self) -> Option<::flatbuffers::Table<'a>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(
-                            ClientFrame::VT_MESSAGE,
-                            None,
-                        )
-                }
-            }
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn message_as_client_hello(&self) -> Option<ClientHello<'a>> {
-                if self.message_type() == ClientMessage::ClientHello {
-                    self.message().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { ClientHello::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
-
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn message_as_command(&self) -> Option<Command<'a>> {
-                if self.message_type() == ClientMessage::Command {
-                    self.message().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { Command::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for ClientFrame<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
+#[allow(unused_imports, dead_code)]
+pub mod wire {
+
+
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_REFUSAL_CODE: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_REFUSAL_CODE: u8 = 5;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_REFUSAL_CODE: [RefusalCode; 6] = [
+  RefusalCode::Unspecified,
+  RefusalCode::VersionMismatch,
+  RefusalCode::BadName,
+  RefusalCode::NameTaken,
+  RefusalCode::ServerFull,
+  RefusalCode::ShuttingDown,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct RefusalCode(pub u8);
+#[allow(non_upper_case_globals)]
+impl RefusalCode {
+  pub const Unspecified: Self = Self(0);
+  pub const VersionMismatch: Self = Self(1);
+  pub const BadName: Self = Self(2);
+  pub const NameTaken: Self = Self(3);
+  pub const ServerFull: Self = Self(4);
+  pub const ShuttingDown: Self = Self(5);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 5;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Unspecified,
+    Self::VersionMismatch,
+    Self::BadName,
+    Self::NameTaken,
+    Self::ServerFull,
+    Self::ShuttingDown,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Unspecified => Some("Unspecified"),
+      Self::VersionMismatch => Some("VersionMismatch"),
+      Self::BadName => Some("BadName"),
+      Self::NameTaken => Some("NameTaken"),
+      Self::ServerFull => Some("ServerFull"),
+      Self::ShuttingDown => Some("ShuttingDown"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for RefusalCode {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for RefusalCode {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for RefusalCode {
+    type Output = RefusalCode;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for RefusalCode {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for RefusalCode {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for RefusalCode {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_EVENT_KIND: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_EVENT_KIND: u8 = 6;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_EVENT_KIND: [EventKind; 7] = [
+  EventKind::Info,
+  EventKind::Error,
+  EventKind::Room,
+  EventKind::Arrive,
+  EventKind::Depart,
+  EventKind::Say,
+  EventKind::Who,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct EventKind(pub u8);
+#[allow(non_upper_case_globals)]
+impl EventKind {
+  pub const Info: Self = Self(0);
+  pub const Error: Self = Self(1);
+  pub const Room: Self = Self(2);
+  pub const Arrive: Self = Self(3);
+  pub const Depart: Self = Self(4);
+  pub const Say: Self = Self(5);
+  pub const Who: Self = Self(6);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 6;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Info,
+    Self::Error,
+    Self::Room,
+    Self::Arrive,
+    Self::Depart,
+    Self::Say,
+    Self::Who,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Info => Some("Info"),
+      Self::Error => Some("Error"),
+      Self::Room => Some("Room"),
+      Self::Arrive => Some("Arrive"),
+      Self::Depart => Some("Depart"),
+      Self::Say => Some("Say"),
+      Self::Who => Some("Who"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for EventKind {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for EventKind {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for EventKind {
+    type Output = EventKind;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for EventKind {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for EventKind {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for EventKind {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_CLIENT_MESSAGE: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_CLIENT_MESSAGE: u8 = 2;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_CLIENT_MESSAGE: [ClientMessage; 3] = [
+  ClientMessage::NONE,
+  ClientMessage::ClientHello,
+  ClientMessage::Command,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct ClientMessage(pub u8);
+#[allow(non_upper_case_globals)]
+impl ClientMessage {
+  pub const NONE: Self = Self(0);
+  pub const ClientHello: Self = Self(1);
+  pub const Command: Self = Self(2);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::NONE,
+    Self::ClientHello,
+    Self::Command,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::NONE => Some("NONE"),
+      Self::ClientHello => Some("ClientHello"),
+      Self::Command => Some("Command"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for ClientMessage {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for ClientMessage {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for ClientMessage {
+    type Output = ClientMessage;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for ClientMessage {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for ClientMessage {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for ClientMessage {}
+pub struct ClientMessageUnionTableOffset {}
+
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_SERVER_MESSAGE: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_SERVER_MESSAGE: u8 = 3;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_SERVER_MESSAGE: [ServerMessage; 4] = [
+  ServerMessage::NONE,
+  ServerMessage::Welcome,
+  ServerMessage::Refusal,
+  ServerMessage::Event,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct ServerMessage(pub u8);
+#[allow(non_upper_case_globals)]
+impl ServerMessage {
+  pub const NONE: Self = Self(0);
+  pub const Welcome: Self = Self(1);
+  pub const Refusal: Self = Self(2);
+  pub const Event: Self = Self(3);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 3;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::NONE,
+    Self::Welcome,
+    Self::Refusal,
+    Self::Event,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::NONE => Some("NONE"),
+      Self::Welcome => Some("Welcome"),
+      Self::Refusal => Some("Refusal"),
+      Self::Event => Some("Event"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for ServerMessage {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for ServerMessage {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for ServerMessage {
+    type Output = ServerMessage;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for ServerMessage {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for ServerMessage {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for ServerMessage {}
+pub struct ServerMessageUnionTableOffset {}
+
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_CLIENT_DATAGRAM_BODY: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_CLIENT_DATAGRAM_BODY: u8 = 2;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_CLIENT_DATAGRAM_BODY: [ClientDatagramBody; 3] = [
+  ClientDatagramBody::NONE,
+  ClientDatagramBody::Input,
+  ClientDatagramBody::Ping,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct ClientDatagramBody(pub u8);
+#[allow(non_upper_case_globals)]
+impl ClientDatagramBody {
+  pub const NONE: Self = Self(0);
+  pub const Input: Self = Self(1);
+  pub const Ping: Self = Self(2);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::NONE,
+    Self::Input,
+    Self::Ping,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::NONE => Some("NONE"),
+      Self::Input => Some("Input"),
+      Self::Ping => Some("Ping"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for ClientDatagramBody {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for ClientDatagramBody {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for ClientDatagramBody {
+    type Output = ClientDatagramBody;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for ClientDatagramBody {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for ClientDatagramBody {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for ClientDatagramBody {}
+pub struct ClientDatagramBodyUnionTableOffset {}
+
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_SERVER_DATAGRAM_BODY: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_SERVER_DATAGRAM_BODY: u8 = 2;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_SERVER_DATAGRAM_BODY: [ServerDatagramBody; 3] = [
+  ServerDatagramBody::NONE,
+  ServerDatagramBody::State,
+  ServerDatagramBody::Pong,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct ServerDatagramBody(pub u8);
+#[allow(non_upper_case_globals)]
+impl ServerDatagramBody {
+  pub const NONE: Self = Self(0);
+  pub const State: Self = Self(1);
+  pub const Pong: Self = Self(2);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::NONE,
+    Self::State,
+    Self::Pong,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::NONE => Some("NONE"),
+      Self::State => Some("State"),
+      Self::Pong => Some("Pong"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for ServerDatagramBody {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for ServerDatagramBody {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for ServerDatagramBody {
+    type Output = ServerDatagramBody;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for ServerDatagramBody {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for ServerDatagramBody {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for ServerDatagramBody {}
+pub struct ServerDatagramBodyUnionTableOffset {}
+
+// struct Vec3, aligned to 4
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq)]
+pub struct Vec3(pub [u8; 12]);
+impl Default for Vec3 { 
+  fn default() -> Self { 
+    Self([0; 12])
+  }
+}
+impl ::core::fmt::Debug for Vec3 {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    f.debug_struct("Vec3")
+      .field("x", &self.x())
+      .field("y", &self.y())
+      .field("z", &self.z())
+      .finish()
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for Vec3 {}
+impl<'a> ::flatbuffers::Follow<'a> for Vec3 {
+  type Inner = &'a Vec3;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { <&'a Vec3>::follow(buf, loc) }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for &'a Vec3 {
+  type Inner = &'a Vec3;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { ::flatbuffers::follow_cast_ref::<Vec3>(buf, loc) }
+  }
+}
+impl<'b> ::flatbuffers::Push for Vec3 {
+    type Output = Vec3;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        let src = unsafe { ::core::slice::from_raw_parts(self as *const Vec3 as *const u8, <Self as ::flatbuffers::Push>::size()) };
+        dst.copy_from_slice(src);
+    }
+    #[inline]
+    fn alignment() -> ::flatbuffers::PushAlignment {
+        ::flatbuffers::PushAlignment::new(4)
+    }
+}
+
+impl<'a> ::flatbuffers::Verifiable for Vec3 {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.in_buffer::<Self>(pos)
+  }
+}
+
+impl<'a> Vec3 {
+  #[allow(clippy::too_many_arguments)]
+  pub fn new(
+    x: f32,
+    y: f32,
+    z: f32,
+  ) -> Self {
+    let mut s = Self([0; 12]);
+    s.set_x(x);
+    s.set_y(y);
+    s.set_z(z);
+    s
+  }
+
+  pub fn x(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[0..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_x(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[0..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+  pub fn y(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[4..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_y(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[4..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+  pub fn z(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[8..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_z(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[8..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+}
+
+// struct EntityState, aligned to 8
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq)]
+pub struct EntityState(pub [u8; 24]);
+impl Default for EntityState { 
+  fn default() -> Self { 
+    Self([0; 24])
+  }
+}
+impl ::core::fmt::Debug for EntityState {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    f.debug_struct("EntityState")
+      .field("id", &self.id())
+      .field("position", &self.position())
+      .finish()
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for EntityState {}
+impl<'a> ::flatbuffers::Follow<'a> for EntityState {
+  type Inner = &'a EntityState;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { <&'a EntityState>::follow(buf, loc) }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for &'a EntityState {
+  type Inner = &'a EntityState;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { ::flatbuffers::follow_cast_ref::<EntityState>(buf, loc) }
+  }
+}
+impl<'b> ::flatbuffers::Push for EntityState {
+    type Output = EntityState;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        let src = unsafe { ::core::slice::from_raw_parts(self as *const EntityState as *const u8, <Self as ::flatbuffers::Push>::size()) };
+        dst.copy_from_slice(src);
+    }
+    #[inline]
+    fn alignment() -> ::flatbuffers::PushAlignment {
+        ::flatbuffers::PushAlignment::new(8)
+    }
+}
+
+impl<'a> ::flatbuffers::Verifiable for EntityState {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.in_buffer::<Self>(pos)
+  }
+}
+
+impl<'a> EntityState {
+  #[allow(clippy::too_many_arguments)]
+  pub fn new(
+    id: u64,
+    position: &Vec3,
+  ) -> Self {
+    let mut s = Self([0; 24]);
+    s.set_id(id);
+    s.set_position(position);
+    s
+  }
+
+  pub fn id(&self) -> u64 {
+    let mut mem = ::core::mem::MaybeUninit::<<u64 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[0..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<u64 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_id(&mut self, x: u64) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[0..].as_mut_ptr(),
+        ::core::mem::size_of::<<u64 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+  pub fn position(&self) -> &Vec3 {
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid struct in this slot
+    unsafe { &*(self.0[8..].as_ptr() as *const Vec3) }
+  }
+
+  #[allow(clippy::identity_op)]
+  pub fn set_position(&mut self, x: &Vec3) {
+    self.0[8..8 + 12].copy_from_slice(&x.0)
+  }
+
+}
+
+pub enum ClientHelloOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ClientHello<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ClientHello<'a> {
+  type Inner = ClientHello<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ClientHello<'a> {
+  pub const VT_PROTOCOL_VERSION: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ClientHello { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ClientHelloArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ClientHello<'bldr>> {
+    let mut builder = ClientHelloBuilder::new(_fbb);
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_protocol_version(args.protocol_version);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn protocol_version(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(ClientHello::VT_PROTOCOL_VERSION, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ClientHello::VT_NAME, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ClientHello<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u16>("protocol_version", Self::VT_PROTOCOL_VERSION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ClientHelloArgs<'a> {
+    pub protocol_version: u16,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for ClientHelloArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ClientHelloArgs {
+      protocol_version: 0,
+      name: None,
+    }
+  }
+}
+
+pub struct ClientHelloBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ClientHelloBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_protocol_version(&mut self, protocol_version: u16) {
+    self.fbb_.push_slot::<u16>(ClientHello::VT_PROTOCOL_VERSION, protocol_version, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientHello::VT_NAME, name);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ClientHelloBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ClientHelloBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ClientHello<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ClientHello<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ClientHello");
+      ds.field("protocol_version", &self.protocol_version());
+      ds.field("name", &self.name());
+      ds.finish()
+  }
+}
+pub enum WelcomeOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Welcome<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Welcome<'a> {
+  type Inner = Welcome<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Welcome<'a> {
+  pub const VT_SESSION_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ENTITY_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TICK_RATE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_PROTOCOL_VERSION: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Welcome { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args WelcomeArgs
+  ) -> ::flatbuffers::WIPOffset<Welcome<'bldr>> {
+    let mut builder = WelcomeBuilder::new(_fbb);
+    builder.add_entity_id(args.entity_id);
+    builder.add_session_id(args.session_id);
+    builder.add_protocol_version(args.protocol_version);
+    builder.add_tick_rate(args.tick_rate);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn session_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Welcome::VT_SESSION_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn entity_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Welcome::VT_ENTITY_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn tick_rate(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(Welcome::VT_TICK_RATE, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn protocol_version(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(Welcome::VT_PROTOCOL_VERSION, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Welcome<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("session_id", Self::VT_SESSION_ID, false)?
+     .visit_field::<u64>("entity_id", Self::VT_ENTITY_ID, false)?
+     .visit_field::<u16>("tick_rate", Self::VT_TICK_RATE, false)?
+     .visit_field::<u16>("protocol_version", Self::VT_PROTOCOL_VERSION, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct WelcomeArgs {
+    pub session_id: u64,
+    pub entity_id: u64,
+    pub tick_rate: u16,
+    pub protocol_version: u16,
+}
+impl<'a> Default for WelcomeArgs {
+  #[inline]
+  fn default() -> Self {
+    WelcomeArgs {
+      session_id: 0,
+      entity_id: 0,
+      tick_rate: 0,
+      protocol_version: 0,
+    }
+  }
+}
+
+pub struct WelcomeBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> WelcomeBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_session_id(&mut self, session_id: u64) {
+    self.fbb_.push_slot::<u64>(Welcome::VT_SESSION_ID, session_id, 0);
+  }
+  #[inline]
+  pub fn add_entity_id(&mut self, entity_id: u64) {
+    self.fbb_.push_slot::<u64>(Welcome::VT_ENTITY_ID, entity_id, 0);
+  }
+  #[inline]
+  pub fn add_tick_rate(&mut self, tick_rate: u16) {
+    self.fbb_.push_slot::<u16>(Welcome::VT_TICK_RATE, tick_rate, 0);
+  }
+  #[inline]
+  pub fn add_protocol_version(&mut self, protocol_version: u16) {
+    self.fbb_.push_slot::<u16>(Welcome::VT_PROTOCOL_VERSION, protocol_version, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> WelcomeBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    WelcomeBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Welcome<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Welcome<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Welcome");
+      ds.field("session_id", &self.session_id());
+      ds.field("entity_id", &self.entity_id());
+      ds.field("tick_rate", &self.tick_rate());
+      ds.field("protocol_version", &self.protocol_version());
+      ds.finish()
+  }
+}
+pub enum RefusalOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Refusal<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Refusal<'a> {
+  type Inner = Refusal<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Refusal<'a> {
+  pub const VT_CODE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_REASON: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Refusal { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RefusalArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Refusal<'bldr>> {
+    let mut builder = RefusalBuilder::new(_fbb);
+    if let Some(x) = args.reason { builder.add_reason(x); }
+    builder.add_code(args.code);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn code(&self) -> RefusalCode {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<RefusalCode>(Refusal::VT_CODE, Some(RefusalCode::Unspecified)).unwrap()}
+  }
+  #[inline]
+  pub fn reason(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Refusal::VT_REASON, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Refusal<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<RefusalCode>("code", Self::VT_CODE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("reason", Self::VT_REASON, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct RefusalArgs<'a> {
+    pub code: RefusalCode,
+    pub reason: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for RefusalArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    RefusalArgs {
+      code: RefusalCode::Unspecified,
+      reason: None,
+    }
+  }
+}
+
+pub struct RefusalBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RefusalBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_code(&mut self, code: RefusalCode) {
+    self.fbb_.push_slot::<RefusalCode>(Refusal::VT_CODE, code, RefusalCode::Unspecified);
+  }
+  #[inline]
+  pub fn add_reason(&mut self, reason: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Refusal::VT_REASON, reason);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RefusalBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RefusalBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Refusal<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Refusal<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Refusal");
+      ds.field("code", &self.code());
+      ds.field("reason", &self.reason());
+      ds.finish()
+  }
+}
+pub enum CommandOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Command<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Command<'a> {
+  type Inner = Command<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Command<'a> {
+  pub const VT_TEXT: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Command { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args CommandArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Command<'bldr>> {
+    let mut builder = CommandBuilder::new(_fbb);
+    if let Some(x) = args.text { builder.add_text(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn text(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Command::VT_TEXT, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Command<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("text", Self::VT_TEXT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct CommandArgs<'a> {
+    pub text: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for CommandArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    CommandArgs {
+      text: None,
+    }
+  }
+}
+
+pub struct CommandBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> CommandBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_text(&mut self, text: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Command::VT_TEXT, text);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> CommandBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    CommandBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Command<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Command<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Command");
+      ds.field("text", &self.text());
+      ds.finish()
+  }
+}
+pub enum EventOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Event<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Event<'a> {
+  type Inner = Event<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Event<'a> {
+  pub const VT_KIND: ::flatbuffers::VOffsetT = 4;
+  pub const VT_TEXT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ACTOR: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ROOM: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Event { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args EventArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Event<'bldr>> {
+    let mut builder = EventBuilder::new(_fbb);
+    if let Some(x) = args.room { builder.add_room(x); }
+    if let Some(x) = args.actor { builder.add_actor(x); }
+    if let Some(x) = args.text { builder.add_text(x); }
+    builder.add_kind(args.kind);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn kind(&self) -> EventKind {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<EventKind>(Event::VT_KIND, Some(EventKind::Info)).unwrap()}
+  }
+  #[inline]
+  pub fn text(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Event::VT_TEXT, None)}
+  }
+  #[inline]
+  pub fn actor(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Event::VT_ACTOR, None)}
+  }
+  #[inline]
+  pub fn room(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Event::VT_ROOM, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Event<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<EventKind>("kind", Self::VT_KIND, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("text", Self::VT_TEXT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("actor", Self::VT_ACTOR, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("room", Self::VT_ROOM, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct EventArgs<'a> {
+    pub kind: EventKind,
+    pub text: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub actor: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub room: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for EventArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    EventArgs {
+      kind: EventKind::Info,
+      text: None,
+      actor: None,
+      room: None,
+    }
+  }
+}
+
+pub struct EventBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> EventBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_kind(&mut self, kind: EventKind) {
+    self.fbb_.push_slot::<EventKind>(Event::VT_KIND, kind, EventKind::Info);
+  }
+  #[inline]
+  pub fn add_text(&mut self, text: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Event::VT_TEXT, text);
+  }
+  #[inline]
+  pub fn add_actor(&mut self, actor: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Event::VT_ACTOR, actor);
+  }
+  #[inline]
+  pub fn add_room(&mut self, room: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Event::VT_ROOM, room);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> EventBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    EventBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Event<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Event<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Event");
+      ds.field("kind", &self.kind());
+      ds.field("text", &self.text());
+      ds.field("actor", &self.actor());
+      ds.field("room", &self.room());
+      ds.finish()
+  }
+}
+pub enum ClientFrameOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ClientFrame<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ClientFrame<'a> {
+  type Inner = ClientFrame<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ClientFrame<'a> {
+  pub const VT_MESSAGE_TYPE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MESSAGE: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ClientFrame { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ClientFrameArgs
+  ) -> ::flatbuffers::WIPOffset<ClientFrame<'bldr>> {
+    let mut builder = ClientFrameBuilder::new(_fbb);
+    if let Some(x) = args.message { builder.add_message(x); }
+    builder.add_message_type(args.message_type);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn message_type(&self) -> ClientMessage {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ClientMessage>(ClientFrame::VT_MESSAGE_TYPE, Some(ClientMessage::NONE)).unwrap()}
+  }
+  #[inline]
+  pub fn message(&self) -> Option<::flatbuffers::Table<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(ClientFrame::VT_MESSAGE, None)}
+  }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn message_as_client_hello(&self) -> Option<ClientHello<'a>> {
+    if self.message_type() == ClientMessage::ClientHello {
+      self.message().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ClientHello::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn message_as_command(&self) -> Option<Command<'a>> {
+    if self.message_type() == ClientMessage::Command {
+      self.message().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Command::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+}
+
+impl ::flatbuffers::Verifiable for ClientFrame<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
      .visit_union::<ClientMessage, _>("message_type", Self::VT_MESSAGE_TYPE, "message", Self::VT_MESSAGE, false, |key, v, pos| {
         match key {
           ClientMessage::ClientHello => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ClientHello>>("ClientMessage::ClientHello", pos),
@@ -1774,1271 +1558,1054 @@ pub mod gsp {
         }
      })?
      .finish();
-                Ok(())
-            }
-        }
-        pub struct ClientFrameArgs {
-            pub message_type: ClientMessage,
-            pub message: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
-        }
-        impl<'a> Default for ClientFrameArgs {
-            #[inline]
-            fn default() -> Self {
-                ClientFrameArgs {
-                    message_type: ClientMessage::NONE,
-                    message: None,
-                }
-            }
-        }
+    Ok(())
+  }
+}
+pub struct ClientFrameArgs {
+    pub message_type: ClientMessage,
+    pub message: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
+}
+impl<'a> Default for ClientFrameArgs {
+  #[inline]
+  fn default() -> Self {
+    ClientFrameArgs {
+      message_type: ClientMessage::NONE,
+      message: None,
+    }
+  }
+}
 
-        pub struct ClientFrameBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ClientFrameBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_message_type(&mut self, message_type: ClientMessage) {
-                self.fbb_.push_slot::<ClientMessage>(
-                    ClientFrame::VT_MESSAGE_TYPE,
-                    message_type,
-                    ClientMessage::NONE,
-                );
-            }
-            #[inline]
-            pub fn add_message(
-                &mut self,
-                message: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>,
-            ) {
-                self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(
-                    ClientFrame::VT_MESSAGE,
-                    message,
-                );
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> ClientFrameBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                ClientFrameBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<ClientFrame<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+pub struct ClientFrameBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ClientFrameBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_message_type(&mut self, message_type: ClientMessage) {
+    self.fbb_.push_slot::<ClientMessage>(ClientFrame::VT_MESSAGE_TYPE, message_type, ClientMessage::NONE);
+  }
+  #[inline]
+  pub fn add_message(&mut self, message: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientFrame::VT_MESSAGE, message);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ClientFrameBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ClientFrameBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ClientFrame<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl ::core::fmt::Debug for ClientFrame<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("ClientFrame");
-                ds.field("message_type", &self.message_type());
-                match self.message_type() {
-                    ClientMessage::ClientHello => {
-                        if let Some(x) = self.message_as_client_hello() {
-                            ds.field("message", &x)
-                        } else {
-                            ds.field(
-                                "message",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    ClientMessage::Command => {
-                        if let Some(x) = self.message_as_command() {
-                            ds.field("message", &x)
-                        } else {
-                            ds.field(
-                                "message",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    _ => {
-                        let x: Option<()> = None;
-                        ds.field("message", &x)
-                    }
-                };
-                ds.finish()
-            }
+impl ::core::fmt::Debug for ClientFrame<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ClientFrame");
+      ds.field("message_type", &self.message_type());
+      match self.message_type() {
+        ClientMessage::ClientHello => {
+          if let Some(x) = self.message_as_client_hello() {
+            ds.field("message", &x)
+          } else {
+            ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        ClientMessage::Command => {
+          if let Some(x) = self.message_as_command() {
+            ds.field("message", &x)
+          } else {
+            ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        _ => {
+          let x: Option<()> = None;
+          ds.field("message", &x)
+        },
+      };
+      ds.finish()
+  }
+}
+pub enum ServerFrameOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ServerFrame<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ServerFrame<'a> {
+  type Inner = ServerFrame<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ServerFrame<'a> {
+  pub const VT_MESSAGE_TYPE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MESSAGE: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ServerFrame { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ServerFrameArgs
+  ) -> ::flatbuffers::WIPOffset<ServerFrame<'bldr>> {
+    let mut builder = ServerFrameBuilder::new(_fbb);
+    if let Some(x) = args.message { builder.add_message(x); }
+    builder.add_message_type(args.message_type);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn message_type(&self) -> ServerMessage {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ServerMessage>(ServerFrame::VT_MESSAGE_TYPE, Some(ServerMessage::NONE)).unwrap()}
+  }
+  #[inline]
+  pub fn message(&self) -> Option<::flatbuffers::Table<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(ServerFrame::VT_MESSAGE, None)}
+  }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn message_as_welcome(&self) -> Option<Welcome<'a>> {
+    if self.message_type() == ServerMessage::Welcome {
+      self.message().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Welcome::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn message_as_refusal(&self) -> Option<Refusal<'a>> {
+    if self.message_type() == ServerMessage::Refusal {
+      self.message().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Refusal::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn message_as_event(&self) -> Option<Event<'a>> {
+    if self.message_type() == ServerMessage::Event {
+      self.message().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Event::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+}
+
+impl ::flatbuffers::Verifiable for ServerFrame<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_union::<ServerMessage, _>("message_type", Self::VT_MESSAGE_TYPE, "message", Self::VT_MESSAGE, false, |key, v, pos| {
+        match key {
+          ServerMessage::Welcome => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Welcome>>("ServerMessage::Welcome", pos),
+          ServerMessage::Refusal => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Refusal>>("ServerMessage::Refusal", pos),
+          ServerMessage::Event => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Event>>("ServerMessage::Event", pos),
+          _ => Ok(()),
         }
-        pub enum ServerFrameOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+     })?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ServerFrameArgs {
+    pub message_type: ServerMessage,
+    pub message: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
+}
+impl<'a> Default for ServerFrameArgs {
+  #[inline]
+  fn default() -> Self {
+    ServerFrameArgs {
+      message_type: ServerMessage::NONE,
+      message: None,
+    }
+  }
+}
 
-        pub struct ServerFrame<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
+pub struct ServerFrameBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ServerFrameBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_message_type(&mut self, message_type: ServerMessage) {
+    self.fbb_.push_slot::<ServerMessage>(ServerFrame::VT_MESSAGE_TYPE, message_type, ServerMessage::NONE);
+  }
+  #[inline]
+  pub fn add_message(&mut self, message: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ServerFrame::VT_MESSAGE, message);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ServerFrameBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ServerFrameBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ServerFrame<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ServerFrame<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ServerFrame");
+      ds.field("message_type", &self.message_type());
+      match self.message_type() {
+        ServerMessage::Welcome => {
+          if let Some(x) = self.message_as_welcome() {
+            ds.field("message", &x)
+          } else {
+            ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        ServerMessage::Refusal => {
+          if let Some(x) = self.message_as_refusal() {
+            ds.field("message", &x)
+          } else {
+            ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        ServerMessage::Event => {
+          if let Some(x) = self.message_as_event() {
+            ds.field("message", &x)
+          } else {
+            ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        _ => {
+          let x: Option<()> = None;
+          ds.field("message", &x)
+        },
+      };
+      ds.finish()
+  }
+}
+pub enum InputOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Input<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Input<'a> {
+  type Inner = Input<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Input<'a> {
+  pub const VT_SEQUENCE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MOVE_X: ::flatbuffers::VOffsetT = 6;
+  pub const VT_MOVE_Z: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Input { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args InputArgs
+  ) -> ::flatbuffers::WIPOffset<Input<'bldr>> {
+    let mut builder = InputBuilder::new(_fbb);
+    builder.add_move_z(args.move_z);
+    builder.add_move_x(args.move_x);
+    builder.add_sequence(args.sequence);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn sequence(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Input::VT_SEQUENCE, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn move_x(&self) -> f32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f32>(Input::VT_MOVE_X, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn move_z(&self) -> f32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f32>(Input::VT_MOVE_Z, Some(0.0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Input<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u32>("sequence", Self::VT_SEQUENCE, false)?
+     .visit_field::<f32>("move_x", Self::VT_MOVE_X, false)?
+     .visit_field::<f32>("move_z", Self::VT_MOVE_Z, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct InputArgs {
+    pub sequence: u32,
+    pub move_x: f32,
+    pub move_z: f32,
+}
+impl<'a> Default for InputArgs {
+  #[inline]
+  fn default() -> Self {
+    InputArgs {
+      sequence: 0,
+      move_x: 0.0,
+      move_z: 0.0,
+    }
+  }
+}
+
+pub struct InputBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> InputBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_sequence(&mut self, sequence: u32) {
+    self.fbb_.push_slot::<u32>(Input::VT_SEQUENCE, sequence, 0);
+  }
+  #[inline]
+  pub fn add_move_x(&mut self, move_x: f32) {
+    self.fbb_.push_slot::<f32>(Input::VT_MOVE_X, move_x, 0.0);
+  }
+  #[inline]
+  pub fn add_move_z(&mut self, move_z: f32) {
+    self.fbb_.push_slot::<f32>(Input::VT_MOVE_Z, move_z, 0.0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> InputBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    InputBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Input<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Input<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Input");
+      ds.field("sequence", &self.sequence());
+      ds.field("move_x", &self.move_x());
+      ds.field("move_z", &self.move_z());
+      ds.finish()
+  }
+}
+pub enum PingOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Ping<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Ping<'a> {
+  type Inner = Ping<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Ping<'a> {
+  pub const VT_NONCE: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Ping { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PingArgs
+  ) -> ::flatbuffers::WIPOffset<Ping<'bldr>> {
+    let mut builder = PingBuilder::new(_fbb);
+    builder.add_nonce(args.nonce);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn nonce(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Ping::VT_NONCE, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Ping<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("nonce", Self::VT_NONCE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PingArgs {
+    pub nonce: u64,
+}
+impl<'a> Default for PingArgs {
+  #[inline]
+  fn default() -> Self {
+    PingArgs {
+      nonce: 0,
+    }
+  }
+}
+
+pub struct PingBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PingBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_nonce(&mut self, nonce: u64) {
+    self.fbb_.push_slot::<u64>(Ping::VT_NONCE, nonce, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PingBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PingBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Ping<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Ping<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Ping");
+      ds.field("nonce", &self.nonce());
+      ds.finish()
+  }
+}
+pub enum ClientDatagramOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ClientDatagram<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ClientDatagram<'a> {
+  type Inner = ClientDatagram<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ClientDatagram<'a> {
+  pub const VT_BODY_TYPE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_BODY: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ClientDatagram { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ClientDatagramArgs
+  ) -> ::flatbuffers::WIPOffset<ClientDatagram<'bldr>> {
+    let mut builder = ClientDatagramBuilder::new(_fbb);
+    if let Some(x) = args.body { builder.add_body(x); }
+    builder.add_body_type(args.body_type);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn body_type(&self) -> ClientDatagramBody {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ClientDatagramBody>(ClientDatagram::VT_BODY_TYPE, Some(ClientDatagramBody::NONE)).unwrap()}
+  }
+  #[inline]
+  pub fn body(&self) -> Option<::flatbuffers::Table<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(ClientDatagram::VT_BODY, None)}
+  }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_input(&self) -> Option<Input<'a>> {
+    if self.body_type() == ClientDatagramBody::Input {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Input::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_ping(&self) -> Option<Ping<'a>> {
+    if self.body_type() == ClientDatagramBody::Ping {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Ping::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+}
+
+impl ::flatbuffers::Verifiable for ClientDatagram<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_union::<ClientDatagramBody, _>("body_type", Self::VT_BODY_TYPE, "body", Self::VT_BODY, false, |key, v, pos| {
+        match key {
+          ClientDatagramBody::Input => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Input>>("ClientDatagramBody::Input", pos),
+          ClientDatagramBody::Ping => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Ping>>("ClientDatagramBody::Ping", pos),
+          _ => Ok(()),
         }
+     })?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ClientDatagramArgs {
+    pub body_type: ClientDatagramBody,
+    pub body: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
+}
+impl<'a> Default for ClientDatagramArgs {
+  #[inline]
+  fn default() -> Self {
+    ClientDatagramArgs {
+      body_type: ClientDatagramBody::NONE,
+      body: None,
+    }
+  }
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for ServerFrame<'a> {
-            type Inner = ServerFrame<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+pub struct ClientDatagramBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ClientDatagramBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_body_type(&mut self, body_type: ClientDatagramBody) {
+    self.fbb_.push_slot::<ClientDatagramBody>(ClientDatagram::VT_BODY_TYPE, body_type, ClientDatagramBody::NONE);
+  }
+  #[inline]
+  pub fn add_body(&mut self, body: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientDatagram::VT_BODY, body);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ClientDatagramBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ClientDatagramBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ClientDatagram<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl<'a> ServerFrame<'a> {
-            pub const VT_MESSAGE_TYPE: ::flatbuffers::VOffsetT = 4;
-            pub const VT_MESSAGE: ::flatbuffers::VOffsetT = 6;
+impl ::core::fmt::Debug for ClientDatagram<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ClientDatagram");
+      ds.field("body_type", &self.body_type());
+      match self.body_type() {
+        ClientDatagramBody::Input => {
+          if let Some(x) = self.body_as_input() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        ClientDatagramBody::Ping => {
+          if let Some(x) = self.body_as_ping() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        _ => {
+          let x: Option<()> = None;
+          ds.field("body", &x)
+        },
+      };
+      ds.finish()
+  }
+}
+pub enum StateOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                ServerFrame { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args ServerFrameArgs,
-            ) -> ::flatbuffers::WIPOffset<ServerFrame<'bldr>> {
-                let mut builder = ServerFrameBuilder::new(_fbb);
-                if let Some(x) = args.message {
-                    builder.add_message(x);
-                }
-                builder.add_message_type(args.message_type);
-                builder.finish()
-            }
+pub struct State<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-            #[inline]
-            pub fn message_type(&self) -> ServerMessage {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<ServerMessage>(
-                            ServerFrame::VT_MESSAGE_TYPE,
-                            Some(ServerMessage::NONE),
-                        )
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn message(&self) -> Option<::flatbuffers::Table<'a>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(
-                            ServerFrame::VT_MESSAGE,
-                            None,
-                        )
-                }
-            }
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn message_as_welcome(&self) -> Option<Welcome<'a>> {
-                if self.message_type() == ServerMessage::Welcome {
-                    self.message().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { Welcome::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
+impl<'a> ::flatbuffers::Follow<'a> for State<'a> {
+  type Inner = State<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn message_as_refusal(&self) -> Option<Refusal<'a>> {
-                if self.message_type() == ServerMessage::Refusal {
-                    self.message().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { Refusal::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
+impl<'a> State<'a> {
+  pub const VT_TICK: ::flatbuffers::VOffsetT = 4;
+  pub const VT_LAST_INPUT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ENTITIES: ::flatbuffers::VOffsetT = 8;
 
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn message_as_event(&self) -> Option<Event<'a>> {
-                if self.message_type() == ServerMessage::Event {
-                    self.message().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { Event::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
-        }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    State { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args StateArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<State<'bldr>> {
+    let mut builder = StateBuilder::new(_fbb);
+    builder.add_tick(args.tick);
+    if let Some(x) = args.entities { builder.add_entities(x); }
+    builder.add_last_input(args.last_input);
+    builder.finish()
+  }
 
-        impl ::flatbuffers::Verifiable for ServerFrame<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_union::<ServerMessage, _>(
-                        "message_type",
-                        Self::VT_MESSAGE_TYPE,
-                        "message",
-                        Self::VT_MESSAGE,
-                        false,
-                        |key, v, pos| match key {
-                            ServerMessage::Welcome => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<Welcome>>(
-                                    "ServerMessage::Welcome",
-                                    pos,
-                                ),
-                            ServerMessage::Refusal => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<Refusal>>(
-                                    "ServerMessage::Refusal",
-                                    pos,
-                                ),
-                            ServerMessage::Event => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<Event>>(
-                                    "ServerMessage::Event",
-                                    pos,
-                                ),
-                            _ => Ok(()),
-                        },
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct ServerFrameArgs {
-            pub message_type: ServerMessage,
-            pub message: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
-        }
-        impl<'a> Default for ServerFrameArgs {
-            #[inline]
-            fn default() -> Self {
-                ServerFrameArgs {
-                    message_type: ServerMessage::NONE,
-                    message: None,
-                }
-            }
-        }
 
-        pub struct ServerFrameBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ServerFrameBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_message_type(&mut self, message_type: ServerMessage) {
-                self.fbb_.push_slot::<ServerMessage>(
-                    ServerFrame::VT_MESSAGE_TYPE,
-                    message_type,
-                    ServerMessage::NONE,
-                );
-            }
-            #[inline]
-            pub fn add_message(
-                &mut self,
-                message: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>,
-            ) {
-                self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(
-                    ServerFrame::VT_MESSAGE,
-                    message,
-                );
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> ServerFrameBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                ServerFrameBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<ServerFrame<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+  #[inline]
+  pub fn tick(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(State::VT_TICK, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn last_input(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(State::VT_LAST_INPUT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn entities(&self) -> Option<::flatbuffers::Vector<'a, EntityState>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, EntityState>>>(State::VT_ENTITIES, None)}
+  }
+}
 
-        impl ::core::fmt::Debug for ServerFrame<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("ServerFrame");
-                ds.field("message_type", &self.message_type());
-                match self.message_type() {
-                    ServerMessage::Welcome => {
-                        if let Some(x) = self.message_as_welcome() {
-                            ds.field("message", &x)
-                        } else {
-                            ds.field(
-                                "message",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    ServerMessage::Refusal => {
-                        if let Some(x) = self.message_as_refusal() {
-                            ds.field("message", &x)
-                        } else {
-                            ds.field(
-                                "message",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    ServerMessage::Event => {
-                        if let Some(x) = self.message_as_event() {
-                            ds.field("message", &x)
-                        } else {
-                            ds.field(
-                                "message",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    _ => {
-                        let x: Option<()> = None;
-                        ds.field("message", &x)
-                    }
-                };
-                ds.finish()
-            }
-        }
-        pub enum InputOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct Input<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for Input<'a> {
-            type Inner = Input<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> Input<'a> {
-            pub const VT_SEQUENCE: ::flatbuffers::VOffsetT = 4;
-            pub const VT_MOVE_X: ::flatbuffers::VOffsetT = 6;
-            pub const VT_MOVE_Z: ::flatbuffers::VOffsetT = 8;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Input { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args InputArgs,
-            ) -> ::flatbuffers::WIPOffset<Input<'bldr>> {
-                let mut builder = InputBuilder::new(_fbb);
-                builder.add_move_z(args.move_z);
-                builder.add_move_x(args.move_x);
-                builder.add_sequence(args.sequence);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn sequence(&self) -> u32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u32>(Input::VT_SEQUENCE, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn move_x(&self) -> f32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<f32>(Input::VT_MOVE_X, Some(0.0)).unwrap() }
-            }
-            #[inline]
-            pub fn move_z(&self) -> f32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<f32>(Input::VT_MOVE_Z, Some(0.0)).unwrap() }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for Input<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u32>("sequence", Self::VT_SEQUENCE, false)?
-                    .visit_field::<f32>("move_x", Self::VT_MOVE_X, false)?
-                    .visit_field::<f32>("move_z", Self::VT_MOVE_Z, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct InputArgs {
-            pub sequence: u32,
-            pub move_x: f32,
-            pub move_z: f32,
-        }
-        impl<'a> Default for InputArgs {
-            #[inline]
-            fn default() -> Self {
-                InputArgs {
-                    sequence: 0,
-                    move_x: 0.0,
-                    move_z: 0.0,
-                }
-            }
-        }
-
-        pub struct InputBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> InputBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_sequence(&mut self, sequence: u32) {
-                self.fbb_.push_slot::<u32>(Input::VT_SEQUENCE, sequence, 0);
-            }
-            #[inline]
-            pub fn add_move_x(&mut self, move_x: f32) {
-                self.fbb_.push_slot::<f32>(Input::VT_MOVE_X, move_x, 0.0);
-            }
-            #[inline]
-            pub fn add_move_z(&mut self, move_z: f32) {
-                self.fbb_.push_slot::<f32>(Input::VT_MOVE_Z, move_z, 0.0);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> InputBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                InputBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Input<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for Input<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Input");
-                ds.field("sequence", &self.sequence());
-                ds.field("move_x", &self.move_x());
-                ds.field("move_z", &self.move_z());
-                ds.finish()
-            }
-        }
-        pub enum PingOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct Ping<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for Ping<'a> {
-            type Inner = Ping<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> Ping<'a> {
-            pub const VT_NONCE: ::flatbuffers::VOffsetT = 4;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Ping { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args PingArgs,
-            ) -> ::flatbuffers::WIPOffset<Ping<'bldr>> {
-                let mut builder = PingBuilder::new(_fbb);
-                builder.add_nonce(args.nonce);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn nonce(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(Ping::VT_NONCE, Some(0)).unwrap() }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for Ping<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u64>("nonce", Self::VT_NONCE, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct PingArgs {
-            pub nonce: u64,
-        }
-        impl<'a> Default for PingArgs {
-            #[inline]
-            fn default() -> Self {
-                PingArgs { nonce: 0 }
-            }
-        }
-
-        pub struct PingBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PingBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_nonce(&mut self, nonce: u64) {
-                self.fbb_.push_slot::<u64>(Ping::VT_NONCE, nonce, 0);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> PingBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                PingBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Ping<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for Ping<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Ping");
-                ds.field("nonce", &self.nonce());
-                ds.finish()
-            }
-        }
-        pub enum ClientDatagramOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct ClientDatagram<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for ClientDatagram<'a> {
-            type Inner = ClientDatagram<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> ClientDatagram<'a> {
-            pub const VT_BODY_TYPE: ::flatbuffers::VOffsetT = 4;
-            pub const VT_BODY: ::flatbuffers::VOffsetT = 6;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                ClientDatagram { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args ClientDatagramArgs,
-            ) -> ::flatbuffers::WIPOffset<ClientDatagram<'bldr>> {
-                let mut builder = ClientDatagramBuilder::new(_fbb);
-                if let Some(x) = args.body {
-                    builder.add_body(x);
-                }
-                builder.add_body_type(args.body_type);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn body_type(&self) -> ClientDatagramBody {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<ClientDatagramBody>(
-                            ClientDatagram::VT_BODY_TYPE,
-                            Some(ClientDatagramBody::NONE),
-                        )
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn body(&self) -> Option<::flatbuffers::Table<'a>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(
-                            ClientDatagram::VT_BODY,
-                            None,
-                        )
-                }
-            }
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn body_as_input(&self) -> Option<Input<'a>> {
-                if self.body_type() == ClientDatagramBody::Input {
-                    self.body().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { Input::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
-
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn body_as_ping(&self) -> Option<Ping<'a>> {
-                if self.body_type() == ClientDatagramBody::Ping {
-                    self.body().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { Ping::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for ClientDatagram<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_union::<ClientDatagramBody, _>(
-                        "body_type",
-                        Self::VT_BODY_TYPE,
-                        "body",
-                        Self::VT_BODY,
-                        false,
-                        |key, v, pos| match key {
-                            ClientDatagramBody::Input => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<Input>>(
-                                    "ClientDatagramBody::Input",
-                                    pos,
-                                ),
-                            ClientDatagramBody::Ping => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<Ping>>(
-                                    "ClientDatagramBody::Ping",
-                                    pos,
-                                ),
-                            _ => Ok(()),
-                        },
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct ClientDatagramArgs {
-            pub body_type: ClientDatagramBody,
-            pub body: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
-        }
-        impl<'a> Default for ClientDatagramArgs {
-            #[inline]
-            fn default() -> Self {
-                ClientDatagramArgs {
-                    body_type: ClientDatagramBody::NONE,
-                    body: None,
-                }
-            }
-        }
-
-        pub struct ClientDatagramBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ClientDatagramBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_body_type(&mut self, body_type: ClientDatagramBody) {
-                self.fbb_.push_slot::<ClientDatagramBody>(
-                    ClientDatagram::VT_BODY_TYPE,
-                    body_type,
-                    ClientDatagramBody::NONE,
-                );
-            }
-            #[inline]
-            pub fn add_body(
-                &mut self,
-                body: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientDatagram::VT_BODY, body);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> ClientDatagramBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                ClientDatagramBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<ClientDatagram<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
-
-        impl ::core::fmt::Debug for ClientDatagram<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("ClientDatagram");
-                ds.field("body_type", &self.body_type());
-                match self.body_type() {
-                    ClientDatagramBody::Input => {
-                        if let Some(x) = self.body_as_input() {
-                            ds.field("body", &x)
-                        } else {
-                            ds.field(
-                                "body",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    ClientDatagramBody::Ping => {
-                        if let Some(x) = self.body_as_ping() {
-                            ds.field("body", &x)
-                        } else {
-                            ds.field(
-                                "body",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    _ => {
-                        let x: Option<()> = None;
-                        ds.field("body", &x)
-                    }
-                };
-                ds.finish()
-            }
-        }
-        pub enum StateOffset {}
-        #[derive(Copy, Clone, PartialEq)]
-
-        pub struct State<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
-
-        impl<'a> ::flatbuffers::Follow<'a> for State<'a> {
-            type Inner = State<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
-
-        impl<'a> State<'a> {
-            pub const VT_TICK: ::flatbuffers::VOffsetT = 4;
-            pub const VT_LAST_INPUT: ::flatbuffers::VOffsetT = 6;
-            pub const VT_ENTITIES: ::flatbuffers::VOffsetT = 8;
-
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                State { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args StateArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<State<'bldr>> {
-                let mut builder = StateBuilder::new(_fbb);
-                builder.add_tick(args.tick);
-                if let Some(x) = args.entities {
-                    builder.add_entities(x);
-                }
-                builder.add_last_input(args.last_input);
-                builder.finish()
-            }
-
-            #[inline]
-            pub fn tick(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(State::VT_TICK, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn last_input(&self) -> u32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u32>(State::VT_LAST_INPUT, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn entities(&self) -> Option<::flatbuffers::Vector<'a, EntityState>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, EntityState>>>(State::VT_ENTITIES, None)
-                }
-            }
-        }
-
-        impl ::flatbuffers::Verifiable for State<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
+impl ::flatbuffers::Verifiable for State<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
      .visit_field::<u64>("tick", Self::VT_TICK, false)?
      .visit_field::<u32>("last_input", Self::VT_LAST_INPUT, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, EntityState>>>("entities", Self::VT_ENTITIES, false)?
      .finish();
-                Ok(())
-            }
-        }
-        pub struct StateArgs<'a> {
-            pub tick: u64,
-            pub last_input: u32,
-            pub entities: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, EntityState>>>,
-        }
-        impl<'a> Default for StateArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                StateArgs {
-                    tick: 0,
-                    last_input: 0,
-                    entities: None,
-                }
-            }
-        }
+    Ok(())
+  }
+}
+pub struct StateArgs<'a> {
+    pub tick: u64,
+    pub last_input: u32,
+    pub entities: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, EntityState>>>,
+}
+impl<'a> Default for StateArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    StateArgs {
+      tick: 0,
+      last_input: 0,
+      entities: None,
+    }
+  }
+}
 
-        pub struct StateBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> StateBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_tick(&mut self, tick: u64) {
-                self.fbb_.push_slot::<u64>(State::VT_TICK, tick, 0);
-            }
-            #[inline]
-            pub fn add_last_input(&mut self, last_input: u32) {
-                self.fbb_
-                    .push_slot::<u32>(State::VT_LAST_INPUT, last_input, 0);
-            }
-            #[inline]
-            pub fn add_entities(
-                &mut self,
-                entities: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, EntityState>>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(State::VT_ENTITIES, entities);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> StateBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                StateBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<State<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+pub struct StateBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> StateBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_tick(&mut self, tick: u64) {
+    self.fbb_.push_slot::<u64>(State::VT_TICK, tick, 0);
+  }
+  #[inline]
+  pub fn add_last_input(&mut self, last_input: u32) {
+    self.fbb_.push_slot::<u32>(State::VT_LAST_INPUT, last_input, 0);
+  }
+  #[inline]
+  pub fn add_entities(&mut self, entities: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , EntityState>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(State::VT_ENTITIES, entities);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> StateBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    StateBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<State<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl ::core::fmt::Debug for State<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("State");
-                ds.field("tick", &self.tick());
-                ds.field("last_input", &self.last_input());
-                ds.field("entities", &self.entities());
-                ds.finish()
-            }
-        }
-        pub enum PongOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::core::fmt::Debug for State<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("State");
+      ds.field("tick", &self.tick());
+      ds.field("last_input", &self.last_input());
+      ds.field("entities", &self.entities());
+      ds.finish()
+  }
+}
+pub enum PongOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        pub struct Pong<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub struct Pong<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for Pong<'a> {
-            type Inner = Pong<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for Pong<'a> {
+  type Inner = Pong<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl<'a> Pong<'a> {
-            pub const VT_NONCE: ::flatbuffers::VOffsetT = 4;
+impl<'a> Pong<'a> {
+  pub const VT_NONCE: ::flatbuffers::VOffsetT = 4;
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Pong { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args PongArgs,
-            ) -> ::flatbuffers::WIPOffset<Pong<'bldr>> {
-                let mut builder = PongBuilder::new(_fbb);
-                builder.add_nonce(args.nonce);
-                builder.finish()
-            }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Pong { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PongArgs
+  ) -> ::flatbuffers::WIPOffset<Pong<'bldr>> {
+    let mut builder = PongBuilder::new(_fbb);
+    builder.add_nonce(args.nonce);
+    builder.finish()
+  }
 
-            #[inline]
-            pub fn nonce(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(Pong::VT_NONCE, Some(0)).unwrap() }
-            }
-        }
 
-        impl ::flatbuffers::Verifiable for Pong<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u64>("nonce", Self::VT_NONCE, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct PongArgs {
-            pub nonce: u64,
-        }
-        impl<'a> Default for PongArgs {
-            #[inline]
-            fn default() -> Self {
-                PongArgs { nonce: 0 }
-            }
-        }
+  #[inline]
+  pub fn nonce(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Pong::VT_NONCE, Some(0)).unwrap()}
+  }
+}
 
-        pub struct PongBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PongBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_nonce(&mut self, nonce: u64) {
-                self.fbb_.push_slot::<u64>(Pong::VT_NONCE, nonce, 0);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> PongBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                PongBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Pong<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+impl ::flatbuffers::Verifiable for Pong<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("nonce", Self::VT_NONCE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PongArgs {
+    pub nonce: u64,
+}
+impl<'a> Default for PongArgs {
+  #[inline]
+  fn default() -> Self {
+    PongArgs {
+      nonce: 0,
+    }
+  }
+}
 
-        impl ::core::fmt::Debug for Pong<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Pong");
-                ds.field("nonce", &self.nonce());
-                ds.finish()
-            }
-        }
-        pub enum ServerDatagramOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+pub struct PongBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PongBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_nonce(&mut self, nonce: u64) {
+    self.fbb_.push_slot::<u64>(Pong::VT_NONCE, nonce, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PongBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PongBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Pong<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        pub struct ServerDatagram<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+impl ::core::fmt::Debug for Pong<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Pong");
+      ds.field("nonce", &self.nonce());
+      ds.finish()
+  }
+}
+pub enum ServerDatagramOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        impl<'a> ::flatbuffers::Follow<'a> for ServerDatagram<'a> {
-            type Inner = ServerDatagram<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+pub struct ServerDatagram<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> ServerDatagram<'a> {
-            pub const VT_BODY_TYPE: ::flatbuffers::VOffsetT = 4;
-            pub const VT_BODY: ::flatbuffers::VOffsetT = 6;
+impl<'a> ::flatbuffers::Follow<'a> for ServerDatagram<'a> {
+  type Inner = ServerDatagram<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                ServerDatagram { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<
-                'bldr: 'args,
-                'args: 'mut_bldr,
-                'mut_bldr,
-                A: ::flatbuffers::Allocator + 'bldr,
-            >(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args ServerDatagramArgs,
-            ) -> ::flatbuffers::WIPOffset<ServerDatagram<'bldr>> {
-                let mut builder = ServerDatagramBuilder::new(_fbb);
-                if let Some(x) = args.body {
-                    builder.add_body(x);
-                }
-                builder.add_body_type(args.body_type);
-                builder.finish()
-            }
+impl<'a> ServerDatagram<'a> {
+  pub const VT_BODY_TYPE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_BODY: ::flatbuffers::VOffsetT = 6;
 
-            #[inline]
-            pub fn body_type(&self) -> ServerDatagramBody {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<ServerDatagramBody>(
-                            ServerDatagram::VT_BODY_TYPE,
-                            Some(ServerDatagramBody::NONE),
-                        )
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn body(&self) -> Option<::flatbuffers::Table<'a>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(
-                            ServerDatagram::VT_BODY,
-                            None,
-                        )
-                }
-            }
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn body_as_state(&self) -> Option<State<'a>> {
-                if self.body_type() == ServerDatagramBody::State {
-                    self.body().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { State::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ServerDatagram { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ServerDatagramArgs
+  ) -> ::flatbuffers::WIPOffset<ServerDatagram<'bldr>> {
+    let mut builder = ServerDatagramBuilder::new(_fbb);
+    if let Some(x) = args.body { builder.add_body(x); }
+    builder.add_body_type(args.body_type);
+    builder.finish()
+  }
 
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn body_as_pong(&self) -> Option<Pong<'a>> {
-                if self.body_type() == ServerDatagramBody::Pong {
-                    self.body().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { Pong::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
-        }
 
-        impl ::flatbuffers::Verifiable for ServerDatagram<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_union::<ServerDatagramBody, _>(
-                        "body_type",
-                        Self::VT_BODY_TYPE,
-                        "body",
-                        Self::VT_BODY,
-                        false,
-                        |key, v, pos| match key {
-                            ServerDatagramBody::State => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<State>>(
-                                    "ServerDatagramBody::State",
-                                    pos,
-                                ),
-                            ServerDatagramBody::Pong => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<Pong>>(
-                                    "ServerDatagramBody::Pong",
-                                    pos,
-                                ),
-                            _ => Ok(()),
-                        },
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct ServerDatagramArgs {
-            pub body_type: ServerDatagramBody,
-            pub body: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
-        }
-        impl<'a> Default for ServerDatagramArgs {
-            #[inline]
-            fn default() -> Self {
-                ServerDatagramArgs {
-                    body_type: ServerDatagramBody::NONE,
-                    body: None,
-                }
-            }
-        }
+  #[inline]
+  pub fn body_type(&self) -> ServerDatagramBody {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ServerDatagramBody>(ServerDatagram::VT_BODY_TYPE, Some(ServerDatagramBody::NONE)).unwrap()}
+  }
+  #[inline]
+  pub fn body(&self) -> Option<::flatbuffers::Table<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(ServerDatagram::VT_BODY, None)}
+  }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_state(&self) -> Option<State<'a>> {
+    if self.body_type() == ServerDatagramBody::State {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { State::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
 
-        pub struct ServerDatagramBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ServerDatagramBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_body_type(&mut self, body_type: ServerDatagramBody) {
-                self.fbb_.push_slot::<ServerDatagramBody>(
-                    ServerDatagram::VT_BODY_TYPE,
-                    body_type,
-                    ServerDatagramBody::NONE,
-                );
-            }
-            #[inline]
-            pub fn add_body(
-                &mut self,
-                body: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(ServerDatagram::VT_BODY, body);
-            }
-            #[inline]
-            pub fn new(
-                _fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            ) -> ServerDatagramBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                ServerDatagramBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<ServerDatagram<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_pong(&self) -> Option<Pong<'a>> {
+    if self.body_type() == ServerDatagramBody::Pong {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Pong::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
 
-        impl ::core::fmt::Debug for ServerDatagram<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("ServerDatagram");
-                ds.field("body_type", &self.body_type());
-                match self.body_type() {
-                    ServerDatagramBody::State => {
-                        if let Some(x) = self.body_as_state() {
-                            ds.field("body", &x)
-                        } else {
-                            ds.field(
-                                "body",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    ServerDatagramBody::Pong => {
-                        if let Some(x) = self.body_as_pong() {
-                            ds.field("body", &x)
-                        } else {
-                            ds.field(
-                                "body",
-                                &"InvalidFlatbuffer: Union discriminant does not match value.",
-                            )
-                        }
-                    }
-                    _ => {
-                        let x: Option<()> = None;
-                        ds.field("body", &x)
-                    }
-                };
-                ds.finish()
-            }
+}
+
+impl ::flatbuffers::Verifiable for ServerDatagram<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_union::<ServerDatagramBody, _>("body_type", Self::VT_BODY_TYPE, "body", Self::VT_BODY, false, |key, v, pos| {
+        match key {
+          ServerDatagramBody::State => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<State>>("ServerDatagramBody::State", pos),
+          ServerDatagramBody::Pong => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Pong>>("ServerDatagramBody::Pong", pos),
+          _ => Ok(()),
         }
-    } // pub mod wire
-} // pub mod gsp
+     })?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ServerDatagramArgs {
+    pub body_type: ServerDatagramBody,
+    pub body: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
+}
+impl<'a> Default for ServerDatagramArgs {
+  #[inline]
+  fn default() -> Self {
+    ServerDatagramArgs {
+      body_type: ServerDatagramBody::NONE,
+      body: None,
+    }
+  }
+}
+
+pub struct ServerDatagramBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ServerDatagramBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_body_type(&mut self, body_type: ServerDatagramBody) {
+    self.fbb_.push_slot::<ServerDatagramBody>(ServerDatagram::VT_BODY_TYPE, body_type, ServerDatagramBody::NONE);
+  }
+  #[inline]
+  pub fn add_body(&mut self, body: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ServerDatagram::VT_BODY, body);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ServerDatagramBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ServerDatagramBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ServerDatagram<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ServerDatagram<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ServerDatagram");
+      ds.field("body_type", &self.body_type());
+      match self.body_type() {
+        ServerDatagramBody::State => {
+          if let Some(x) = self.body_as_state() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        ServerDatagramBody::Pong => {
+          if let Some(x) = self.body_as_pong() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        _ => {
+          let x: Option<()> = None;
+          ds.field("body", &x)
+        },
+      };
+      ds.finish()
+  }
+}
+}  // pub mod wire
+}  // pub mod gsp
+
