@@ -1,1 +1,69 @@
+//! Benchmarks for GSP, and the helpers they share.
+//!
+//! * `cargo bench -p gsp-benches --bench tick`: one world tick with N
+//!   graphical players walking about (simulation, rooms, replication, emit).
+//! * `cargo bench -p gsp-benches --bench codecs`: the wire codecs (state
+//!   datagram encode/decode, input decode) and the telnet codec's throughput.
+//! * `benches/load/world-bots.sh N SECS`: a load scenario: a release world
+//!   and `gsp bot` with N bots over loopback, printing the swarm's report and
+//!   the world's `/status`.
+//!
+//! Tests check behaviour; these check cost. Figures quoted in issues and
+//! closing notes come from here.
 
+use gsp_engine::{GameWorld, GatewayKind, MoveInput, Session, WorldConfig, WorldMap};
+
+/// A world with `players` graphical players joined, and their sessions.
+pub fn populated_world(players: usize) -> (GameWorld, Vec<Session>) {
+    let mut world = GameWorld::new(
+        WorldConfig {
+            max_players: players + 1,
+            outbound_capacity: 4096,
+            ..WorldConfig::default()
+        },
+        WorldMap::default_world(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let handle = world.handle();
+    let joins: Vec<_> = (0..players)
+        .map(|i| {
+            let handle = handle.clone();
+            rt.spawn(async move { handle.join(&format!("p{i}"), GatewayKind::Quic).await })
+        })
+        .collect();
+    while !joins.iter().all(|j| j.is_finished()) {
+        rt.block_on(tokio::task::yield_now());
+        world.step();
+    }
+    let sessions = joins
+        .into_iter()
+        .map(|j| rt.block_on(j).expect("task").expect("join"))
+        .collect();
+    (world, sessions)
+}
+
+/// Gives every session a new input, walking in a direction that depends on
+/// its index and the sequence number, so avatars spread over the map.
+pub fn wander(sessions: &[Session], sequence: u32) {
+    for (i, s) in sessions.iter().enumerate() {
+        let angle = (i as f32 * 2.399_963) + sequence as f32 * 0.01;
+        s.sender.input(MoveInput {
+            sequence,
+            move_x: angle.cos(),
+            move_z: angle.sin(),
+        });
+    }
+}
+
+/// Empties every session's outbound queue, as gateways would.
+pub fn drain(sessions: &mut [Session]) -> usize {
+    let mut n = 0;
+    for s in sessions.iter_mut() {
+        while s.receiver.try_recv().is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
