@@ -105,7 +105,22 @@ fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
         child.wait().unwrap();
         fp
     };
-    assert_eq!(fingerprint(), fingerprint());
+    let made = fingerprint();
+    assert_eq!(made, fingerprint());
+
+    // The same pair, supplied by the operator to a world with another data dir.
+    let other = tempfile::tempdir().unwrap();
+    let supplied = World::start_in(
+        other.path(),
+        &[
+            "--cert",
+            dir.path().join("quic-cert.pem").to_str().unwrap(),
+            "--key",
+            dir.path().join("quic-key.pem").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(supplied.fingerprint, made);
+    assert!(!other.path().join("quic-cert.pem").exists());
 
     let out = Command::new(gsp_bin())
         .args(["world", "--tick-hz", "0"])
@@ -118,4 +133,36 @@ fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--key"));
+}
+
+#[test]
+fn up_prints_how_to_connect() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(gsp_bin())
+        .args(["up", "--telnet", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
+        .args(["--http", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let lines: Vec<String> = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("Stop with"))
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = lines.join("\n");
+    let telnet_port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("listening telnet=127.0.0.1:"))
+        .expect("telnet listener");
+    assert!(
+        text.contains(&format!("telnet 127.0.0.1 {telnet_port}")),
+        "{text}"
+    );
+    assert!(text.contains("gsp bot --server 127.0.0.1:"), "{text}");
+    assert!(text.contains("--pin "), "{text}");
 }

@@ -209,6 +209,14 @@ async fn handshake_refusals_are_clear() {
         Err(ClientError::Refused { code, .. }) => assert_eq!(code, RefusalCode::BadName),
         other => panic!("expected a refusal, got {:?}", other.err()),
     }
+    let endpoint = gsp_client::client_endpoint(&trust(&world)).unwrap();
+    match Client::connect_as_version(&endpoint, world.quic, "future", 99).await {
+        Err(ClientError::Refused { code, reason }) => {
+            assert_eq!(code, RefusalCode::VersionMismatch);
+            assert!(reason.contains("version 1"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {:?}", other.err()),
+    }
     // A pinned fingerprint that does not match never gets as far as a hello.
     let wrong = Trust::Fingerprint([7; 32]);
     assert!(Client::connect(world.quic, "mallory", &wrong)

@@ -27,7 +27,8 @@ status() { python3 -c 'import json,sys,urllib.request; print(json.dumps(json.loa
 
 echo "== gsp bot --count $count --duration $secs against $quic"
 ( sleep "$(python3 -c "print($secs*0.75)")"; echo "== /status during the run"; status ) &
+during=$!
 "$gsp" bot --server "$quic" --pin "$pin" --count "$count" --duration "$secs" || true
-wait
+wait "$during"
 echo "== /status after the run"
 status

@@ -125,12 +125,23 @@ impl Client {
         server: SocketAddr,
         name: &str,
     ) -> Result<Client, ClientError> {
+        Self::connect_as_version(endpoint, server, name, PROTOCOL_VERSION).await
+    }
+
+    /// Connects announcing `protocol_version` instead of this crate's own:
+    /// for testing how servers treat other versions.
+    pub async fn connect_as_version(
+        endpoint: &quinn::Endpoint,
+        server: SocketAddr,
+        name: &str,
+        protocol_version: u16,
+    ) -> Result<Client, ClientError> {
         let connection = endpoint.connect(server, "localhost")?.await?;
         let (mut send, mut recv) = connection.open_bi().await?;
         write_frame(
             &mut send,
             &ClientMessage::Hello {
-                protocol_version: PROTOCOL_VERSION,
+                protocol_version,
                 name: name.to_owned(),
             },
         )

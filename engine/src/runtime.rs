@@ -25,12 +25,13 @@ impl WorldRuntime {
     pub fn start(mut world: GameWorld) -> std::io::Result<WorldRuntime> {
         let handle = world.handle();
         let stop = Arc::new(AtomicBool::new(false));
-        let period = Duration::from_secs_f64(1.0 / f64::from(handle.tick_rate()));
+        let tick_hz = handle.tick_rate();
+        let period = Duration::from_secs_f64(1.0 / f64::from(tick_hz));
         let thread = std::thread::Builder::new().name("world".into()).spawn({
             let stop = stop.clone();
             move || {
                 let mut clock = TickClock::new(period, MAX_CATCH_UP_TICKS, Instant::now());
-                tracing::info!(tick_hz = handle_rate(&world), "world ticking");
+                tracing::info!(tick_hz, "world ticking");
                 while !stop.load(Ordering::Acquire) {
                     let plan = clock.advance(Instant::now());
                     for _ in 0..plan.run {
@@ -75,10 +76,6 @@ impl WorldRuntime {
             }
         }
     }
-}
-
-fn handle_rate(world: &GameWorld) -> u16 {
-    world.handle().tick_rate()
 }
 
 impl Drop for WorldRuntime {

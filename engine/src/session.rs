@@ -43,8 +43,7 @@ impl GatewayKind {
 /// nothing, and the newest always wins.
 #[derive(Debug, Default)]
 pub struct InputSlot {
-    /// `sequence << 32 | applied?`, packed with the movement into two atomics
-    /// would be cute; a mutex is clear and uncontended enough.
+    /// Written by the gateway, read once per tick: never contended for long.
     latest: std::sync::Mutex<Option<MoveInput>>,
     received: AtomicU64,
 }

@@ -26,9 +26,7 @@ impl Harness {
     fn try_join(&mut self, name: &str, kind: GatewayKind) -> Result<Session, JoinError> {
         let handle = self.world.handle();
         let name = name.to_owned();
-        let task = self
-            .rt
-            .spawn(async move { handle.join(&name, kind).await });
+        let task = self.rt.spawn(async move { handle.join(&name, kind).await });
         // Let the join reach the queue, tick, let the reply arrive.
         for _ in 0..10 {
             self.rt.block_on(tokio::task::yield_now());
@@ -199,6 +197,8 @@ fn shutting_down_says_goodbye() {
 fn a_command_flood_is_rate_limited_per_session() {
     let mut h = Harness::new(WorldConfig::default());
     let ada = h.join("ada", GatewayKind::Telnet);
-    let accepted = (0..100).filter(|_| ada.sender.command("look").is_ok()).count();
+    let accepted = (0..100)
+        .filter(|_| ada.sender.command("look").is_ok())
+        .count();
     assert!((20..=22).contains(&accepted), "{accepted}");
 }

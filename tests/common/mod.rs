@@ -25,17 +25,24 @@ pub struct World {
     pub http: SocketAddr,
     pub fingerprint: String,
     pub stdout_rest: mpsc::Receiver<String>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl World {
     /// Starts a world on loopback with free ports and a fresh data dir.
     pub fn start(extra: &[&str]) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
+        let mut world = World::start_in(dir.path(), extra);
+        world._dir = Some(dir);
+        world
+    }
+
+    /// Starts a world on loopback with free ports and the data dir `data`.
+    pub fn start_in(data: &std::path::Path, extra: &[&str]) -> World {
         let mut child = Command::new(gsp_bin())
             .args(["world", "--telnet", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
             .args(["--http", "127.0.0.1:0", "--data"])
-            .arg(dir.path())
+            .arg(data)
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -76,7 +83,7 @@ impl World {
             http: http.unwrap(),
             fingerprint: fingerprint.unwrap(),
             stdout_rest: rx,
-            _dir: dir,
+            _dir: None,
         }
     }
 
