@@ -5,7 +5,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{gsp_bin, World};
+use common::{gsp_bin, spawn_server, stdout_until, World};
 
 #[test]
 fn every_subcommand_explains_itself() {
@@ -82,31 +82,17 @@ async fn sigterm_says_goodbye_and_exits_cleanly() {
 #[test]
 fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let fingerprint = || {
-        let mut child = Command::new(gsp_bin())
-            .args(["world", "--telnet", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
-            .args(["--http", "127.0.0.1:0", "--data"])
-            .arg(dir.path())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::BufRead;
-        let stdout = child.stdout.take().unwrap();
-        let fp = std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.strip_prefix("quic certificate sha256=")
-                    .map(str::to_owned)
-            })
-            .unwrap();
+    let cert_after_a_start = || {
+        let mut child = spawn_server("world", dir.path(), &[]);
+        // The fingerprint line is the last of the startup lines.
+        let lines = stdout_until(&mut child, "quic certificate");
+        assert_eq!(lines.len(), 3, "{lines:?}");
         child.kill().unwrap();
         child.wait().unwrap();
-        fp
+        std::fs::read(dir.path().join("quic-cert.pem")).unwrap()
     };
-    let made = fingerprint();
-    assert_eq!(made, fingerprint());
+    let made = cert_after_a_start();
+    assert_eq!(made, cert_after_a_start(), "the certificate was made again");
 
     // The same pair, supplied by the operator to a world with another data dir.
     let other = tempfile::tempdir().unwrap();
@@ -119,7 +105,8 @@ fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
             dir.path().join("quic-key.pem").to_str().unwrap(),
         ],
     );
-    assert_eq!(supplied.fingerprint, made);
+    let first = World::start_in(dir.path(), &[]);
+    assert_eq!(supplied.fingerprint, first.fingerprint);
     assert!(!other.path().join("quic-cert.pem").exists());
 
     let out = Command::new(gsp_bin())
@@ -138,20 +125,8 @@ fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
 #[test]
 fn up_prints_how_to_connect() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(gsp_bin())
-        .args(["up", "--telnet", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
-        .args(["--http", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::BufRead;
-    let lines: Vec<String> = std::io::BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-        .take_while(|l| !l.starts_with("Stop with"))
-        .collect();
+    let mut child = spawn_server("up", dir.path(), &[]);
+    let lines = stdout_until(&mut child, "Stop with");
     child.kill().unwrap();
     child.wait().unwrap();
     let text = lines.join("\n");

@@ -17,6 +17,36 @@ pub fn gsp_bin() -> &'static str {
     env!("CARGO_BIN_EXE_gsp")
 }
 
+/// Spawns `gsp SUBCOMMAND` (world or up) on loopback with free ports and the
+/// data dir `data`, stdout piped.
+pub fn spawn_server(subcommand: &str, data: &std::path::Path, extra: &[&str]) -> Child {
+    Command::new(gsp_bin())
+        .args([
+            subcommand,
+            "--telnet",
+            "127.0.0.1:0",
+            "--quic",
+            "127.0.0.1:0",
+        ])
+        .args(["--http", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn gsp")
+}
+
+/// Lines of a child's stdout up to (not including) the first that starts with `stop`.
+pub fn stdout_until(child: &mut Child, stop: &str) -> Vec<String> {
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with(stop))
+        .collect()
+}
+
 /// A `gsp world` process, killed on drop.
 pub struct World {
     child: Child,
@@ -39,16 +69,7 @@ impl World {
 
     /// Starts a world on loopback with free ports and the data dir `data`.
     pub fn start_in(data: &std::path::Path, extra: &[&str]) -> World {
-        let mut child = Command::new(gsp_bin())
-            .args(["world", "--telnet", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
-            .args(["--http", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn gsp world");
+        let mut child = spawn_server("world", data, extra);
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
