@@ -19,7 +19,7 @@
 //!
 //! Listeners are bound by the caller (so that port 0 works and the caller can
 //! print the bound address); the `serve` functions run until the
-//! [`CancellationToken`](tokio_util::sync::CancellationToken) they are given
+//! [`CancellationToken`] they are given
 //! is cancelled.
 
 pub mod http;
