@@ -13,6 +13,21 @@ fn trust(world: &World) -> Trust {
     Trust::Fingerprint(parse_fingerprint(&world.fingerprint).unwrap())
 }
 
+/// Connects and is welcomed as `name`.
+async fn join(world: &World, name: &str) -> Client {
+    Client::connect(world.quic, name, &trust(world))
+        .await
+        .unwrap_or_else(|e| panic!("{name} could not connect: {e}"))
+}
+
+/// The code the server closes `client` with (within 5 s).
+async fn close_code(client: &Client) -> Option<CloseCode> {
+    tokio::time::timeout(Duration::from_secs(5), client.closed())
+        .await
+        .expect("the server did not close the connection")
+        .0
+}
+
 /// Waits for a stream event matching `pred`, failing after 10 s.
 async fn expect_event(
     client: &mut Client,
@@ -46,9 +61,7 @@ async fn quic_and_telnet_players_see_and_hear_each_other() {
     tess.send("north").await;
     tess.expect("The Prancing Pony").await;
 
-    let mut quinn = Client::connect(world.quic, "quinn", &trust(&world))
-        .await
-        .expect("connect");
+    let mut quinn = join(&world, "quinn").await;
     assert_eq!(quinn.tick_rate, 30);
     expect_event(&mut quinn, "the first room", |m| {
         is_text(m, EventKind::Room, "The Plaza")
@@ -101,9 +114,7 @@ async fn quic_and_telnet_players_see_and_hear_each_other() {
 
 /// A second player who must keep receiving state while others misbehave.
 async fn bystander(world: &World) -> (Client, u64) {
-    let c = Client::connect(world.quic, "bystander", &trust(world))
-        .await
-        .unwrap();
+    let c = join(world, "bystander").await;
     let tick = loop {
         if let ServerDatagram::State { tick, .. } = c.next_datagram().await.unwrap() {
             break tick;
@@ -132,44 +143,27 @@ async fn malformed_input_closes_only_the_offending_connection() {
     let (bystander, tick) = bystander(&world).await;
 
     // A garbage datagram.
-    let c = Client::connect(world.quic, "dgram", &trust(&world))
-        .await
-        .unwrap();
+    let c = join(&world, "dgram").await;
     c.send_raw_datagram(vec![0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8])
         .unwrap();
-    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
-        .await
-        .unwrap();
-    assert_eq!(code, Some(CloseCode::Malformed));
+    assert_eq!(close_code(&c).await, Some(CloseCode::Malformed));
 
     // A valid-length frame holding garbage on the stream.
-    let mut c = Client::connect(world.quic, "stream", &trust(&world))
-        .await
-        .unwrap();
+    let mut c = join(&world, "stream").await;
     let mut frame = 16u32.to_le_bytes().to_vec();
     frame.extend_from_slice(&[0xff; 16]);
     c.send_raw_stream(&frame).await.unwrap();
-    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
-        .await
-        .unwrap();
-    assert_eq!(code, Some(CloseCode::Malformed));
+    assert_eq!(close_code(&c).await, Some(CloseCode::Malformed));
 
     // A frame announcing a gigabyte.
-    let mut c = Client::connect(world.quic, "huge", &trust(&world))
-        .await
-        .unwrap();
+    let mut c = join(&world, "huge").await;
     c.send_raw_stream(&(1u32 << 30).to_le_bytes())
         .await
         .unwrap();
-    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
-        .await
-        .unwrap();
-    assert_eq!(code, Some(CloseCode::TooLarge));
+    assert_eq!(close_code(&c).await, Some(CloseCode::TooLarge));
 
     // A second hello after the handshake breaks the protocol's rules.
-    let mut c = Client::connect(world.quic, "twice", &trust(&world))
-        .await
-        .unwrap();
+    let mut c = join(&world, "twice").await;
     let hello = gsp_protocol::ClientMessage::Hello {
         protocol_version: 1,
         name: "again".into(),
@@ -178,10 +172,7 @@ async fn malformed_input_closes_only_the_offending_connection() {
     let mut frame = Vec::new();
     gsp_protocol::framing::encode_frame(&hello, &mut frame);
     c.send_raw_stream(&frame).await.unwrap();
-    let (code, _) = tokio::time::timeout(Duration::from_secs(5), c.closed())
-        .await
-        .unwrap();
-    assert_eq!(code, Some(CloseCode::ProtocolViolation));
+    assert_eq!(close_code(&c).await, Some(CloseCode::ProtocolViolation));
 
     assert_still_served(&bystander, tick).await;
     let status = world.status();
@@ -195,9 +186,7 @@ async fn malformed_input_closes_only_the_offending_connection() {
 #[tokio::test]
 async fn handshake_refusals_are_clear() {
     let world = World::start(&[]);
-    let _first = Client::connect(world.quic, "quinn", &trust(&world))
-        .await
-        .unwrap();
+    let _first = join(&world, "quinn").await;
     match Client::connect(world.quic, "QUINN", &trust(&world)).await {
         Err(ClientError::Refused { code, reason }) => {
             assert_eq!(code, RefusalCode::NameTaken);

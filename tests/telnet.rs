@@ -6,12 +6,18 @@ use std::time::Duration;
 
 use common::{Telnet, World};
 
+/// ada and bob, logged in, in the Plaza; ada has seen bob arrive.
+async fn ada_and_bob(world: &World) -> (Telnet, Telnet) {
+    let mut ada = Telnet::login(world.telnet, "ada").await;
+    let bob = Telnet::login(world.telnet, "bob").await;
+    ada.expect("bob enters the world.").await;
+    (ada, bob)
+}
+
 #[tokio::test]
 async fn two_telnet_players_hear_each_other_and_look_lists_both() {
     let world = World::start(&[]);
-    let mut ada = Telnet::login(world.telnet, "ada").await;
-    let mut bob = Telnet::login(world.telnet, "bob").await;
-    ada.expect("bob enters the world.").await;
+    let (mut ada, mut bob) = ada_and_bob(&world).await;
 
     ada.send("say hello, bob").await;
     bob.expect("ada says, \"hello, bob\"").await;
@@ -33,9 +39,7 @@ async fn two_telnet_players_hear_each_other_and_look_lists_both() {
 #[tokio::test]
 async fn room_titles_are_in_ansi_colour_and_movement_is_announced() {
     let world = World::start(&[]);
-    let mut ada = Telnet::login(world.telnet, "ada").await;
-    let mut bob = Telnet::login(world.telnet, "bob").await;
-    ada.expect("bob enters the world.").await;
+    let (mut ada, mut bob) = ada_and_bob(&world).await;
     assert!(
         String::from_utf8_lossy(&ada.raw).contains("\x1b[1;36mThe Plaza\x1b[0m"),
         "room title should be coloured"
@@ -100,9 +104,7 @@ async fn telnet_negotiation_is_refused_politely_without_loops() {
 #[tokio::test]
 async fn bad_input_answers_only_the_offender_and_the_world_keeps_ticking() {
     let world = World::start(&[]);
-    let mut ada = Telnet::login(world.telnet, "ada").await;
-    let mut bob = Telnet::login(world.telnet, "bob").await;
-    ada.expect("bob enters the world.").await;
+    let (mut ada, mut bob) = ada_and_bob(&world).await;
 
     // An over-long line gets an error message, and the connection goes on.
     let long = "x".repeat(5000);

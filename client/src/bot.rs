@@ -151,12 +151,8 @@ fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmRepo
             connected
                 .iter()
                 .map(|r| rate(r, r.states))
-                .fold(f64::INFINITY, f64::min)
-                .min(if connected.is_empty() {
-                    0.0
-                } else {
-                    f64::INFINITY
-                }),
+                .reduce(f64::min)
+                .unwrap_or(0.0),
         ),
         bytes_per_sec_per_bot: round(
             connected.iter().map(|r| rate(r, r.rx_bytes)).sum::<f64>() / n,

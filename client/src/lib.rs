@@ -238,8 +238,7 @@ impl Client {
 
     /// The next datagram from the server.
     pub async fn next_datagram(&self) -> Result<ServerDatagram, ClientError> {
-        let bytes = self.connection.read_datagram().await?;
-        Ok(ServerDatagram::decode(&bytes)?)
+        read_datagram(&self.connection).await
     }
 
     /// A reader of this connection's datagrams that does not borrow the
@@ -280,9 +279,13 @@ pub struct DatagramReader(quinn::Connection);
 impl DatagramReader {
     /// The next datagram from the server.
     pub async fn next_datagram(&self) -> Result<ServerDatagram, ClientError> {
-        let bytes = self.0.read_datagram().await?;
-        Ok(ServerDatagram::decode(&bytes)?)
+        read_datagram(&self.0).await
     }
+}
+
+async fn read_datagram(connection: &quinn::Connection) -> Result<ServerDatagram, ClientError> {
+    let bytes = connection.read_datagram().await?;
+    Ok(ServerDatagram::decode(&bytes)?)
 }
 
 async fn write_frame(

@@ -73,9 +73,14 @@ impl Sessions {
         }
     }
 
-    /// Sessions currently connected through `kind`.
-    pub fn count(&self, kind: GatewayKind) -> usize {
-        self.by_id.values().filter(|e| e.kind == kind).count()
+    /// Sessions currently connected: (telnet, quic).
+    pub fn counts(&self) -> (usize, usize) {
+        let telnet = self
+            .by_id
+            .values()
+            .filter(|e| e.kind == GatewayKind::Telnet)
+            .count();
+        (telnet, self.by_id.len() - telnet)
     }
 
     /// Whether a session with this name (compared case-insensitively) is online.

@@ -198,13 +198,7 @@ impl WorldMap {
         }
         for (i, a) in rooms.iter().enumerate() {
             for b in &rooms[i + 1..] {
-                let overlap = a.bounds.min.x < b.bounds.max.x
-                    && b.bounds.min.x < a.bounds.max.x
-                    && a.bounds.min.y < b.bounds.max.y
-                    && b.bounds.min.y < a.bounds.max.y
-                    && a.bounds.min.z < b.bounds.max.z
-                    && b.bounds.min.z < a.bounds.max.z;
-                if overlap {
+                if a.bounds.intersects(&b.bounds) {
                     return Err(MapError::Overlap(a.key.clone(), b.key.clone()));
                 }
             }

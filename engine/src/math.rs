@@ -85,6 +85,16 @@ impl Aabb {
             && p.z < self.max.z
     }
 
+    /// Whether the two boxes share any volume (touching faces do not count).
+    pub fn intersects(&self, other: &Aabb) -> bool {
+        self.min.x < other.max.x
+            && other.min.x < self.max.x
+            && self.min.y < other.max.y
+            && other.min.y < self.max.y
+            && self.min.z < other.max.z
+            && other.min.z < self.max.z
+    }
+
     /// The point in the middle of the floor (lowest y).
     pub fn floor_center(&self) -> Vec3 {
         Vec3::new(

@@ -2,7 +2,6 @@
 //! messages, outbound messages and text events.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gsp_protocol::EntityState;
@@ -45,7 +44,6 @@ impl GatewayKind {
 pub struct InputSlot {
     /// Written by the gateway, read once per tick: never contended for long.
     latest: std::sync::Mutex<Option<MoveInput>>,
-    received: AtomicU64,
 }
 
 /// One movement input.
@@ -63,7 +61,6 @@ impl InputSlot {
     /// Stores `input` if it is newer than the one held (sequence numbers
     /// compare with wrap-around). Returns whether it was kept.
     pub fn offer(&self, input: MoveInput) -> bool {
-        self.received.fetch_add(1, Ordering::Relaxed);
         let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
         let newer = match *latest {
             None => true,
@@ -78,11 +75,6 @@ impl InputSlot {
     /// The newest input, if any arrived.
     pub fn latest(&self) -> Option<MoveInput> {
         *self.latest.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// How many inputs were offered in all.
-    pub fn received(&self) -> u64 {
-        self.received.load(Ordering::Relaxed)
     }
 }
 

@@ -79,7 +79,8 @@ struct Metrics {
     tick_seconds: Histogram,
     skipped: Counter,
     slow: Counter,
-    players: Family<Vec<(String, String)>, Gauge>,
+    players_telnet: Gauge,
+    players_quic: Gauge,
     entities: Gauge,
 }
 
@@ -108,6 +109,12 @@ impl Metrics {
         );
         let players = Family::<Vec<(String, String)>, Gauge>::default();
         registry.register("players", "Connected players by gateway", players.clone());
+        let gateway = |kind: &str| {
+            players
+                .get_or_create(&vec![("gateway".to_owned(), kind.to_owned())])
+                .clone()
+        };
+        let (players_telnet, players_quic) = (gateway("telnet"), gateway("quic"));
         let entities = Gauge::default();
         registry.register("entities", "Entities in the world", entities.clone());
         let rate = Gauge::<i64>::default();
@@ -119,7 +126,8 @@ impl Metrics {
             tick_seconds,
             skipped,
             slow,
-            players,
+            players_telnet,
+            players_quic,
             entities,
         }
     }
@@ -186,14 +194,8 @@ impl WorldStats {
         self.players_telnet.store(telnet, Ordering::Relaxed);
         self.players_quic.store(quic, Ordering::Relaxed);
         self.entities.store(entities, Ordering::Relaxed);
-        let gauge = |kind: &str| {
-            self.metrics
-                .players
-                .get_or_create(&vec![("gateway".to_owned(), kind.to_owned())])
-                .clone()
-        };
-        gauge("telnet").set(telnet as i64);
-        gauge("quic").set(quic as i64);
+        self.metrics.players_telnet.set(telnet as i64);
+        self.metrics.players_quic.set(quic as i64);
         self.metrics.entities.set(entities as i64);
     }
 

@@ -13,7 +13,7 @@ use bevy_ecs::prelude::*;
 use crate::components::*;
 use crate::handle::WorldHandle;
 use crate::map::WorldMap;
-use crate::session::{CloseReason, GatewayKind, Outbound};
+use crate::session::{CloseReason, Outbound};
 use crate::stats::WorldStats;
 use crate::systems::emit::StatsHandle;
 use crate::systems::ingest::{Inbox, PendingRemovals, ShuttingDown};
@@ -92,13 +92,10 @@ impl GameWorld {
         self.world.resource_mut::<TickTime>().tick += 1;
         self.world.clear_trackers();
         let duration = start.elapsed();
-        let sessions = self.world.resource::<Sessions>();
-        let (telnet, quic) = (
-            sessions.count(GatewayKind::Telnet) as u64,
-            sessions.count(GatewayKind::Quic) as u64,
-        );
+        let (telnet, quic) = self.world.resource::<Sessions>().counts();
         let entities = self.placed.iter(&self.world).count() as u64;
-        self.stats.record_population(telnet, quic, entities);
+        self.stats
+            .record_population(telnet as u64, quic as u64, entities);
         self.stats.record_tick(start, duration);
     }
 

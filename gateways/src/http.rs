@@ -100,9 +100,10 @@ pub struct Players {
 
 async fn status(State(world): State<WorldHandle>) -> Json<Status> {
     let s = world.stats().snapshot();
+    let gap = health_gap(&world).as_secs_f64();
     let round = |v: f64| (v * 1000.0).round() / 1000.0;
     Json(Status {
-        healthy: world.stats().is_ticking(health_gap(&world)),
+        healthy: s.since_last_tick_secs.is_some_and(|t| t <= gap),
         tick: s.tick,
         tick_rate: s.tick_rate,
         measured_tick_rate: round(s.measured_tick_rate),

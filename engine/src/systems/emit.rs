@@ -35,7 +35,6 @@ pub fn emit(world: &mut World) {
                     }
                 }
             }
-            entry.outbox.clear();
         }
     }
     if too_slow > 0 {

@@ -1,6 +1,7 @@
 //! Ingest: joins, leaves, commands and inputs enter the world.
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::world::Mut;
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::components::*;
@@ -38,12 +39,12 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Drains the inbound queue.
 pub fn ingest(world: &mut World) {
-    let (inbound, leaves) = {
-        let inbox = world.resource::<Inbox>();
-        (inbox.inbound.clone(), inbox.leaves.clone())
-    };
+    world.resource_scope(|world, inbox: Mut<Inbox>| drain_inbox(world, &inbox));
+}
+
+fn drain_inbox(world: &mut World, inbox: &Inbox) {
     for _ in 0..MAX_INBOUND_PER_TICK {
-        match inbound.try_recv() {
+        match inbox.inbound.try_recv() {
             Ok(Inbound::Join {
                 session,
                 name,
@@ -108,7 +109,7 @@ pub fn ingest(world: &mut World) {
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
         }
     }
-    while let Ok(session) = leaves.try_recv() {
+    while let Ok(session) = inbox.leaves.try_recv() {
         remove_session(world, session);
     }
 }

@@ -8,6 +8,7 @@ use bevy_ecs::prelude::*;
 use gsp_protocol::EntityState;
 
 use crate::components::*;
+use crate::math::Vec3;
 use crate::session::{GatewayKind, Outbound, StateUpdate};
 
 /// Queues a state update for every graphical session.
@@ -17,9 +18,9 @@ pub fn replicate(
     mut sessions: ResMut<Sessions>,
     avatars: Query<(Entity, &Avatar, &Position, &MoveIntent)>,
 ) {
-    let all: Vec<(u64, [f32; 3], crate::math::Vec3)> = avatars
+    let all: Vec<(u64, Vec3)> = avatars
         .iter()
-        .map(|(e, _, p, _)| (e.to_bits(), p.0.to_array(), p.0))
+        .map(|(e, _, p, _)| (e.to_bits(), p.0))
         .collect();
     let radius_sq = config.interest_radius * config.interest_radius;
     let cap = config.max_entities_per_state.max(1);
@@ -35,10 +36,18 @@ pub fn replicate(
         near.clear();
         near.extend(
             all.iter()
-                .filter(|(id, _, _)| *id != own)
-                .map(|&(id, arr, p)| (p.distance_squared(position.0), (id, arr)))
-                .filter(|(d, _)| *d <= radius_sq)
-                .map(|(d, (id, position))| (d, EntityState { id, position })),
+                .filter(|(id, _)| *id != own)
+                .map(|&(id, p)| (p.distance_squared(position.0), id, p))
+                .filter(|(d, _, _)| *d <= radius_sq)
+                .map(|(d, id, p)| {
+                    (
+                        d,
+                        EntityState {
+                            id,
+                            position: p.to_array(),
+                        },
+                    )
+                }),
         );
         let keep = cap - 1;
         if near.len() > keep {

@@ -56,6 +56,8 @@ const BANNER: &str = "
 
 ";
 
+const SHUTDOWN_NOTICE: &str = "The world is shutting down. Goodbye.\n";
+
 /// Accepts telnet connections until `shutdown` is cancelled.
 pub async fn serve(
     listener: TcpListener,
@@ -206,14 +208,14 @@ impl<'a> Connection<'a> {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
-                    let _ = self.write_text("The world is shutting down. Goodbye.\n").await;
+                    let _ = self.write_text(SHUTDOWN_NOTICE).await;
                     return Ok(());
                 }
                 message = receiver.recv() => match message {
                     Some(Outbound::Text(event)) => self.write_text(&render(&event)).await?,
                     Some(Outbound::Closed(CloseReason::Quit)) => return Ok(()),
                     Some(Outbound::Closed(CloseReason::ShuttingDown)) => {
-                        let _ = self.write_text("The world is shutting down. Goodbye.\n").await;
+                        let _ = self.write_text(SHUTDOWN_NOTICE).await;
                         return Ok(());
                     }
                     Some(_) => {}
