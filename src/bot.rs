@@ -89,8 +89,15 @@ fn print_human(r: &SwarmReport) {
         r.connected, r.failed, r.without_state, r.elapsed_secs
     );
     println!(
-        "state:  {:.1} datagrams/s per bot (lowest {:.1})",
-        r.states_per_sec_per_bot, r.min_states_per_sec
+        "state:  {:.1} snapshots/s per bot (lowest {:.1}), {:.1} entities in view, {} undecodable",
+        r.states_per_sec_per_bot, r.min_states_per_sec, r.entities_in_view, r.snapshot_errors
+    );
+    println!(
+        "predict: error mean {:.1} mm, p99 {:.1} mm, max {:.1} mm over {} reconciliations",
+        r.prediction_error_mean_m * 1000.0,
+        r.prediction_error_p99_m * 1000.0,
+        r.prediction_error_max_m * 1000.0,
+        r.predictions_checked
     );
     println!(
         "bytes:  {:.1} KB/s received per bot, {:.1} KB/s sent",

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use gsp_engine::{GameWorld, WorldConfig, WorldMap, WorldRuntime};
+use gsp_engine::{GameWorld, ReplicationConfig, WorldConfig, WorldMap, WorldRuntime};
 use gsp_gateways::quic::{QuicConfig, ServerIdentity};
 use gsp_gateways::telnet::TelnetConfig;
 use gsp_gateways::CancellationToken;
@@ -59,6 +59,17 @@ pub struct WorldArgs {
     /// Disconnect telnet players idle this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 1800)]
     idle_timeout: u64,
+    /// How far graphical players see, metres.
+    #[arg(long, value_name = "METRES", default_value_t = 60.0)]
+    view_radius: f32,
+    /// The most entities one graphical player is sent (the nearest).
+    #[arg(long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_interest: u32,
+    /// Snapshot bandwidth per graphical player, kbit/s.
+    #[arg(long, value_name = "KBPS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(16..=100_000))]
+    snapshot_kbps: u32,
 }
 
 /// Runs a world until SIGINT or SIGTERM.
@@ -84,8 +95,17 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     let config = WorldConfig {
         tick_rate: args.tick_hz,
         max_players: args.max_players,
+        replication: ReplicationConfig {
+            view_radius: args.view_radius,
+            max_interest: args.max_interest as usize,
+            bytes_per_second: args.snapshot_kbps * 1000 / 8,
+            ..ReplicationConfig::default()
+        },
         ..WorldConfig::default()
     };
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid world settings: {e}"))?;
     let world = WorldRuntime::start(GameWorld::new(config, WorldMap::default_world()))
         .context("starting the world thread")?;
     let handle = world.handle();

@@ -33,6 +33,21 @@ fn fifty_bots_connect_receive_state_and_the_world_keeps_its_tick_rate() {
         "{report}"
     );
     assert!(report["events_received"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["snapshot_errors"], 0, "{report}");
+    // Every bot sees the others near it, and predicts its own walk: most
+    // reconciliations agree with the server, walls aside.
+    assert!(
+        report["entities_in_view"].as_f64().unwrap() > 10.0,
+        "{report}"
+    );
+    assert!(
+        report["predictions_checked"].as_u64().unwrap() > 1000,
+        "{report}"
+    );
+    assert!(
+        report["prediction_error_mean_m"].as_f64().unwrap() < 0.2,
+        "{report}"
+    );
     assert!(report["rtt_ms_p50"].as_f64().unwrap() > 0.0, "{report}");
 
     let status = world.status();

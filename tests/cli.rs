@@ -120,6 +120,14 @@ fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--key"));
+    let out = Command::new(gsp_bin())
+        .args(["world", "--view-radius=-5", "--data"])
+        .arg(other.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("view radius"), "{stderr}");
 }
 
 #[test]

@@ -54,6 +54,54 @@ fn is_text(m: &ServerMessage, kind: EventKind, needle: &str) -> bool {
 }
 
 #[tokio::test]
+async fn graphical_players_see_each_other_where_they_are() {
+    let world = World::start(&[]);
+    let mut ada = join(&world, "ada").await;
+    let mut bob = join(&world, "bob").await;
+    watch(&mut bob, 5).await;
+    assert!(position_of(&bob, ada.entity_id).is_some(), "bob sees ada");
+    // Ada walks east for a second, then stops; both end up agreeing on
+    // where she is, to the quantization step.
+    let datagrams = ada.datagrams();
+    for i in 0..45 {
+        ada.send_input(if i < 30 { 1.0 } else { 0.0 }, 0.0).unwrap();
+        if let ServerDatagram::Snapshot { header, payload } =
+            datagrams.next_datagram().await.unwrap()
+        {
+            ada.apply_snapshot(&header, &payload).unwrap();
+        }
+    }
+    watch(&mut ada, 10).await;
+    let mine = position_of(&ada, ada.entity_id).unwrap();
+    assert!(mine[0] > 4.0, "ada walked east: {mine:?}");
+    // Bob reads through what queued up while he was not looking.
+    let agreed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            watch(&mut bob, 1).await;
+            if position_of(&bob, ada.entity_id) == Some(mine) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(agreed.is_ok(), "bob sees ada where she is: {mine:?}");
+    // Ada leaves; bob's view loses her.
+    let ada_id = ada.entity_id;
+    ada.close();
+    drop(ada);
+    let gone = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            watch(&mut bob, 1).await;
+            if position_of(&bob, ada_id).is_none() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "ada was removed from bob's view");
+}
+
+#[tokio::test]
 async fn quic_and_telnet_players_see_and_hear_each_other() {
     let world = World::start(&[]);
     // The telnet player waits in the tavern, north of the plaza.
@@ -68,17 +116,18 @@ async fn quic_and_telnet_players_see_and_hear_each_other() {
     })
     .await;
 
-    // Walk north until the state shows us inside the tavern (z >= 10).
+    // Walk north until the snapshots show us inside the tavern (z >= 10).
     let datagrams = quinn.datagrams();
-    let mut seq = 0u32;
     let walk = async {
         loop {
-            seq += 1;
-            quinn.send_input(seq, 0.0, 1.0).unwrap();
-            if let Ok(ServerDatagram::State { entities, .. }) = datagrams.next_datagram().await {
-                let me = entities.first().expect("own entity first");
-                if me.position[2] >= 10.5 {
-                    return me.position;
+            quinn.send_input(0.0, 1.0).unwrap();
+            if let Ok(ServerDatagram::Snapshot { header, payload }) =
+                datagrams.next_datagram().await
+            {
+                quinn.apply_snapshot(&header, &payload).unwrap();
+                let me = position_of(&quinn, quinn.entity_id).expect("own avatar replicated");
+                if me[2] >= 10.5 {
+                    return me;
                 }
             }
         }
@@ -88,7 +137,7 @@ async fn quic_and_telnet_players_see_and_hear_each_other() {
         .expect("walked into the tavern");
     tess.expect("quinn arrives from the south.").await;
     // Stop walking before the far wall, and talk.
-    quinn.send_input(seq + 1, 0.0, 0.0).unwrap();
+    quinn.send_input(0.0, 0.0).unwrap();
     quinn.command("say hello, tess").await.unwrap();
     tess.expect("quinn says, \"hello, tess\"").await;
 
@@ -112,23 +161,44 @@ async fn quic_and_telnet_players_see_and_hear_each_other() {
     assert_eq!(status["players"]["telnet"], 1, "{status}");
 }
 
-/// A second player who must keep receiving state while others misbehave.
-async fn bystander(world: &World) -> (Client, u64) {
+/// Where the client's newest snapshot puts entity `id`.
+fn position_of(c: &Client, id: u32) -> Option<[f32; 3]> {
+    let e = c.replica().latest().get(id)?;
+    Some(c.quantizer().position_of(e.state.position))
+}
+
+/// Applies the snapshots that arrive for `ticks` snapshots, acknowledging them.
+async fn watch(c: &mut Client, snapshots: usize) {
+    let datagrams = c.datagrams();
+    let mut seen = 0;
+    while seen < snapshots {
+        if let ServerDatagram::Snapshot { header, payload } =
+            datagrams.next_datagram().await.unwrap()
+        {
+            c.apply_snapshot(&header, &payload).unwrap();
+            c.send_acks().unwrap();
+            seen += 1;
+        }
+    }
+}
+
+/// A second player who must keep receiving snapshots while others misbehave.
+async fn bystander(world: &World) -> (Client, u32) {
     let c = join(world, "bystander").await;
     let tick = loop {
-        if let ServerDatagram::State { tick, .. } = c.next_datagram().await.unwrap() {
-            break tick;
+        if let ServerDatagram::Snapshot { header, .. } = c.next_datagram().await.unwrap() {
+            break header.tick;
         }
     };
     (c, tick)
 }
 
-async fn assert_still_served(c: &Client, after_tick: u64) {
+async fn assert_still_served(c: &Client, after_tick: u32) {
     let next = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            if let ServerDatagram::State { tick, .. } = c.next_datagram().await.unwrap() {
-                if tick > after_tick + 5 {
-                    return tick;
+            if let ServerDatagram::Snapshot { header, .. } = c.next_datagram().await.unwrap() {
+                if header.tick > after_tick + 5 {
+                    return header.tick;
                 }
             }
         }
@@ -202,7 +272,8 @@ async fn handshake_refusals_are_clear() {
     match Client::connect_as_version(&endpoint, world.quic, "future", 99).await {
         Err(ClientError::Refused { code, reason }) => {
             assert_eq!(code, RefusalCode::VersionMismatch);
-            assert!(reason.contains("version 1"), "{reason}");
+            let expected = format!("version {}", gsp_protocol::PROTOCOL_VERSION);
+            assert!(reason.contains(&expected), "{reason}");
         }
         other => panic!("expected a refusal, got {:?}", other.err()),
     }

@@ -1,36 +1,39 @@
-//! The wire codecs: state datagrams, inputs, and the telnet codec.
+//! The wire codecs: snapshot envelopes, inputs, and the telnet codec.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gsp_gateways::telnet::protocol::{CodecConfig, TelnetCodec};
-use gsp_protocol::{limits, ClientDatagram, EntityState, ServerDatagram};
+use gsp_protocol::snapshot::SnapshotHeader;
+use gsp_protocol::{encode_snapshot, limits, ClientDatagram, Moves, ServerDatagram};
 use std::hint::black_box;
 
-fn state(c: &mut Criterion) {
-    let n = ServerDatagram::max_entities(1100);
-    let state = ServerDatagram::State {
-        tick: 123_456,
-        last_input: 789,
-        entities: (0..n as u64)
-            .map(|i| EntityState {
-                id: i << 32 | 7,
-                position: [i as f32, 0.0, -(i as f32)],
-            })
-            .collect(),
+fn snapshot(c: &mut Criterion) {
+    // The envelope around a full payload; the payload's own cost is in the
+    // replication bench.
+    let header = SnapshotHeader {
+        sequence: 1,
+        baseline: 0,
+        tick: 1,
+        last_input: 0,
     };
-    let bytes = state.encode();
+    let payload = vec![0x5A; 1000];
+    let mut fbb = flatbuffers::FlatBufferBuilder::new();
+    let bytes = encode_snapshot(&mut fbb, &header, &payload).to_vec();
     assert!(bytes.len() <= limits::MAX_DATAGRAM_BYTES);
-    let mut group = c.benchmark_group("state_datagram");
-    group.throughput(Throughput::Elements(n as u64));
-    group.bench_function("encode", |b| b.iter(|| black_box(&state).encode()));
-    group.bench_function("decode", |b| {
+    let mut group = c.benchmark_group("snapshot_datagram");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("envelope_encode", |b| {
+        b.iter(|| encode_snapshot(&mut fbb, black_box(&header), black_box(&payload)).len())
+    });
+    group.bench_function("envelope_decode", |b| {
         b.iter(|| ServerDatagram::decode(black_box(&bytes)).unwrap())
     });
     group.finish();
 
     let input = ClientDatagram::Input {
         sequence: 42,
-        move_x: 0.5,
-        move_z: -1.0,
+        moves: Moves::new(&[[0.5, -1.0]; 4]),
+        ack: 1234,
+        ack_bits: u64::MAX,
     }
     .encode();
     c.bench_function("input_datagram/decode", |b| {
@@ -58,5 +61,5 @@ fn telnet(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, state, telnet);
+criterion_group!(benches, snapshot, telnet);
 criterion_main!(benches);

@@ -2,14 +2,26 @@
 //!
 //! * `cargo bench -p gsp-benches --bench tick`: one world tick with N
 //!   graphical players walking about (simulation, rooms, replication, emit).
-//! * `cargo bench -p gsp-benches --bench codecs`: the wire codecs (state
-//!   datagram encode/decode, input decode) and the telnet codec's throughput.
+//! * `cargo bench -p gsp-benches --bench codecs`: the wire codecs (snapshot
+//!   envelope, input decode) and the telnet codec's throughput.
+//! * `cargo bench -p gsp-benches --bench replication`: server replication
+//!   CPU, 1,000 bodies changed every tick sent to 1 and 20 clients.
+//! * `cargo run --release -p gsp-benches --bin replication-report -- --json`:
+//!   bits per changed and unchanged entity, send ns per entity·client,
+//!   allocations per tick, measured as it runs ([`replication`]).
 //! * `benches/load/world-bots.sh N SECS`: a load scenario: a release world
 //!   and `gsp bot` with N bots over loopback, printing the swarm's report and
 //!   the world's `/status`.
+//! * `benches/load/ladder.sh`: the same with 50, 500 and 1,000 bots in turn,
+//!   one line each: tick p50/p99, world CPU, bytes per second per bot,
+//!   prediction error.
+//!
+//! Results, and the commands that produce them, are in `benches/README.md`.
 //!
 //! Tests check behaviour; these check cost. Figures quoted in issues and
 //! closing notes come from here.
+
+pub mod replication;
 
 use gsp_engine::{GameWorld, GatewayKind, MoveInput, Session, WorldConfig, WorldMap};
 

@@ -1,18 +1,24 @@
 //! A swarm of headless bots, for tests and load.
 //!
 //! Each bot connects (connections are spread over the first second), then
-//! until the deadline: sends a movement input every 33 ms, wandering in a
-//! direction it changes every few seconds (so it walks from room to room);
-//! pings every 250 ms to measure the round trip; and now and then says
-//! something or takes an exit. It counts the state datagrams and bytes it
-//! receives. [`run_swarm`] gathers every bot's counts into a [`SwarmReport`].
+//! until the deadline: sends a movement input every tick, wandering in a
+//! direction it changes every few seconds (so it walks from room to room),
+//! and predicts its own avatar from those inputs ([`Predictor`]); decodes
+//! every snapshot, reconciles its prediction with the server's position and
+//! records the error, and feeds the others to an [`Interpolator`] as a
+//! renderer would; pings every 250 ms to measure the round trip; and now and
+//! then says something or takes an exit. [`run_swarm`] gathers every bot's
+//! counts into a [`SwarmReport`].
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use gsp_protocol::snapshot::Receipt;
 use gsp_protocol::ServerDatagram;
 use serde::Serialize;
 
+use crate::interpolation::{Interpolator, RenderEntity, ServerClock};
+use crate::prediction::{ErrorStats, Predictor};
 use crate::{client_endpoint, Client, ClientError, Trust};
 
 /// What a swarm should do.
@@ -41,12 +47,25 @@ pub struct SwarmReport {
     pub connected: usize,
     /// Bots that could not connect, or whose connection failed before the end.
     pub failed: usize,
-    /// Connected bots that received no state datagram at all.
+    /// Connected bots that received no snapshot at all.
     pub without_state: usize,
-    /// State datagrams per second per connected bot (mean).
+    /// Snapshots decoded per second per connected bot (mean).
     pub states_per_sec_per_bot: f64,
-    /// Lowest state rate of any connected bot.
+    /// Lowest snapshot rate of any connected bot.
     pub min_states_per_sec: f64,
+    /// Snapshots that could not be decoded (should be 0).
+    pub snapshot_errors: u64,
+    /// Entities in a bot's view, mean over bots of their last view.
+    pub entities_in_view: f64,
+    /// Own-avatar prediction error when the server's position arrives,
+    /// metres: mean, 99th percentile and largest over all bots.
+    pub prediction_error_mean_m: f64,
+    /// See `prediction_error_mean_m`.
+    pub prediction_error_p99_m: f64,
+    /// See `prediction_error_mean_m`.
+    pub prediction_error_max_m: f64,
+    /// Reconciliations measured.
+    pub predictions_checked: u64,
     /// Bytes received per second per connected bot (mean), UDP payloads
     /// including QUIC overhead.
     pub bytes_per_sec_per_bot: f64,
@@ -78,6 +97,9 @@ struct BotResult {
     rtts_ms: Vec<f64>,
     commands: u64,
     events: u64,
+    snapshot_errors: u64,
+    in_view: usize,
+    errors: ErrorStats,
 }
 
 /// Runs the swarm to its end and reports.
@@ -141,6 +163,11 @@ fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmRepo
         }
     };
     let round = |v: f64| (v * 100.0).round() / 100.0;
+    let round_mm = |v: f64| (v * 10_000.0).round() / 10_000.0;
+    let mut prediction = ErrorStats::new();
+    for r in results {
+        prediction.merge(&r.errors);
+    }
     SwarmReport {
         bots,
         connected: connected.len(),
@@ -160,6 +187,12 @@ fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmRepo
         sent_bytes_per_sec_per_bot: round(
             connected.iter().map(|r| rate(r, r.tx_bytes)).sum::<f64>() / n,
         ),
+        snapshot_errors: results.iter().map(|r| r.snapshot_errors).sum(),
+        entities_in_view: round(connected.iter().map(|r| r.in_view as f64).sum::<f64>() / n),
+        prediction_error_mean_m: prediction.mean().map_or(0.0, |v| round_mm(f64::from(v))),
+        prediction_error_p99_m: prediction.p99().map_or(0.0, |v| round_mm(f64::from(v))),
+        prediction_error_max_m: prediction.max().map_or(0.0, |v| round_mm(f64::from(v))),
+        predictions_checked: prediction.count() as u64,
         rtt_ms_p50: round(pct(0.50)),
         rtt_ms_p99: round(pct(0.99)),
         commands_sent: results.iter().map(|r| r.commands).sum(),
@@ -212,12 +245,16 @@ async fn run_bot(
     };
     result.connected = true;
     let active_from = Instant::now();
-    let mut input_every = tokio::time::interval(Duration::from_millis(33));
+    let tick = Duration::from_secs_f64(1.0 / f64::from(client.tick_rate.max(1)));
+    let mut input_every = tokio::time::interval(tick);
     input_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ping_every = tokio::time::interval(Duration::from_millis(250));
     ping_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sequence: u32 = 0;
     let (mut dx, mut dz) = (0.0f32, 0.0f32);
+    let mut predictor = Predictor::new(client.walk_speed, client.tick_rate);
+    let mut interpolator = Interpolator::default();
+    let mut clock = ServerClock::new(client.tick_rate);
+    let mut rendered: Vec<RenderEntity> = Vec::new();
     let mut next_turn = Instant::now();
     let mut next_action = Instant::now() + Duration::from_millis(rng.u64(1000..4000));
     let end = tokio::time::sleep_until(deadline.into());
@@ -235,10 +272,17 @@ async fn run_bot(
                     (dx, dz) = (angle.cos(), angle.sin());
                     next_turn = now + Duration::from_millis(rng.u64(1500..4000));
                 }
-                sequence = sequence.wrapping_add(1);
-                if let Err(e) = client.send_input(sequence, dx, dz) {
-                    break Err(e.to_string());
+                match client.send_input(dx, dz) {
+                    Ok(sequence) => {
+                        predictor.apply_input(sequence, [dx, dz]);
+                    }
+                    Err(e) => break Err(e.to_string()),
                 }
+                // What a renderer would draw this frame: others 100 ms behind.
+                if let Some(at) = clock.render_tick(now, Duration::from_millis(100)) {
+                    interpolator.sample(at, &mut rendered);
+                }
+                predictor.decay(tick.as_secs_f32());
                 if now >= next_action {
                     next_action = now + Duration::from_millis(rng.u64(3000..8000));
                     let line = if rng.bool() {
@@ -256,7 +300,31 @@ async fn run_bot(
                 }
             }
             datagram = datagrams.next_datagram() => match datagram {
-                Ok(ServerDatagram::State { .. }) => result.states += 1,
+                Ok(ServerDatagram::Snapshot { header, payload }) => {
+                    match client.apply_snapshot(&header, &payload) {
+                        Ok(Receipt::Newest) => {
+                            result.states += 1;
+                            clock.observe(header.tick, Instant::now());
+                            let view = client.replica().latest();
+                            if let Some(me) = view.get(client.entity_id) {
+                                let at = client.quantizer().position_of(me.state.position);
+                                if let Some(error) = predictor.reconcile(header.last_input, at) {
+                                    result.errors.record(error);
+                                }
+                            }
+                            result.in_view = view.entities.len();
+                            interpolator.push_view(view, client.quantizer(), true);
+                        }
+                        Ok(Receipt::Older) => {
+                            result.states += 1;
+                            if let Some(view) = client.replica().view(header.sequence) {
+                                interpolator.push_view(view, client.quantizer(), false);
+                            }
+                        }
+                        Ok(Receipt::Duplicate) => {}
+                        Err(_) => result.snapshot_errors += 1,
+                    }
+                }
                 Ok(ServerDatagram::Pong { nonce }) => {
                     let now = origin.elapsed().as_nanos() as u64;
                     result.rtts_ms.push(now.saturating_sub(nonce) as f64 / 1e6);

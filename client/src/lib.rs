@@ -3,12 +3,18 @@
 //! [`Client::connect`] opens a QUIC connection (ALPN `gsp/1`), says hello
 //! with a name, and waits for the server's welcome. Then:
 //!
-//! * [`Client::send_input`] sends a movement input as a datagram (every
-//!   frame, with an increasing sequence number);
+//! * [`Client::send_input`] sends a movement input as a datagram, once per
+//!   tick; each datagram repeats the previous few inputs, so a lost one loses
+//!   nothing, and carries the acknowledgements of the snapshots received;
 //! * [`Client::command`] sends a typed line (`say hi`, `go north`) on the
 //!   reliable stream;
 //! * [`Client::next_event`] yields what the server says (room descriptions,
-//!   arrivals, speech) and [`Client::next_datagram`] the per-tick state.
+//!   arrivals, speech) and [`Client::next_datagram`] the snapshots, which
+//!   [`Client::apply_snapshot`] decodes into the client's [`Replica`].
+//!
+//! On top of the replica, [`interpolation`] renders other entities smoothly
+//! a little behind the server, and [`prediction`] moves the player's own
+//! avatar at once from its inputs, reconciling when the server's word arrives.
 //!
 //! Servers usually run with a self-signed certificate. The client trusts one
 //! only when told to ([`Trust::Insecure`]), or pins it by SHA-256
@@ -18,6 +24,8 @@
 //! [`bot`] runs a swarm of headless clients for tests and load.
 
 pub mod bot;
+pub mod interpolation;
+pub mod prediction;
 mod tls;
 
 use std::net::SocketAddr;
@@ -26,9 +34,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gsp_protocol::framing::{encode_frame, FrameDecoder};
+use gsp_protocol::snapshot::{Quantizer, Receipt, Replica, SnapshotError, SnapshotHeader};
 use gsp_protocol::{
-    limits, ClientDatagram, ClientMessage, CloseCode, DecodeError, RefusalCode, ServerDatagram,
-    ServerMessage, PROTOCOL_VERSION,
+    limits, ClientDatagram, ClientMessage, CloseCode, DecodeError, Moves, RefusalCode,
+    ServerDatagram, ServerMessage, MAX_INPUTS_PER_DATAGRAM, PROTOCOL_VERSION,
 };
 use quinn::crypto::rustls::QuicClientConfig;
 use tokio::sync::mpsc;
@@ -92,6 +101,9 @@ pub fn client_endpoint(trust: &Trust) -> Result<quinn::Endpoint, ClientError> {
     Ok(endpoint)
 }
 
+/// Inputs each datagram repeats by default (the newest and three before it).
+pub const INPUT_REDUNDANCY: usize = 4;
+
 /// A connected, welcomed player.
 pub struct Client {
     connection: quinn::Connection,
@@ -99,10 +111,17 @@ pub struct Client {
     events: mpsc::Receiver<Result<ServerMessage, ClientError>>,
     /// The session id the server gave us.
     pub session_id: u64,
-    /// Our avatar's id in state datagrams.
-    pub entity_id: u64,
+    /// Our avatar's wire id in snapshots.
+    pub entity_id: u32,
     /// Server ticks per second.
     pub tick_rate: u16,
+    /// The avatar's walking speed, m/s.
+    pub walk_speed: f32,
+    replica: Replica,
+    sequence: u32,
+    /// The newest inputs, newest first.
+    recent: Vec<[f32; 2]>,
+    redundancy: usize,
     _endpoint: Option<quinn::Endpoint>,
 }
 
@@ -151,13 +170,15 @@ impl Client {
             tokio::time::timeout(Duration::from_secs(10), read_frame(&mut recv, &mut decoder))
                 .await
                 .map_err(|_| ClientError::Timeout)??;
-        let (session_id, entity_id, tick_rate) = match first {
+        let (session_id, entity_id, tick_rate, quantization, walk_speed) = match first {
             Some(ServerMessage::Welcome {
                 session_id,
                 entity_id,
                 tick_rate,
+                quantization,
+                walk_speed,
                 ..
-            }) => (session_id, entity_id, tick_rate),
+            }) => (session_id, entity_id, tick_rate, quantization, walk_speed),
             Some(ServerMessage::Refusal { code, reason }) => {
                 return Err(ClientError::Refused { code, reason })
             }
@@ -168,6 +189,10 @@ impl Client {
             }
             None => return Err(ClientError::Protocol("stream closed before welcome".into())),
         };
+        let entity_id = u32::try_from(entity_id)
+            .map_err(|_| ClientError::Protocol(format!("entity id {entity_id} out of range")))?;
+        let quantizer = Quantizer::new(quantization)
+            .map_err(|e| ClientError::Protocol(format!("welcome: {e}")))?;
         let (tx, events) = mpsc::channel(1024);
         tokio::spawn(async move {
             loop {
@@ -190,8 +215,46 @@ impl Client {
             session_id,
             entity_id,
             tick_rate,
+            walk_speed,
+            replica: Replica::new(quantizer),
+            sequence: 0,
+            recent: Vec::with_capacity(MAX_INPUTS_PER_DATAGRAM),
+            redundancy: INPUT_REDUNDANCY,
             _endpoint: None,
         })
+    }
+
+    /// How many inputs each input datagram carries (1 to 8; 4 by default).
+    pub fn set_input_redundancy(&mut self, inputs: usize) {
+        self.redundancy = inputs.clamp(1, MAX_INPUTS_PER_DATAGRAM);
+        self.recent.truncate(self.redundancy);
+    }
+
+    /// The quantizer the server's snapshots use.
+    pub fn quantizer(&self) -> &Quantizer {
+        self.replica.quantizer()
+    }
+
+    /// The snapshots received, decoded: [`Replica::latest`] is the newest view.
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// Decodes a snapshot into the replica. Its acknowledgement goes out
+    /// with the next input (or [`Client::send_acks`]).
+    pub fn apply_snapshot(
+        &mut self,
+        header: &SnapshotHeader,
+        payload: &[u8],
+    ) -> Result<Receipt, SnapshotError> {
+        self.replica.receive(header, payload)
+    }
+
+    /// Sends the snapshot acknowledgements alone (for a client sending no input).
+    pub fn send_acks(&self) -> Result<(), ClientError> {
+        let (ack, ack_bits) = self.replica.acks();
+        let d = ClientDatagram::Ack { ack, ack_bits };
+        Ok(self.connection.send_datagram(Bytes::from(d.encode()))?)
     }
 
     /// Sends a typed line on the reliable stream.
@@ -205,14 +268,24 @@ impl Client {
         .await
     }
 
-    /// Sends a movement input as a datagram.
-    pub fn send_input(&self, sequence: u32, move_x: f32, move_z: f32) -> Result<(), ClientError> {
+    /// Sends the next movement input (one per server tick), with the last
+    /// few before it and the snapshot acknowledgements. Returns its sequence
+    /// number, for the predictor.
+    pub fn send_input(&mut self, move_x: f32, move_z: f32) -> Result<u32, ClientError> {
+        self.sequence = self.sequence.wrapping_add(1);
+        if self.recent.len() == self.redundancy {
+            self.recent.pop();
+        }
+        self.recent.insert(0, [move_x, move_z]);
+        let (ack, ack_bits) = self.replica.acks();
         let d = ClientDatagram::Input {
-            sequence,
-            move_x,
-            move_z,
+            sequence: self.sequence,
+            moves: Moves::new(&self.recent),
+            ack,
+            ack_bits,
         };
-        Ok(self.connection.send_datagram(Bytes::from(d.encode()))?)
+        self.connection.send_datagram(Bytes::from(d.encode()))?;
+        Ok(self.sequence)
     }
 
     /// Sends a ping; the server answers with a pong carrying `nonce`.

@@ -22,6 +22,56 @@ pub struct Avatar {
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub struct Position(pub Vec3);
 
+/// Which way an entity faces: a unit quaternion (x, y, z, w).
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Rotation(pub [f32; 4]);
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Rotation(gsp_protocol::snapshot::IDENTITY)
+    }
+}
+
+impl Rotation {
+    /// Facing `yaw` radians from north (+z) towards east (+x): a turn about +y.
+    pub fn from_yaw(yaw: f32) -> Self {
+        let (s, c) = (yaw * 0.5).sin_cos();
+        Rotation([0.0, s, 0.0, c])
+    }
+}
+
+/// How fast an entity moves, metres per second.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Default)]
+pub struct Velocity(pub Vec3);
+
+/// Marks an entity that graphical players see, and how.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Replicated {
+    /// What it is, for the client to draw ([`KIND_AVATAR`], [`KIND_PROP`]...).
+    pub kind: u8,
+    /// Scales its priority: 2.0 is sent about twice as often under a tight
+    /// budget. Mods set it for what matters in their game.
+    pub weight: f32,
+    /// Whether its velocity is replicated too (fast, ballistic things).
+    pub send_velocity: bool,
+}
+
+/// [`Replicated::kind`] of a player's avatar.
+pub const KIND_AVATAR: u8 = 0;
+/// [`Replicated::kind`] of a movable prop.
+pub const KIND_PROP: u8 = 1;
+
+impl Replicated {
+    /// A replicated entity of `kind` with weight 1 and no velocity.
+    pub fn new(kind: u8) -> Self {
+        Replicated {
+            kind,
+            weight: 1.0,
+            send_velocity: false,
+        }
+    }
+}
+
 /// How an entity wants to move this tick: a horizontal direction with length
 /// at most 1, scaled by its speed.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Default)]
@@ -115,13 +165,35 @@ pub struct WorldConfig {
     pub max_players: usize,
     /// Avatar walking speed in metres per second.
     pub walk_speed: f32,
-    /// How far a graphical player sees other entities, in metres.
-    pub interest_radius: f32,
-    /// The most entities in one state datagram.
-    pub max_entities_per_state: usize,
+    /// What graphical players are sent, and how.
+    pub replication: ReplicationConfig,
     /// Messages a session's outbound queue holds before the session counts
     /// as too slow and is dropped.
     pub outbound_capacity: usize,
+}
+
+impl WorldConfig {
+    /// Checks the settings a world cannot run with.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.tick_rate == 0 {
+            return Err("the tick rate must be positive".into());
+        }
+        if !(self.walk_speed.is_finite() && self.walk_speed >= 0.0) {
+            return Err("the walking speed must be a non-negative number".into());
+        }
+        let r = &self.replication;
+        if !(r.view_radius.is_finite() && r.view_radius >= 0.0) {
+            return Err("the view radius must be a non-negative number".into());
+        }
+        if r.max_datagram_bytes > gsp_protocol::limits::MAX_DATAGRAM_BYTES {
+            return Err(format!(
+                "snapshot datagrams are at most {} bytes",
+                gsp_protocol::limits::MAX_DATAGRAM_BYTES
+            ));
+        }
+        gsp_protocol::snapshot::Quantizer::new(r.quantization).map_err(|e| e.to_string())?;
+        Ok(())
+    }
 }
 
 impl Default for WorldConfig {
@@ -130,10 +202,40 @@ impl Default for WorldConfig {
             tick_rate: 30,
             max_players: 1000,
             walk_speed: 6.0,
-            interest_radius: 60.0,
-            // A state datagram stays under 1,100 bytes, inside any path MTU.
-            max_entities_per_state: gsp_protocol::ServerDatagram::max_entities(1100),
+            replication: ReplicationConfig::default(),
             outbound_capacity: 512,
+        }
+    }
+}
+
+/// Interest management and snapshot settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationConfig {
+    /// How far a graphical player sees, metres.
+    pub view_radius: f32,
+    /// The side of a spatial grid cell, metres.
+    pub cell_size: f32,
+    /// The most entities one player is sent, nearest first (their own avatar always).
+    pub max_interest: usize,
+    /// Snapshot bytes per second per player (256 kbit/s by default).
+    pub bytes_per_second: u32,
+    /// The largest snapshot datagram, bytes.
+    pub max_datagram_bytes: usize,
+    /// Quantization of positions, rotations and velocities.
+    pub quantization: gsp_protocol::snapshot::Quantization,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            view_radius: 60.0,
+            cell_size: 16.0,
+            max_interest: 256,
+            bytes_per_second: 256_000 / 8,
+            // QUIC guarantees 1,200-byte UDP payloads; its own headers and
+            // frame overhead need the rest.
+            max_datagram_bytes: 1100,
+            quantization: Default::default(),
         }
     }
 }

@@ -70,10 +70,14 @@ impl std::fmt::Debug for WorldHandle {
 pub struct Session {
     /// The session's id.
     pub id: SessionId,
-    /// The avatar's wire id.
-    pub entity: u64,
+    /// The avatar's wire id in snapshots.
+    pub entity: u32,
     /// Ticks per second.
     pub tick_rate: u16,
+    /// How snapshots are quantized.
+    pub quantization: gsp_protocol::snapshot::Quantization,
+    /// Avatar walking speed, m/s.
+    pub walk_speed: f32,
     /// Commands and inputs towards the world.
     pub sender: SessionSender,
     /// Messages from the world; `None` once the world has ended the session.
@@ -169,10 +173,24 @@ impl SessionSender {
         }
     }
 
-    /// Offers a movement input; the newest sequence wins. Returns whether it
-    /// was newer than the one held.
+    /// Queues the movement inputs of one datagram: `moves[i]` is input
+    /// `sequence - i` as `[x, z]`. Inputs already held or applied are
+    /// ignored; returns how many were new.
+    pub fn inputs(&self, sequence: u32, moves: &[[f32; 2]]) -> usize {
+        self.input.offer(sequence, moves)
+    }
+
+    /// Queues one movement input.
     pub fn input(&self, input: MoveInput) -> bool {
-        self.input.offer(input)
+        self.input
+            .offer(input.sequence, &[[input.move_x, input.move_z]])
+            > 0
+    }
+
+    /// Records which snapshots the client received (newest, and bit `i` for
+    /// `newest - 1 - i`).
+    pub fn acknowledge(&self, newest: u32, bits: u64) {
+        self.input.acknowledge(newest, bits);
     }
 }
 
@@ -211,10 +229,17 @@ impl WorldHandle {
             Err(TrySendError::Disconnected(_)) => return Err(JoinError::Stopped),
         }
         match rx.recv().await {
-            Some(Outbound::Joined { entity, tick_rate }) => Ok(Session {
+            Some(Outbound::Joined {
+                entity,
+                tick_rate,
+                quantization,
+                walk_speed,
+            }) => Ok(Session {
                 id,
                 entity,
                 tick_rate,
+                quantization,
+                walk_speed,
                 sender: SessionSender {
                     id,
                     inbound: self.inbound.clone(),

@@ -46,6 +46,7 @@ pub mod components;
 pub mod handle;
 pub mod map;
 pub mod math;
+pub mod replication;
 pub mod runtime;
 pub mod session;
 pub mod stats;
@@ -54,14 +55,14 @@ pub mod text;
 pub mod world;
 
 pub use clock::{TickClock, TickPlan};
-pub use components::WorldConfig;
+pub use components::{ReplicationConfig, WorldConfig};
 pub use handle::{JoinError, SendError, Session, SessionSender, WorldHandle};
 pub use map::{Direction, RoomId, WorldMap};
 pub use math::Vec3;
 pub use runtime::WorldRuntime;
 pub use session::{
-    CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, StateUpdate,
-    TextEvent, WhoEntry,
+    CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, TextEvent,
+    WhoEntry,
 };
 pub use stats::{StatusSnapshot, WorldStats};
 pub use systems::TickStage;

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use gsp_protocol::EntityState;
-
 use crate::map::Direction;
 
 /// A connection's id in the world, unique for the world's lifetime.
@@ -37,14 +35,32 @@ impl GatewayKind {
     }
 }
 
-/// The newest movement input of a session, written by its gateway at any
-/// rate and read by the tick once per tick: a flood of inputs costs the world
-/// nothing, and the newest always wins.
+/// A session's movement inputs and snapshot acknowledgements, written by its
+/// gateway at any rate and read by the tick once per tick.
+///
+/// Inputs queue in sequence order and the world applies **one per tick**,
+/// the rule client-side prediction relies on. Each input datagram repeats
+/// the last few inputs, so a lost datagram loses nothing; repeats and stale
+/// inputs are ignored. The queue is short: a client that runs ahead has its
+/// oldest inputs dropped, so a flood of inputs costs the tick nothing and
+/// buys no speed.
 #[derive(Debug, Default)]
 pub struct InputSlot {
     /// Written by the gateway, read once per tick: never contended for long.
-    latest: std::sync::Mutex<Option<MoveInput>>,
+    inner: std::sync::Mutex<InputQueue>,
 }
+
+#[derive(Debug, Default)]
+struct InputQueue {
+    queued: std::collections::VecDeque<MoveInput>,
+    /// The newest sequence queued or applied.
+    newest: Option<u32>,
+    acks: gsp_protocol::snapshot::AckWindow,
+    acks_fresh: bool,
+}
+
+/// Inputs a session may have waiting; beyond this the oldest are dropped.
+pub const MAX_QUEUED_INPUTS: usize = 4;
 
 /// One movement input.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,23 +74,59 @@ pub struct MoveInput {
 }
 
 impl InputSlot {
-    /// Stores `input` if it is newer than the one held (sequence numbers
-    /// compare with wrap-around). Returns whether it was kept.
-    pub fn offer(&self, input: MoveInput) -> bool {
-        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
-        let newer = match *latest {
-            None => true,
-            Some(held) => (input.sequence.wrapping_sub(held.sequence) as i32) > 0,
-        };
-        if newer {
-            *latest = Some(input);
-        }
-        newer
+    fn lock(&self) -> std::sync::MutexGuard<'_, InputQueue> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The newest input, if any arrived.
-    pub fn latest(&self) -> Option<MoveInput> {
-        *self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    /// Queues the inputs of one datagram: `moves[i]` is input `sequence - i`
+    /// as `[x, z]`. Returns how many were new.
+    pub fn offer(&self, sequence: u32, moves: &[[f32; 2]]) -> usize {
+        let mut q = self.lock();
+        let mut added = 0;
+        for (back, &[x, z]) in moves.iter().enumerate().rev() {
+            let seq = sequence.wrapping_sub(back as u32);
+            let newer = match q.newest {
+                None => true,
+                Some(held) => gsp_protocol::snapshot::ack::is_newer(seq, held),
+            };
+            if !newer {
+                continue;
+            }
+            if q.queued.len() == MAX_QUEUED_INPUTS {
+                q.queued.pop_front();
+            }
+            q.queued.push_back(MoveInput {
+                sequence: seq,
+                move_x: x,
+                move_z: z,
+            });
+            q.newest = Some(seq);
+            added += 1;
+        }
+        added
+    }
+
+    /// Records snapshot acknowledgements (newest, and bits of the 64 before).
+    pub fn acknowledge(&self, newest: u32, bits: u64) {
+        let mut q = self.lock();
+        q.acks.merge(newest, bits);
+        q.acks_fresh = true;
+    }
+
+    /// The next input to apply, if one is waiting.
+    pub fn next_input(&self) -> Option<MoveInput> {
+        self.lock().queued.pop_front()
+    }
+
+    /// The acknowledgements received since the last call, if any.
+    pub fn take_acks(&self) -> Option<(u32, u64)> {
+        let mut q = self.lock();
+        if !std::mem::take(&mut q.acks_fresh) {
+            return None;
+        }
+        let wire = q.acks.wire();
+        q.acks = Default::default();
+        Some(wire)
     }
 }
 
@@ -134,30 +186,23 @@ pub enum CloseReason {
 pub enum Outbound {
     /// The join was accepted: the first message of every accepted session.
     Joined {
-        /// The avatar's wire id.
-        entity: u64,
+        /// The avatar's wire id in snapshots.
+        entity: u32,
         /// Ticks per second.
         tick_rate: u16,
+        /// How snapshots are quantized.
+        quantization: gsp_protocol::snapshot::Quantization,
+        /// Avatar walking speed, m/s.
+        walk_speed: f32,
     },
     /// The join was refused; nothing follows.
     Refused(RefusalReason),
     /// Something for the player to read.
     Text(TextEvent),
-    /// What the player can see after a tick (graphical sessions only).
-    State(StateUpdate),
+    /// A snapshot datagram, ready to send (graphical sessions only).
+    Snapshot(Vec<u8>),
     /// The world ended the session; nothing follows.
     Closed(CloseReason),
-}
-
-/// The entities near a graphical player after one tick.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateUpdate {
-    /// The tick.
-    pub tick: u64,
-    /// The newest input sequence applied.
-    pub last_input: u32,
-    /// Nearest first; the player's own avatar is first.
-    pub entities: Vec<EntityState>,
 }
 
 /// A room as a player sees it.

@@ -13,6 +13,7 @@ use bevy_ecs::prelude::*;
 use crate::components::*;
 use crate::handle::WorldHandle;
 use crate::map::WorldMap;
+use crate::replication::Replication;
 use crate::session::{CloseReason, Outbound};
 use crate::stats::WorldStats;
 use crate::systems::emit::StatsHandle;
@@ -35,8 +36,15 @@ pub struct GameWorld {
 
 impl GameWorld {
     /// A world with `config` and `map`, and the handle gateways use to reach it.
+    ///
+    /// # Panics
+    ///
+    /// If `config` fails [`WorldConfig::validate`]; check it first when it
+    /// comes from a user.
     pub fn new(config: WorldConfig, map: WorldMap) -> GameWorld {
-        assert!(config.tick_rate > 0, "tick rate must be positive");
+        if let Err(e) = config.validate() {
+            panic!("invalid world settings: {e}");
+        }
         let (inbound_tx, inbound_rx) = crossbeam_channel::bounded(INBOUND_CAPACITY);
         let (leaves_tx, leaves_rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(WorldStats::new(config.tick_rate));
@@ -48,7 +56,10 @@ impl GameWorld {
             tick_rate: config.tick_rate,
             outbound_capacity: config.outbound_capacity,
         };
+        let replication = Replication::new(config.replication.clone(), config.tick_rate)
+            .expect("the replication settings are valid (checked by WorldConfig::validate)");
         let mut world = World::new();
+        world.insert_resource(replication);
         world.insert_resource(TickTime {
             tick: 0,
             dt: 1.0 / f32::from(config.tick_rate),

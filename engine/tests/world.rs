@@ -3,9 +3,11 @@
 use std::time::{Duration, Instant};
 
 use gsp_engine::{
-    CloseReason, GameWorld, GatewayKind, JoinError, MoveInput, Outbound, RefusalReason, Session,
-    TextEvent, WorldConfig, WorldMap,
+    CloseReason, GameWorld, GatewayKind, JoinError, MoveInput, Outbound, RefusalReason,
+    ReplicationConfig, Session, TextEvent, WorldConfig, WorldMap,
 };
+use gsp_protocol::snapshot::{Quantizer, Replica, SnapshotHeader};
+use gsp_protocol::ServerDatagram;
 
 struct Harness {
     world: GameWorld,
@@ -43,6 +45,70 @@ impl Harness {
     }
 }
 
+/// A graphical player's view of the world, fed the snapshots it received.
+struct Eyes {
+    replica: Replica,
+    last_header: Option<SnapshotHeader>,
+    payload_sizes: Vec<usize>,
+}
+
+impl Eyes {
+    fn new(session: &Session) -> Eyes {
+        Eyes {
+            replica: Replica::new(Quantizer::new(session.quantization).unwrap()),
+            last_header: None,
+            payload_sizes: Vec::new(),
+        }
+    }
+
+    /// Decodes the snapshots waiting, acknowledges them, returns the other
+    /// messages.
+    fn read(&mut self, session: &mut Session) -> Vec<Outbound> {
+        let mut others = Vec::new();
+        while let Ok(m) = session.receiver.try_recv() {
+            match m {
+                Outbound::Snapshot(bytes) => {
+                    let Ok(ServerDatagram::Snapshot { header, payload }) =
+                        ServerDatagram::decode(&bytes)
+                    else {
+                        panic!("not a snapshot datagram");
+                    };
+                    assert!(bytes.len() <= 1100, "{} bytes", bytes.len());
+                    self.replica.receive(&header, &payload).unwrap();
+                    self.last_header = Some(header);
+                    self.payload_sizes.push(payload.len());
+                }
+                other => others.push(other),
+            }
+        }
+        let (ack, bits) = self.replica.acks();
+        session.sender.acknowledge(ack, bits);
+        others
+    }
+
+    fn position(&self, id: u32) -> Option<[f32; 3]> {
+        let e = self.replica.latest().get(id)?;
+        Some(self.replica.quantizer().position_of(e.state.position))
+    }
+
+    fn sees(&self) -> Vec<u32> {
+        self.replica
+            .latest()
+            .entities
+            .iter()
+            .map(|e| e.id)
+            .collect()
+    }
+}
+
+fn walk(session: &Session, sequence: u32, x: f32, z: f32) {
+    session.sender.input(MoveInput {
+        sequence,
+        move_x: x,
+        move_z: z,
+    });
+}
+
 fn texts(session: &mut Session) -> Vec<TextEvent> {
     let mut out = Vec::new();
     while let Ok(m) = session.receiver.try_recv() {
@@ -76,7 +142,7 @@ fn a_session_that_stops_reading_is_dropped_and_the_tick_goes_on() {
     h.world.step();
     assert!(matches!(
         reader.receiver.try_recv(),
-        Ok(Outbound::State(_)) | Ok(Outbound::Text(_))
+        Ok(Outbound::Snapshot(_)) | Ok(Outbound::Text(_))
     ));
 }
 
@@ -89,14 +155,12 @@ fn walking_across_a_room_boundary_is_seen_by_text_players_there() {
     texts(&mut tess);
 
     let mut quinn = h.join("quinn", GatewayKind::Quic);
+    let mut eyes = Eyes::new(&quinn);
     // From the plaza's centre to the tavern's edge at z = 10: 10 m at 6 m/s.
     for seq in 1..=80u32 {
-        quinn.sender.input(MoveInput {
-            sequence: seq,
-            move_x: 0.0,
-            move_z: 1.0,
-        });
+        walk(&quinn, seq, 0.0, 1.0);
         h.world.step();
+        eyes.read(&mut quinn);
     }
     let heard = texts(&mut tess);
     assert!(
@@ -106,14 +170,128 @@ fn walking_across_a_room_boundary_is_seen_by_text_players_there() {
         "{heard:?}"
     );
     // Walls hold: after 80 ticks north the avatar is still inside the tavern.
-    let mut last = None;
-    while let Ok(m) = quinn.receiver.try_recv() {
-        if let Outbound::State(s) = m {
-            last = Some(s);
+    let z = eyes.position(quinn.entity).expect("own avatar replicated")[2];
+    assert!((10.0..30.0).contains(&z), "z = {z}");
+    // Every input was applied, one per tick.
+    assert_eq!(eyes.last_header.unwrap().last_input, 80);
+}
+
+#[test]
+fn one_input_moves_one_tick_and_redundant_copies_are_ignored() {
+    let mut h = Harness::new(WorldConfig::default());
+    let mut p = h.join("pat", GatewayKind::Quic);
+    let mut eyes = Eyes::new(&p);
+    h.world.step();
+    eyes.read(&mut p);
+    let start = eyes.position(p.entity).unwrap();
+    // Three datagrams, each repeating the inputs before it.
+    p.sender.inputs(1, &[[1.0, 0.0]]);
+    p.sender.inputs(2, &[[1.0, 0.0], [1.0, 0.0]]);
+    p.sender.inputs(3, &[[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]);
+    for _ in 0..6 {
+        h.world.step();
+        eyes.read(&mut p);
+    }
+    let end = eyes.position(p.entity).unwrap();
+    // Three inputs, three ticks of 6 m/s at 30 Hz: 0.6 m, not more.
+    assert!(
+        ((end[0] - start[0]) - 0.6).abs() < 0.01,
+        "{start:?} -> {end:?}"
+    );
+    assert_eq!(eyes.last_header.unwrap().last_input, 3);
+    // A flood of inputs in one tick does not buy speed.
+    let moves = [[1.0f32, 0.0]; 8];
+    for seq in (11..=200).step_by(8) {
+        p.sender.inputs(seq, &moves);
+    }
+    h.world.step();
+    eyes.read(&mut p);
+    let after = eyes.position(p.entity).unwrap();
+    assert!(
+        (after[0] - end[0]) <= 0.21,
+        "one tick's walk at most: {after:?}"
+    );
+}
+
+#[test]
+fn entering_and_leaving_interest_creates_and_removes() {
+    let mut h = Harness::new(WorldConfig {
+        replication: ReplicationConfig {
+            view_radius: 8.0,
+            ..ReplicationConfig::default()
+        },
+        ..WorldConfig::default()
+    });
+    let mut watcher = h.join("watcher", GatewayKind::Quic);
+    let mut walker = h.join("walker", GatewayKind::Quic);
+    let mut eyes = Eyes::new(&watcher);
+    let mut walker_eyes = Eyes::new(&walker);
+    h.world.step();
+    eyes.read(&mut watcher);
+    walker_eyes.read(&mut walker);
+    assert!(
+        eyes.sees().contains(&walker.entity),
+        "both spawn in the plaza"
+    );
+    // The walker goes east, out of the 8 m view.
+    for seq in 1..=60 {
+        walk(&walker, seq, 1.0, 0.0);
+        h.world.step();
+        eyes.read(&mut watcher);
+        walker_eyes.read(&mut walker);
+    }
+    assert_eq!(
+        eyes.sees(),
+        vec![watcher.entity],
+        "the walker left the view"
+    );
+    // And comes back.
+    for seq in 61..=120 {
+        walk(&walker, seq, -1.0, 0.0);
+        h.world.step();
+        eyes.read(&mut watcher);
+        walker_eyes.read(&mut walker);
+    }
+    assert!(eyes.sees().contains(&walker.entity));
+    let seen = eyes.position(walker.entity).unwrap();
+    let own = walker_eyes.position(walker.entity).unwrap();
+    assert_eq!(seen, own, "both see the walker in the same place");
+    // A player who quits is removed from the others' view.
+    drop(walker);
+    for _ in 0..3 {
+        h.world.step();
+        eyes.read(&mut watcher);
+    }
+    assert_eq!(eyes.sees(), vec![watcher.entity]);
+}
+
+#[test]
+fn an_idle_world_sends_only_snapshot_headers() {
+    let mut h = Harness::new(WorldConfig::default());
+    let mut players: Vec<(Session, Eyes)> = ["ana", "ben", "cy"]
+        .iter()
+        .map(|n| {
+            let s = h.join(n, GatewayKind::Quic);
+            let e = Eyes::new(&s);
+            (s, e)
+        })
+        .collect();
+    for _ in 0..20 {
+        h.world.step();
+        for (s, e) in players.iter_mut() {
+            e.read(s);
         }
     }
-    let z = last.unwrap().entities[0].position[2];
-    assert!((10.0..30.0).contains(&z), "z = {z}");
+    for (s, e) in &players {
+        assert_eq!(e.sees().len(), 3, "everyone sees everyone");
+        let tail = &e.payload_sizes[e.payload_sizes.len() - 10..];
+        assert!(
+            tail.iter().all(|&n| n == 0),
+            "{}: {:?}",
+            s.entity,
+            e.payload_sizes
+        );
+    }
 }
 
 #[test]

@@ -11,8 +11,10 @@
 //!   After that the client sends text commands (`say hi`, `go north`) and the
 //!   server sends [`ServerMessage::Event`]s: the same things a telnet player reads.
 //! * **Unreliable datagrams**: the client sends [`ClientDatagram::Input`] every
-//!   frame, the server sends one [`ServerDatagram::State`] every tick with the
-//!   entities near the player. Pings and pongs measure the round trip.
+//!   frame (its last few inputs, and which snapshots arrived); the server sends
+//!   one [`ServerDatagram::Snapshot`] every tick: the entities near the player,
+//!   delta-compressed against a snapshot the client acknowledged
+//!   ([`snapshot`]). Pings and pongs measure the round trip.
 //!
 //! The types in [`messages`] are plain Rust values; `encode` builds the
 //! flatbuffer and `decode` runs the flatbuffers verifier under tight
@@ -31,6 +33,7 @@
 pub mod close;
 pub mod framing;
 pub mod messages;
+pub mod snapshot;
 
 #[allow(
     clippy::all,
@@ -47,14 +50,16 @@ pub use generated::gsp::wire;
 
 pub use close::CloseCode;
 pub use messages::{
-    ClientDatagram, ClientMessage, DecodeError, EntityState, EventKind, RefusalCode,
-    ServerDatagram, ServerMessage,
+    encode_snapshot, ClientDatagram, ClientMessage, DecodeError, EventKind, Moves, RefusalCode,
+    ServerDatagram, ServerMessage, MAX_INPUTS_PER_DATAGRAM, SNAPSHOT_OVERHEAD_BYTES,
 };
 
 /// The protocol version a client announces in its hello; the server refuses others.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
-/// The QUIC application protocol name (ALPN) of this protocol version.
+/// The QUIC application protocol name (ALPN). It stays `gsp/1` across
+/// protocol versions, so that a client of another version is told so in a
+/// refusal instead of failing the TLS handshake.
 pub const ALPN: &[u8] = b"gsp/1";
 
 /// Limits every decoder enforces.

@@ -11,6 +11,7 @@ use flatbuffers::{FlatBufferBuilder, InvalidFlatbuffer, VerifierOptions};
 use thiserror::Error;
 
 use crate::limits;
+use crate::snapshot::{Quantization, SnapshotHeader};
 use crate::wire;
 
 pub use crate::wire::{EventKind, RefusalCode};
@@ -167,6 +168,10 @@ pub enum ServerMessage {
         tick_rate: u16,
         /// The server's protocol version.
         protocol_version: u16,
+        /// How snapshots are quantized.
+        quantization: Quantization,
+        /// The avatar's walking speed, m/s, for client-side prediction.
+        walk_speed: f32,
     },
     /// The handshake failed; the connection closes after this.
     Refusal {
@@ -198,7 +203,24 @@ impl ServerMessage {
                 entity_id,
                 tick_rate,
                 protocol_version,
+                quantization,
+                walk_speed,
             } => {
+                let [x, y, z] = quantization.min;
+                let min = wire::Vec3::new(x, y, z);
+                let [x, y, z] = quantization.max;
+                let max = wire::Vec3::new(x, y, z);
+                let q = wire::Quantization::create(
+                    &mut fbb,
+                    &wire::QuantizationArgs {
+                        min: Some(&min),
+                        max: Some(&max),
+                        position_resolution: quantization.position_resolution,
+                        rotation_bits: quantization.rotation_bits,
+                        velocity_resolution: quantization.velocity_resolution,
+                        max_speed: quantization.max_speed,
+                    },
+                );
                 let w = wire::Welcome::create(
                     &mut fbb,
                     &wire::WelcomeArgs {
@@ -206,6 +228,8 @@ impl ServerMessage {
                         entity_id: *entity_id,
                         tick_rate: *tick_rate,
                         protocol_version: *protocol_version,
+                        quantization: Some(q),
+                        walk_speed: *walk_speed,
                     },
                 );
                 (wire::ServerMessage::Welcome, w.as_union_value())
@@ -261,11 +285,27 @@ impl ServerMessage {
             buf,
         )?;
         if let Some(w) = frame.message_as_welcome() {
+            let q = w
+                .quantization()
+                .ok_or(DecodeError::MissingField("quantization"))?;
+            let (min, max) = match (q.min(), q.max()) {
+                (Some(a), Some(b)) => ([a.x(), a.y(), a.z()], [b.x(), b.y(), b.z()]),
+                _ => return Err(DecodeError::MissingField("quantization bounds")),
+            };
             return Ok(ServerMessage::Welcome {
                 session_id: w.session_id(),
                 entity_id: w.entity_id(),
                 tick_rate: w.tick_rate(),
                 protocol_version: w.protocol_version(),
+                quantization: Quantization {
+                    min,
+                    max,
+                    position_resolution: q.position_resolution(),
+                    rotation_bits: q.rotation_bits(),
+                    velocity_resolution: q.velocity_resolution(),
+                    max_speed: q.max_speed(),
+                },
+                walk_speed: w.walk_speed(),
             });
         }
         if let Some(r) = frame.message_as_refusal() {
@@ -289,17 +329,55 @@ impl ServerMessage {
     }
 }
 
+/// The most inputs one input datagram carries (the newest and its predecessors).
+pub const MAX_INPUTS_PER_DATAGRAM: usize = 8;
+
+/// The movement inputs of one datagram, newest first: `moves()[0]` is input
+/// `sequence`, `moves()[i]` is `sequence - i`. Each is `[x, z]`, east and
+/// north, each in -1..=1.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Moves {
+    len: u8,
+    items: [[f32; 2]; MAX_INPUTS_PER_DATAGRAM],
+}
+
+impl Moves {
+    /// The first [`MAX_INPUTS_PER_DATAGRAM`] of `moves`, newest first.
+    pub fn new(moves: &[[f32; 2]]) -> Self {
+        let mut m = Moves::default();
+        for &mv in moves.iter().take(MAX_INPUTS_PER_DATAGRAM) {
+            m.items[usize::from(m.len)] = mv;
+            m.len += 1;
+        }
+        m
+    }
+
+    /// The moves, newest first.
+    pub fn as_slice(&self) -> &[[f32; 2]] {
+        &self.items[..usize::from(self.len)]
+    }
+}
+
 /// A datagram from client to server.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ClientDatagram {
-    /// Movement intent for the coming tick.
+    /// Movement inputs, with snapshot acknowledgements.
     Input {
-        /// Increases by one per input; older ones are ignored.
+        /// The sequence number of `moves[0]`; increases by one per input.
         sequence: u32,
-        /// East (+) / west (-), in -1..=1.
-        move_x: f32,
-        /// North (+) / south (-), in -1..=1.
-        move_z: f32,
+        /// The newest inputs, newest first (at least one).
+        moves: Moves,
+        /// The newest snapshot sequence received.
+        ack: u32,
+        /// Bit `i` set: snapshot `ack - 1 - i` was received too.
+        ack_bits: u64,
+    },
+    /// Acknowledgements alone.
+    Ack {
+        /// The newest snapshot sequence received.
+        ack: u32,
+        /// Bit `i` set: snapshot `ack - 1 - i` was received too.
+        ack_bits: u64,
     },
     /// Asks for a [`ServerDatagram::Pong`] with the same nonce.
     Ping {
@@ -311,22 +389,34 @@ pub enum ClientDatagram {
 impl ClientDatagram {
     /// The datagram's bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut fbb = FlatBufferBuilder::with_capacity(64);
+        let mut fbb = FlatBufferBuilder::with_capacity(128);
         let (kind, body) = match *self {
             ClientDatagram::Input {
                 sequence,
-                move_x,
-                move_z,
+                moves,
+                ack,
+                ack_bits,
             } => {
+                let items: Vec<wire::Move> = moves
+                    .as_slice()
+                    .iter()
+                    .map(|&[x, z]| wire::Move::new(x, z))
+                    .collect();
+                let moves = fbb.create_vector(&items);
                 let i = wire::Input::create(
                     &mut fbb,
                     &wire::InputArgs {
                         sequence,
-                        move_x,
-                        move_z,
+                        moves: Some(moves),
+                        ack,
+                        ack_bits,
                     },
                 );
                 (wire::ClientDatagramBody::Input, i.as_union_value())
+            }
+            ClientDatagram::Ack { ack, ack_bits } => {
+                let a = wire::Ack::create(&mut fbb, &wire::AckArgs { ack, ack_bits });
+                (wire::ClientDatagramBody::Ack, a.as_union_value())
             }
             ClientDatagram::Ping { nonce } => {
                 let p = wire::Ping::create(&mut fbb, &wire::PingArgs { nonce });
@@ -352,17 +442,36 @@ impl ClientDatagram {
             buf,
         )?;
         if let Some(i) = d.body_as_input() {
-            let (move_x, move_z) = (i.move_x(), i.move_z());
-            if !move_x.is_finite() || !move_z.is_finite() {
+            let list = i.moves().ok_or(DecodeError::MissingField("moves"))?;
+            if list.is_empty() || list.len() > MAX_INPUTS_PER_DATAGRAM {
                 return Err(DecodeError::InvalidField {
-                    field: "move",
-                    why: "not a finite number",
+                    field: "moves",
+                    why: "must hold 1 to 8 inputs",
                 });
+            }
+            let mut moves = Moves::default();
+            for m in list.iter() {
+                let (x, z) = (m.x(), m.z());
+                if !x.is_finite() || !z.is_finite() {
+                    return Err(DecodeError::InvalidField {
+                        field: "moves",
+                        why: "not a finite number",
+                    });
+                }
+                moves.items[usize::from(moves.len)] = [x, z];
+                moves.len += 1;
             }
             return Ok(ClientDatagram::Input {
                 sequence: i.sequence(),
-                move_x,
-                move_z,
+                moves,
+                ack: i.ack(),
+                ack_bits: i.ack_bits(),
+            });
+        }
+        if let Some(a) = d.body_as_ack() {
+            return Ok(ClientDatagram::Ack {
+                ack: a.ack(),
+                ack_bits: a.ack_bits(),
             });
         }
         if let Some(p) = d.body_as_ping() {
@@ -372,26 +481,15 @@ impl ClientDatagram {
     }
 }
 
-/// One entity in a state datagram.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EntityState {
-    /// The entity's id (the player's own is in the welcome).
-    pub id: u64,
-    /// World position in metres.
-    pub position: [f32; 3],
-}
-
 /// A datagram from server to client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerDatagram {
-    /// The world near the player after a tick.
-    State {
-        /// The tick this state is from.
-        tick: u64,
-        /// The newest input sequence applied.
-        last_input: u32,
-        /// Entities near the player, nearest first.
-        entities: Vec<EntityState>,
+    /// The world near the player after a tick, as changes against a baseline.
+    Snapshot {
+        /// Sequence, baseline, tick and last applied input.
+        header: SnapshotHeader,
+        /// The bit-packed changes ([`crate::snapshot`]).
+        payload: Vec<u8>,
     },
     /// Answer to a ping.
     Pong {
@@ -400,66 +498,60 @@ pub enum ServerDatagram {
     },
 }
 
-/// Bytes a state datagram spends on its header, before any entity.
-pub const STATE_OVERHEAD_BYTES: usize = 64;
-/// Bytes each entity adds to a state datagram.
-pub const STATE_BYTES_PER_ENTITY: usize = 24;
+/// Bytes the envelope of a snapshot datagram takes around its payload, at most.
+pub const SNAPSHOT_OVERHEAD_BYTES: usize = 72;
+
+/// Builds a snapshot datagram in `fbb` (reset first, its buffer reused) and
+/// returns its bytes: the server's allocation-free path.
+pub fn encode_snapshot<'a>(
+    fbb: &'a mut FlatBufferBuilder<'static>,
+    header: &SnapshotHeader,
+    payload: &[u8],
+) -> &'a [u8] {
+    fbb.reset();
+    let payload = fbb.create_vector(payload);
+    let s = wire::Snapshot::create(
+        fbb,
+        &wire::SnapshotArgs {
+            sequence: header.sequence,
+            baseline: header.baseline,
+            tick: header.tick,
+            last_input: header.last_input,
+            payload: Some(payload),
+        },
+    );
+    let d = wire::ServerDatagram::create(
+        fbb,
+        &wire::ServerDatagramArgs {
+            body_type: wire::ServerDatagramBody::Snapshot,
+            body: Some(s.as_union_value()),
+        },
+    );
+    fbb.finish_minimal(d);
+    fbb.finished_data()
+}
 
 impl ServerDatagram {
-    /// How many entities fit in one state datagram of at most `max_bytes`.
-    pub fn max_entities(max_bytes: usize) -> usize {
-        max_bytes.saturating_sub(STATE_OVERHEAD_BYTES) / STATE_BYTES_PER_ENTITY
-    }
-
     /// The datagram's bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut fbb = FlatBufferBuilder::with_capacity(
-            STATE_OVERHEAD_BYTES
-                + match self {
-                    ServerDatagram::State { entities, .. } => {
-                        entities.len() * STATE_BYTES_PER_ENTITY
-                    }
-                    ServerDatagram::Pong { .. } => 0,
-                },
-        );
-        let (kind, body) = match self {
-            ServerDatagram::State {
-                tick,
-                last_input,
-                entities,
-            } => {
-                let structs: Vec<wire::EntityState> = entities
-                    .iter()
-                    .map(|e| {
-                        let [x, y, z] = e.position;
-                        wire::EntityState::new(e.id, &wire::Vec3::new(x, y, z))
-                    })
-                    .collect();
-                let entities = fbb.create_vector(&structs);
-                let s = wire::State::create(
-                    &mut fbb,
-                    &wire::StateArgs {
-                        tick: *tick,
-                        last_input: *last_input,
-                        entities: Some(entities),
-                    },
-                );
-                (wire::ServerDatagramBody::State, s.as_union_value())
+        let mut fbb = FlatBufferBuilder::with_capacity(256);
+        match self {
+            ServerDatagram::Snapshot { header, payload } => {
+                encode_snapshot(&mut fbb, header, payload).to_vec()
             }
             ServerDatagram::Pong { nonce } => {
                 let p = wire::Pong::create(&mut fbb, &wire::PongArgs { nonce: *nonce });
-                (wire::ServerDatagramBody::Pong, p.as_union_value())
+                let d = wire::ServerDatagram::create(
+                    &mut fbb,
+                    &wire::ServerDatagramArgs {
+                        body_type: wire::ServerDatagramBody::Pong,
+                        body: Some(p.as_union_value()),
+                    },
+                );
+                fbb.finish_minimal(d);
+                fbb.finished_data().to_vec()
             }
-        };
-        let d = wire::ServerDatagram::create(
-            &mut fbb,
-            &wire::ServerDatagramArgs {
-                body_type: kind,
-                body: Some(body),
-            },
-        );
-        fbb.finish_minimal(d);
-        fbb.finished_data().to_vec()
+        }
     }
 
     /// Verifies and reads a server datagram.
@@ -469,25 +561,21 @@ impl ServerDatagram {
             &verifier_options(limits::MAX_DATAGRAM_BYTES),
             buf,
         )?;
-        if let Some(s) = d.body_as_state() {
-            let entities = s
-                .entities()
-                .map(|v| {
-                    v.iter()
-                        .map(|e| {
-                            let p = e.position();
-                            EntityState {
-                                id: e.id(),
-                                position: [p.x(), p.y(), p.z()],
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            return Ok(ServerDatagram::State {
-                tick: s.tick(),
-                last_input: s.last_input(),
-                entities,
+        if let Some(s) = d.body_as_snapshot() {
+            if s.sequence() == 0 {
+                return Err(DecodeError::InvalidField {
+                    field: "sequence",
+                    why: "snapshot sequences start at 1",
+                });
+            }
+            return Ok(ServerDatagram::Snapshot {
+                header: SnapshotHeader {
+                    sequence: s.sequence(),
+                    baseline: s.baseline(),
+                    tick: s.tick(),
+                    last_input: s.last_input(),
+                },
+                payload: s.payload().map(|p| p.bytes().to_vec()).unwrap_or_default(),
             });
         }
         if let Some(p) = d.body_as_pong() {
@@ -522,6 +610,11 @@ mod tests {
                 entity_id: 1 << 40,
                 tick_rate: 30,
                 protocol_version: 1,
+                quantization: Quantization {
+                    rotation_bits: 11,
+                    ..Quantization::default()
+                },
+                walk_speed: 6.0,
             },
             ServerMessage::Refusal {
                 code: RefusalCode::NameTaken,
@@ -540,41 +633,53 @@ mod tests {
         let dgrams = [
             ClientDatagram::Input {
                 sequence: 9,
-                move_x: -1.0,
-                move_z: 0.5,
+                moves: Moves::new(&[[-1.0, 0.5], [0.0, 1.0]]),
+                ack: 77,
+                ack_bits: 0b1011,
+            },
+            ClientDatagram::Ack {
+                ack: 5,
+                ack_bits: u64::MAX,
             },
             ClientDatagram::Ping { nonce: u64::MAX },
         ];
         for d in dgrams {
             assert_eq!(ClientDatagram::decode(&d.encode()).unwrap(), d);
         }
-        let state = ServerDatagram::State {
-            tick: 42,
-            last_input: 9,
-            entities: vec![EntityState {
-                id: 3,
-                position: [1.0, 0.0, -2.5],
-            }],
+        let snapshot = ServerDatagram::Snapshot {
+            header: SnapshotHeader {
+                sequence: 42,
+                baseline: 40,
+                tick: 1000,
+                last_input: 9,
+            },
+            payload: vec![1, 2, 3],
         };
-        assert_eq!(ServerDatagram::decode(&state.encode()).unwrap(), state);
+        assert_eq!(
+            ServerDatagram::decode(&snapshot.encode()).unwrap(),
+            snapshot
+        );
     }
 
     #[test]
-    fn a_full_state_fits_its_budget() {
-        let n = ServerDatagram::max_entities(limits::MAX_DATAGRAM_BYTES);
-        let state = ServerDatagram::State {
-            tick: u64::MAX,
+    fn snapshot_envelope_overhead_is_bounded() {
+        let header = SnapshotHeader {
+            sequence: u32::MAX,
+            baseline: u32::MAX,
+            tick: u32::MAX,
             last_input: u32::MAX,
-            entities: vec![
-                EntityState {
-                    id: u64::MAX,
-                    position: [1.0; 3]
-                };
-                n
-            ],
         };
-        let len = state.encode().len();
-        assert!(len <= limits::MAX_DATAGRAM_BYTES, "{len} bytes for {n}");
+        let mut fbb = FlatBufferBuilder::new();
+        for n in [0usize, 1, 2, 3, 4, 1000] {
+            let payload = vec![0xAB; n];
+            let len = encode_snapshot(&mut fbb, &header, &payload).len();
+            assert!(
+                len <= n + SNAPSHOT_OVERHEAD_BYTES,
+                "{len} bytes for a payload of {n}"
+            );
+        }
+        // An empty payload is only the header: a few dozen bytes.
+        assert!(encode_snapshot(&mut fbb, &header, &[]).len() >= 40);
     }
 
     #[test]
@@ -594,16 +699,25 @@ mod tests {
 
     #[test]
     fn rejects_non_finite_input() {
-        let d = ClientDatagram::Input {
-            sequence: 1,
-            move_x: f32::NAN,
-            move_z: 0.0,
+        let input = |moves: &[[f32; 2]]| {
+            ClientDatagram::Input {
+                sequence: 1,
+                moves: Moves::new(moves),
+                ack: 0,
+                ack_bits: 0,
+            }
+            .encode()
+        };
+        for bad in [
+            input(&[[f32::NAN, 0.0]]),
+            input(&[[0.0, 0.0], [0.0, f32::INFINITY]]),
+            input(&[]),
+        ] {
+            assert!(matches!(
+                ClientDatagram::decode(&bad),
+                Err(DecodeError::InvalidField { .. })
+            ));
         }
-        .encode();
-        assert!(matches!(
-            ClientDatagram::decode(&d),
-            Err(DecodeError::InvalidField { .. })
-        ));
     }
 
     #[test]
@@ -631,7 +745,7 @@ mod tests {
             let i = idx % bytes.len();
             bytes[i] = val;
             let _ = ClientMessage::decode(&bytes);
-            let mut d = ServerDatagram::State { tick: 1, last_input: 2, entities: vec![EntityState { id: 1, position: [0.0; 3] }; 2] }.encode();
+            let mut d = ServerDatagram::Snapshot { header: SnapshotHeader { sequence: 3, baseline: 1, tick: 9, last_input: 2 }, payload: vec![7; 20] }.encode();
             let j = idx % d.len();
             d[j] = val;
             let _ = ServerDatagram::decode(&d);

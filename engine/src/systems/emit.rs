@@ -5,7 +5,8 @@ use bevy_ecs::prelude::*;
 use tokio::sync::mpsc::error::TrySendError;
 
 use crate::components::Sessions;
-use crate::session::SessionId;
+use crate::replication::Replication;
+use crate::session::{Outbound, SessionId};
 use crate::stats::WorldStats;
 use crate::systems::ingest::{remove_session, PendingRemovals};
 
@@ -17,10 +18,14 @@ pub struct StatsHandle(pub std::sync::Arc<WorldStats>);
 pub fn emit(world: &mut World) {
     let mut gone: Vec<SessionId> = std::mem::take(&mut world.resource_mut::<PendingRemovals>().0);
     let mut too_slow = 0u64;
-    {
+    world.resource_scope(|world, mut replication: bevy_ecs::world::Mut<Replication>| {
         let mut sessions = world.resource_mut::<Sessions>();
         for (&id, entry) in sessions.by_id.iter_mut() {
-            for message in entry.outbox.drain(..) {
+            let snapshot = replication
+                .client_mut(id)
+                .and_then(|c| c.take_datagram())
+                .map(|bytes| Outbound::Snapshot(bytes.to_vec()));
+            for message in entry.outbox.drain(..).chain(snapshot) {
                 match entry.tx.try_send(message) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
@@ -36,7 +41,7 @@ pub fn emit(world: &mut World) {
                 }
             }
         }
-    }
+    });
     if too_slow > 0 {
         world
             .resource::<StatsHandle>()

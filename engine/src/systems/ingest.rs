@@ -73,6 +73,9 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
                 let map = world.resource::<WorldMap>();
                 let spawn = map.room(map.start).spawn_point();
                 let tick_rate = world.resource::<TickTime>().rate;
+                let config = world.resource::<WorldConfig>();
+                let quantization = config.replication.quantization;
+                let walk_speed = config.walk_speed;
                 let entity = world
                     .spawn((
                         Avatar {
@@ -80,6 +83,9 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
                             session,
                         },
                         Position(spawn),
+                        Rotation::default(),
+                        Velocity::default(),
+                        Replicated::new(KIND_AVATAR),
                         MoveIntent::default(),
                         CurrentRoom(None),
                         InputLink(input),
@@ -94,8 +100,10 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
                         kind,
                         tx: outbound,
                         outbox: vec![Outbound::Joined {
-                            entity: entity.to_bits(),
+                            entity: entity.index_u32(),
                             tick_rate,
+                            quantization,
+                            walk_speed,
                         }],
                     },
                 );
@@ -114,17 +122,28 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
     }
 }
 
-/// Copies each avatar's newest input into its movement intent.
+/// Takes each avatar's next queued input as its movement intent for this
+/// tick: one input per tick, in order. With none waiting the avatar stands
+/// still, so that every input moves it exactly one tick's worth (what the
+/// client predicts) and no burst of inputs moves it faster.
 pub fn apply_inputs(mut avatars: Query<(&InputLink, &mut MoveIntent)>) {
     for (link, mut intent) in &mut avatars {
-        if let Some(input) = link.0.latest() {
-            if input.sequence != intent.sequence {
-                *intent = MoveIntent {
-                    x: input.move_x.clamp(-1.0, 1.0),
-                    z: input.move_z.clamp(-1.0, 1.0),
-                    sequence: input.sequence,
-                };
-            }
+        let next = link.0.next_input();
+        let new = match next {
+            Some(input) => MoveIntent {
+                x: input.move_x.clamp(-1.0, 1.0),
+                z: input.move_z.clamp(-1.0, 1.0),
+                sequence: input.sequence,
+            },
+            None => MoveIntent {
+                x: 0.0,
+                z: 0.0,
+                sequence: intent.sequence,
+            },
+        };
+        // Written only when it differs, so change detection stays meaningful.
+        if *intent != new {
+            *intent = new;
         }
     }
 }

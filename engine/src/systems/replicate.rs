@@ -1,73 +1,56 @@
-//! Replicate: what each graphical player sees.
+//! Replicate: every graphical player gets this tick's snapshot.
 //!
-//! The simple form: every avatar within the interest radius, nearest first,
-//! the player's own first, as many as fit one datagram. The replication issue
-//! replaces this with priorities, budgets and delta compression.
+//! The work is in [`crate::replication`]; this system feeds it the world:
+//! replicated bodies first, then each graphical session's avatar, inputs
+//! and acknowledgements.
 
 use bevy_ecs::prelude::*;
-use gsp_protocol::EntityState;
 
 use crate::components::*;
-use crate::math::Vec3;
-use crate::session::{GatewayKind, Outbound, StateUpdate};
+use crate::replication::Replication;
+use crate::session::GatewayKind;
 
-/// Queues a state update for every graphical session.
+/// Quantizes the bodies and builds a snapshot for every graphical session.
+#[allow(clippy::type_complexity)]
 pub fn replicate(
     time: Res<TickTime>,
-    config: Res<WorldConfig>,
-    mut sessions: ResMut<Sessions>,
-    avatars: Query<(Entity, &Avatar, &Position, &MoveIntent)>,
+    sessions: Res<Sessions>,
+    mut replication: ResMut<Replication>,
+    bodies: Query<(
+        Entity,
+        &Replicated,
+        &Position,
+        Option<&Rotation>,
+        Option<&Velocity>,
+    )>,
+    observers: Query<(&Position, &MoveIntent, &InputLink)>,
 ) {
-    let all: Vec<(u64, Vec3)> = avatars
-        .iter()
-        .map(|(e, _, p, _)| (e.to_bits(), p.0))
-        .collect();
-    let radius_sq = config.interest_radius * config.interest_radius;
-    let cap = config.max_entities_per_state.max(1);
-    let mut near: Vec<(f32, EntityState)> = Vec::with_capacity(all.len());
-    for (entity, avatar, position, intent) in &avatars {
-        let Some(entry) = sessions.by_id.get(&avatar.session) else {
-            continue;
-        };
+    let tick = time.tick;
+    let replication = &mut *replication;
+    replication.begin_tick();
+    for (entity, r, position, rotation, velocity) in &bodies {
+        replication.update_body(
+            tick,
+            entity,
+            r.kind,
+            r.weight,
+            position.0,
+            rotation.copied().unwrap_or_default().0,
+            velocity.copied().unwrap_or_default().0,
+            r.send_velocity,
+        );
+    }
+    replication.sweep(tick);
+    replication.retain_clients(|id| sessions.by_id.contains_key(&id));
+    for (&id, entry) in &sessions.by_id {
         if entry.kind != GatewayKind::Quic {
             continue;
         }
-        let own = entity.to_bits();
-        near.clear();
-        near.extend(
-            all.iter()
-                .filter(|(id, _)| *id != own)
-                .map(|&(id, p)| (p.distance_squared(position.0), id, p))
-                .filter(|(d, _, _)| *d <= radius_sq)
-                .map(|(d, id, p)| {
-                    (
-                        d,
-                        EntityState {
-                            id,
-                            position: p.to_array(),
-                        },
-                    )
-                }),
-        );
-        let keep = cap - 1;
-        if near.len() > keep {
-            near.select_nth_unstable_by(keep, |a, b| a.0.total_cmp(&b.0));
-            near.truncate(keep);
-        }
-        near.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut entities = Vec::with_capacity(near.len() + 1);
-        entities.push(EntityState {
-            id: own,
-            position: position.0.to_array(),
-        });
-        entities.extend(near.iter().map(|(_, e)| *e));
-        sessions.send(
-            avatar.session,
-            Outbound::State(StateUpdate {
-                tick: time.tick,
-                last_input: intent.sequence,
-                entities,
-            }),
-        );
+        let Ok((eye, intent, link)) = observers.get(entry.entity) else {
+            continue;
+        };
+        replication.ensure_client(id);
+        let acks = link.0.take_acks();
+        replication.build_snapshot(id, tick, entry.entity, eye.0, acks, intent.sequence);
     }
 }

@@ -6,22 +6,33 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{MoveIntent, Position, TickTime, WorldConfig};
+use crate::components::{MoveIntent, Position, Rotation, TickTime, Velocity, WorldConfig};
 use crate::map::WorldMap;
 use crate::math::Vec3;
 
-/// Moves every avatar by its intent for one tick.
+/// Moves every avatar by its intent for one tick, turning it to face where
+/// it walks and setting its velocity.
 pub fn move_avatars(
     time: Res<TickTime>,
     config: Res<WorldConfig>,
     map: Res<WorldMap>,
-    mut avatars: Query<(&MoveIntent, &mut Position)>,
+    mut avatars: Query<(
+        &MoveIntent,
+        &mut Position,
+        Option<&mut Rotation>,
+        Option<&mut Velocity>,
+    )>,
 ) {
     let step = config.walk_speed * time.dt;
-    for (intent, mut position) in &mut avatars {
+    for (intent, mut position, rotation, velocity) in &mut avatars {
         let (mut x, mut z) = (intent.x, intent.z);
         let len_sq = x * x + z * z;
         if len_sq == 0.0 {
+            if let Some(mut v) = velocity {
+                if v.0 != Vec3::ZERO {
+                    v.0 = Vec3::ZERO;
+                }
+            }
             continue;
         }
         if len_sq > 1.0 {
@@ -35,8 +46,16 @@ pub fn move_avatars(
             from + Vec3::new(x, 0.0, 0.0) * step,
             from + Vec3::new(0.0, 0.0, z) * step,
         ];
-        if let Some(to) = candidates.into_iter().find(|p| map.room_at(*p).is_some()) {
-            position.0 = to;
+        let to = candidates
+            .into_iter()
+            .find(|p| map.room_at(*p).is_some())
+            .unwrap_or(from);
+        position.0 = to;
+        if let Some(mut v) = velocity {
+            v.0 = (to - from) * (1.0 / time.dt);
+        }
+        if let Some(mut r) = rotation {
+            *r = Rotation::from_yaw(x.atan2(z));
         }
     }
 }

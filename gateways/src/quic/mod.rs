@@ -1,4 +1,5 @@
-//! The QUIC gateway: graphical players over quinn, TLS 1.3, ALPN `gsp/1`.
+//! The QUIC gateway: graphical players over quinn, TLS 1.3, ALPN `gsp/1`
+//! (the protocol version itself is checked in the hello).
 //!
 //! [`cert`] finds or makes the server certificate; [`server`] accepts
 //! connections, runs the handshake on the client's bidirectional stream and

@@ -4,9 +4,10 @@
 //! [`ClientMessage::Hello`] within the handshake timeout, join the world, and
 //! answer [`ServerMessage::Welcome`] (or a [`ServerMessage::Refusal`] and a
 //! close). Then three loops run until one ends: stream frames in (commands),
-//! datagrams in (inputs, pings), and world messages out (events on the
-//! stream, state as datagrams). Any malformed or oversized input closes the
-//! connection with a [`CloseCode`]; nothing else is affected.
+//! datagrams in (inputs with snapshot acknowledgements, pings), and world
+//! messages out (events on the stream, snapshots as datagrams). Any
+//! malformed or oversized input closes the connection with a [`CloseCode`];
+//! nothing else is affected.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,8 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gsp_engine::{
-    CloseReason, GatewayKind, JoinError, MoveInput, Outbound, RefusalReason, SendError, TextEvent,
-    WorldHandle,
+    CloseReason, GatewayKind, JoinError, Outbound, RefusalReason, SendError, TextEvent, WorldHandle,
 };
 use gsp_protocol::framing::{encode_frame, FrameDecoder};
 use gsp_protocol::{
@@ -65,7 +65,7 @@ pub enum EndpointError {
     },
 }
 
-/// A server endpoint bound to `addr` with `identity`, speaking ALPN `gsp/1`.
+/// A server endpoint bound to `addr` with `identity`, speaking ALPN [`ALPN`].
 pub fn endpoint(
     addr: SocketAddr,
     identity: &ServerIdentity,
@@ -181,9 +181,11 @@ async fn handle(
     };
     let welcome = ServerMessage::Welcome {
         session_id: session.id.0,
-        entity_id: session.entity,
+        entity_id: u64::from(session.entity),
         tick_rate: session.tick_rate,
         protocol_version: PROTOCOL_VERSION,
+        quantization: session.quantization,
+        walk_speed: session.walk_speed,
     };
     if write_message(&mut send, &welcome).await.is_err() {
         return CloseCode::Normal;
@@ -292,14 +294,19 @@ async fn read_datagrams(conn: &Connection, sender: gsp_engine::SessionSender) ->
         match ClientDatagram::decode(&datagram) {
             Ok(ClientDatagram::Input {
                 sequence,
-                move_x,
-                move_z,
+                moves,
+                ack,
+                ack_bits,
             }) => {
-                sender.input(MoveInput {
-                    sequence,
-                    move_x,
-                    move_z,
-                });
+                sender.inputs(sequence, moves.as_slice());
+                if ack != 0 {
+                    sender.acknowledge(ack, ack_bits);
+                }
+            }
+            Ok(ClientDatagram::Ack { ack, ack_bits }) => {
+                if ack != 0 {
+                    sender.acknowledge(ack, ack_bits);
+                }
             }
             Ok(ClientDatagram::Ping { nonce }) => {
                 let pong = ServerDatagram::Pong { nonce }.encode();
@@ -336,15 +343,9 @@ async fn write_outbound(
             }
         };
         match message {
-            Some(Outbound::State(state)) => {
-                let datagram = ServerDatagram::State {
-                    tick: state.tick,
-                    last_input: state.last_input,
-                    entities: state.entities,
-                }
-                .encode();
-                // Unreliable by design: a state the path cannot carry now is
-                // superseded by the next tick's.
+            Some(Outbound::Snapshot(datagram)) => {
+                // Unreliable by design: a snapshot the path cannot carry now
+                // is superseded by the next, relative to an acknowledged one.
                 let _ = conn.send_datagram(Bytes::from(datagram));
             }
             Some(Outbound::Text(event)) => {

@@ -401,13 +401,14 @@ pub struct ServerMessageUnionTableOffset {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_CLIENT_DATAGRAM_BODY: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_CLIENT_DATAGRAM_BODY: u8 = 2;
+pub const ENUM_MAX_CLIENT_DATAGRAM_BODY: u8 = 3;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_CLIENT_DATAGRAM_BODY: [ClientDatagramBody; 3] = [
+pub const ENUM_VALUES_CLIENT_DATAGRAM_BODY: [ClientDatagramBody; 4] = [
   ClientDatagramBody::NONE,
   ClientDatagramBody::Input,
   ClientDatagramBody::Ping,
+  ClientDatagramBody::Ack,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -418,13 +419,15 @@ impl ClientDatagramBody {
   pub const NONE: Self = Self(0);
   pub const Input: Self = Self(1);
   pub const Ping: Self = Self(2);
+  pub const Ack: Self = Self(3);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_MAX: u8 = 3;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Input,
     Self::Ping,
+    Self::Ack,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -432,6 +435,7 @@ impl ClientDatagramBody {
       Self::NONE => Some("NONE"),
       Self::Input => Some("Input"),
       Self::Ping => Some("Ping"),
+      Self::Ack => Some("Ack"),
       _ => None,
     }
   }
@@ -496,7 +500,7 @@ pub const ENUM_MAX_SERVER_DATAGRAM_BODY: u8 = 2;
 #[allow(non_camel_case_types)]
 pub const ENUM_VALUES_SERVER_DATAGRAM_BODY: [ServerDatagramBody; 3] = [
   ServerDatagramBody::NONE,
-  ServerDatagramBody::State,
+  ServerDatagramBody::Snapshot,
   ServerDatagramBody::Pong,
 ];
 
@@ -506,21 +510,21 @@ pub struct ServerDatagramBody(pub u8);
 #[allow(non_upper_case_globals)]
 impl ServerDatagramBody {
   pub const NONE: Self = Self(0);
-  pub const State: Self = Self(1);
+  pub const Snapshot: Self = Self(1);
   pub const Pong: Self = Self(2);
 
   pub const ENUM_MIN: u8 = 0;
   pub const ENUM_MAX: u8 = 2;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
-    Self::State,
+    Self::Snapshot,
     Self::Pong,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
     match self {
       Self::NONE => Some("NONE"),
-      Self::State => Some("State"),
+      Self::Snapshot => Some("Snapshot"),
       Self::Pong => Some("Pong"),
       _ => None,
     }
@@ -737,53 +741,53 @@ impl<'a> Vec3 {
 
 }
 
-// struct EntityState, aligned to 8
+// struct Move, aligned to 4
 #[repr(transparent)]
 #[derive(Clone, Copy, PartialEq)]
-pub struct EntityState(pub [u8; 24]);
-impl Default for EntityState { 
+pub struct Move(pub [u8; 8]);
+impl Default for Move { 
   fn default() -> Self { 
-    Self([0; 24])
+    Self([0; 8])
   }
 }
-impl ::core::fmt::Debug for EntityState {
+impl ::core::fmt::Debug for Move {
   fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-    f.debug_struct("EntityState")
-      .field("id", &self.id())
-      .field("position", &self.position())
+    f.debug_struct("Move")
+      .field("x", &self.x())
+      .field("z", &self.z())
       .finish()
   }
 }
 
-impl ::flatbuffers::SimpleToVerifyInSlice for EntityState {}
-impl<'a> ::flatbuffers::Follow<'a> for EntityState {
-  type Inner = &'a EntityState;
+impl ::flatbuffers::SimpleToVerifyInSlice for Move {}
+impl<'a> ::flatbuffers::Follow<'a> for Move {
+  type Inner = &'a Move;
   #[inline]
   unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-    unsafe { <&'a EntityState>::follow(buf, loc) }
+    unsafe { <&'a Move>::follow(buf, loc) }
   }
 }
-impl<'a> ::flatbuffers::Follow<'a> for &'a EntityState {
-  type Inner = &'a EntityState;
+impl<'a> ::flatbuffers::Follow<'a> for &'a Move {
+  type Inner = &'a Move;
   #[inline]
   unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-    unsafe { ::flatbuffers::follow_cast_ref::<EntityState>(buf, loc) }
+    unsafe { ::flatbuffers::follow_cast_ref::<Move>(buf, loc) }
   }
 }
-impl<'b> ::flatbuffers::Push for EntityState {
-    type Output = EntityState;
+impl<'b> ::flatbuffers::Push for Move {
+    type Output = Move;
     #[inline]
     unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-        let src = unsafe { ::core::slice::from_raw_parts(self as *const EntityState as *const u8, <Self as ::flatbuffers::Push>::size()) };
+        let src = unsafe { ::core::slice::from_raw_parts(self as *const Move as *const u8, <Self as ::flatbuffers::Push>::size()) };
         dst.copy_from_slice(src);
     }
     #[inline]
     fn alignment() -> ::flatbuffers::PushAlignment {
-        ::flatbuffers::PushAlignment::new(8)
+        ::flatbuffers::PushAlignment::new(4)
     }
 }
 
-impl<'a> ::flatbuffers::Verifiable for EntityState {
+impl<'a> ::flatbuffers::Verifiable for Move {
   #[inline]
   fn run_verifier(
     v: &mut ::flatbuffers::Verifier, pos: usize
@@ -792,20 +796,20 @@ impl<'a> ::flatbuffers::Verifiable for EntityState {
   }
 }
 
-impl<'a> EntityState {
+impl<'a> Move {
   #[allow(clippy::too_many_arguments)]
   pub fn new(
-    id: u64,
-    position: &Vec3,
+    x: f32,
+    z: f32,
   ) -> Self {
-    let mut s = Self([0; 24]);
-    s.set_id(id);
-    s.set_position(position);
+    let mut s = Self([0; 8]);
+    s.set_x(x);
+    s.set_z(z);
     s
   }
 
-  pub fn id(&self) -> u64 {
-    let mut mem = ::core::mem::MaybeUninit::<<u64 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+  pub fn x(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
     // Safety:
     // Created from a valid Table for this object
     // Which contains a valid value in this slot
@@ -813,13 +817,13 @@ impl<'a> EntityState {
       ::core::ptr::copy_nonoverlapping(
         self.0[0..].as_ptr(),
         mem.as_mut_ptr() as *mut u8,
-        ::core::mem::size_of::<<u64 as ::flatbuffers::EndianScalar>::Scalar>(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
       );
       mem.assume_init()
     })
   }
 
-  pub fn set_id(&mut self, x: u64) {
+  pub fn set_x(&mut self, x: f32) {
     let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
     // Safety:
     // Created from a valid Table for this object
@@ -828,21 +832,38 @@ impl<'a> EntityState {
       ::core::ptr::copy_nonoverlapping(
         &x_le as *const _ as *const u8,
         self.0[0..].as_mut_ptr(),
-        ::core::mem::size_of::<<u64 as ::flatbuffers::EndianScalar>::Scalar>(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
       );
     }
   }
 
-  pub fn position(&self) -> &Vec3 {
+  pub fn z(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
     // Safety:
     // Created from a valid Table for this object
-    // Which contains a valid struct in this slot
-    unsafe { &*(self.0[8..].as_ptr() as *const Vec3) }
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[4..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
   }
 
-  #[allow(clippy::identity_op)]
-  pub fn set_position(&mut self, x: &Vec3) {
-    self.0[8..8 + 12].copy_from_slice(&x.0)
+  pub fn set_z(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[4..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
   }
 
 }
@@ -960,6 +981,187 @@ impl ::core::fmt::Debug for ClientHello<'_> {
       ds.finish()
   }
 }
+pub enum QuantizationOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Quantization<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Quantization<'a> {
+  type Inner = Quantization<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Quantization<'a> {
+  pub const VT_MIN: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MAX: ::flatbuffers::VOffsetT = 6;
+  pub const VT_POSITION_RESOLUTION: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ROTATION_BITS: ::flatbuffers::VOffsetT = 10;
+  pub const VT_VELOCITY_RESOLUTION: ::flatbuffers::VOffsetT = 12;
+  pub const VT_MAX_SPEED: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Quantization { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args QuantizationArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Quantization<'bldr>> {
+    let mut builder = QuantizationBuilder::new(_fbb);
+    builder.add_max_speed(args.max_speed);
+    if let Some(x) = args.max { builder.add_max(x); }
+    if let Some(x) = args.min { builder.add_min(x); }
+    builder.add_velocity_resolution(args.velocity_resolution);
+    builder.add_position_resolution(args.position_resolution);
+    builder.add_rotation_bits(args.rotation_bits);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn min(&self) -> Option<&'a Vec3> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Vec3>(Quantization::VT_MIN, None)}
+  }
+  #[inline]
+  pub fn max(&self) -> Option<&'a Vec3> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Vec3>(Quantization::VT_MAX, None)}
+  }
+  #[inline]
+  pub fn position_resolution(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(Quantization::VT_POSITION_RESOLUTION, Some(512)).unwrap()}
+  }
+  #[inline]
+  pub fn rotation_bits(&self) -> u8 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u8>(Quantization::VT_ROTATION_BITS, Some(9)).unwrap()}
+  }
+  #[inline]
+  pub fn velocity_resolution(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(Quantization::VT_VELOCITY_RESOLUTION, Some(64)).unwrap()}
+  }
+  #[inline]
+  pub fn max_speed(&self) -> f32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f32>(Quantization::VT_MAX_SPEED, Some(64.0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Quantization<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<Vec3>("min", Self::VT_MIN, false)?
+     .visit_field::<Vec3>("max", Self::VT_MAX, false)?
+     .visit_field::<u16>("position_resolution", Self::VT_POSITION_RESOLUTION, false)?
+     .visit_field::<u8>("rotation_bits", Self::VT_ROTATION_BITS, false)?
+     .visit_field::<u16>("velocity_resolution", Self::VT_VELOCITY_RESOLUTION, false)?
+     .visit_field::<f32>("max_speed", Self::VT_MAX_SPEED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct QuantizationArgs<'a> {
+    pub min: Option<&'a Vec3>,
+    pub max: Option<&'a Vec3>,
+    pub position_resolution: u16,
+    pub rotation_bits: u8,
+    pub velocity_resolution: u16,
+    pub max_speed: f32,
+}
+impl<'a> Default for QuantizationArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    QuantizationArgs {
+      min: None,
+      max: None,
+      position_resolution: 512,
+      rotation_bits: 9,
+      velocity_resolution: 64,
+      max_speed: 64.0,
+    }
+  }
+}
+
+pub struct QuantizationBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> QuantizationBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_min(&mut self, min: &Vec3) {
+    self.fbb_.push_slot_always::<&Vec3>(Quantization::VT_MIN, min);
+  }
+  #[inline]
+  pub fn add_max(&mut self, max: &Vec3) {
+    self.fbb_.push_slot_always::<&Vec3>(Quantization::VT_MAX, max);
+  }
+  #[inline]
+  pub fn add_position_resolution(&mut self, position_resolution: u16) {
+    self.fbb_.push_slot::<u16>(Quantization::VT_POSITION_RESOLUTION, position_resolution, 512);
+  }
+  #[inline]
+  pub fn add_rotation_bits(&mut self, rotation_bits: u8) {
+    self.fbb_.push_slot::<u8>(Quantization::VT_ROTATION_BITS, rotation_bits, 9);
+  }
+  #[inline]
+  pub fn add_velocity_resolution(&mut self, velocity_resolution: u16) {
+    self.fbb_.push_slot::<u16>(Quantization::VT_VELOCITY_RESOLUTION, velocity_resolution, 64);
+  }
+  #[inline]
+  pub fn add_max_speed(&mut self, max_speed: f32) {
+    self.fbb_.push_slot::<f32>(Quantization::VT_MAX_SPEED, max_speed, 64.0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> QuantizationBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    QuantizationBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Quantization<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Quantization<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Quantization");
+      ds.field("min", &self.min());
+      ds.field("max", &self.max());
+      ds.field("position_resolution", &self.position_resolution());
+      ds.field("rotation_bits", &self.rotation_bits());
+      ds.field("velocity_resolution", &self.velocity_resolution());
+      ds.field("max_speed", &self.max_speed());
+      ds.finish()
+  }
+}
 pub enum WelcomeOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -980,6 +1182,8 @@ impl<'a> Welcome<'a> {
   pub const VT_ENTITY_ID: ::flatbuffers::VOffsetT = 6;
   pub const VT_TICK_RATE: ::flatbuffers::VOffsetT = 8;
   pub const VT_PROTOCOL_VERSION: ::flatbuffers::VOffsetT = 10;
+  pub const VT_QUANTIZATION: ::flatbuffers::VOffsetT = 12;
+  pub const VT_WALK_SPEED: ::flatbuffers::VOffsetT = 14;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -988,11 +1192,13 @@ impl<'a> Welcome<'a> {
   #[allow(unused_mut)]
   pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
     _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-    args: &'args WelcomeArgs
+    args: &'args WelcomeArgs<'args>
   ) -> ::flatbuffers::WIPOffset<Welcome<'bldr>> {
     let mut builder = WelcomeBuilder::new(_fbb);
     builder.add_entity_id(args.entity_id);
     builder.add_session_id(args.session_id);
+    builder.add_walk_speed(args.walk_speed);
+    if let Some(x) = args.quantization { builder.add_quantization(x); }
     builder.add_protocol_version(args.protocol_version);
     builder.add_tick_rate(args.tick_rate);
     builder.finish()
@@ -1027,6 +1233,20 @@ impl<'a> Welcome<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u16>(Welcome::VT_PROTOCOL_VERSION, Some(0)).unwrap()}
   }
+  #[inline]
+  pub fn quantization(&self) -> Option<Quantization<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<Quantization>>(Welcome::VT_QUANTIZATION, None)}
+  }
+  #[inline]
+  pub fn walk_speed(&self) -> f32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f32>(Welcome::VT_WALK_SPEED, Some(0.0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Welcome<'_> {
@@ -1039,17 +1259,21 @@ impl ::flatbuffers::Verifiable for Welcome<'_> {
      .visit_field::<u64>("entity_id", Self::VT_ENTITY_ID, false)?
      .visit_field::<u16>("tick_rate", Self::VT_TICK_RATE, false)?
      .visit_field::<u16>("protocol_version", Self::VT_PROTOCOL_VERSION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<Quantization>>("quantization", Self::VT_QUANTIZATION, false)?
+     .visit_field::<f32>("walk_speed", Self::VT_WALK_SPEED, false)?
      .finish();
     Ok(())
   }
 }
-pub struct WelcomeArgs {
+pub struct WelcomeArgs<'a> {
     pub session_id: u64,
     pub entity_id: u64,
     pub tick_rate: u16,
     pub protocol_version: u16,
+    pub quantization: Option<::flatbuffers::WIPOffset<Quantization<'a>>>,
+    pub walk_speed: f32,
 }
-impl<'a> Default for WelcomeArgs {
+impl<'a> Default for WelcomeArgs<'a> {
   #[inline]
   fn default() -> Self {
     WelcomeArgs {
@@ -1057,6 +1281,8 @@ impl<'a> Default for WelcomeArgs {
       entity_id: 0,
       tick_rate: 0,
       protocol_version: 0,
+      quantization: None,
+      walk_speed: 0.0,
     }
   }
 }
@@ -1083,6 +1309,14 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> WelcomeBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<u16>(Welcome::VT_PROTOCOL_VERSION, protocol_version, 0);
   }
   #[inline]
+  pub fn add_quantization(&mut self, quantization: ::flatbuffers::WIPOffset<Quantization<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<Quantization>>(Welcome::VT_QUANTIZATION, quantization);
+  }
+  #[inline]
+  pub fn add_walk_speed(&mut self, walk_speed: f32) {
+    self.fbb_.push_slot::<f32>(Welcome::VT_WALK_SPEED, walk_speed, 0.0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> WelcomeBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     WelcomeBuilder {
@@ -1104,6 +1338,8 @@ impl ::core::fmt::Debug for Welcome<'_> {
       ds.field("entity_id", &self.entity_id());
       ds.field("tick_rate", &self.tick_rate());
       ds.field("protocol_version", &self.protocol_version());
+      ds.field("quantization", &self.quantization());
+      ds.field("walk_speed", &self.walk_speed());
       ds.finish()
   }
 }
@@ -1837,8 +2073,9 @@ impl<'a> ::flatbuffers::Follow<'a> for Input<'a> {
 
 impl<'a> Input<'a> {
   pub const VT_SEQUENCE: ::flatbuffers::VOffsetT = 4;
-  pub const VT_MOVE_X: ::flatbuffers::VOffsetT = 6;
-  pub const VT_MOVE_Z: ::flatbuffers::VOffsetT = 8;
+  pub const VT_MOVES: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ACK: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ACK_BITS: ::flatbuffers::VOffsetT = 10;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -1847,11 +2084,12 @@ impl<'a> Input<'a> {
   #[allow(unused_mut)]
   pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
     _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-    args: &'args InputArgs
+    args: &'args InputArgs<'args>
   ) -> ::flatbuffers::WIPOffset<Input<'bldr>> {
     let mut builder = InputBuilder::new(_fbb);
-    builder.add_move_z(args.move_z);
-    builder.add_move_x(args.move_x);
+    builder.add_ack_bits(args.ack_bits);
+    builder.add_ack(args.ack);
+    if let Some(x) = args.moves { builder.add_moves(x); }
     builder.add_sequence(args.sequence);
     builder.finish()
   }
@@ -1865,18 +2103,25 @@ impl<'a> Input<'a> {
     unsafe { self._tab.get::<u32>(Input::VT_SEQUENCE, Some(0)).unwrap()}
   }
   #[inline]
-  pub fn move_x(&self) -> f32 {
+  pub fn moves(&self) -> Option<::flatbuffers::Vector<'a, Move>> {
     // Safety:
     // Created from valid Table for this object
     // which contains a valid value in this slot
-    unsafe { self._tab.get::<f32>(Input::VT_MOVE_X, Some(0.0)).unwrap()}
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, Move>>>(Input::VT_MOVES, None)}
   }
   #[inline]
-  pub fn move_z(&self) -> f32 {
+  pub fn ack(&self) -> u32 {
     // Safety:
     // Created from valid Table for this object
     // which contains a valid value in this slot
-    unsafe { self._tab.get::<f32>(Input::VT_MOVE_Z, Some(0.0)).unwrap()}
+    unsafe { self._tab.get::<u32>(Input::VT_ACK, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn ack_bits(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Input::VT_ACK_BITS, Some(0)).unwrap()}
   }
 }
 
@@ -1887,24 +2132,27 @@ impl ::flatbuffers::Verifiable for Input<'_> {
   ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
     v.visit_table(pos)?
      .visit_field::<u32>("sequence", Self::VT_SEQUENCE, false)?
-     .visit_field::<f32>("move_x", Self::VT_MOVE_X, false)?
-     .visit_field::<f32>("move_z", Self::VT_MOVE_Z, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, Move>>>("moves", Self::VT_MOVES, false)?
+     .visit_field::<u32>("ack", Self::VT_ACK, false)?
+     .visit_field::<u64>("ack_bits", Self::VT_ACK_BITS, false)?
      .finish();
     Ok(())
   }
 }
-pub struct InputArgs {
+pub struct InputArgs<'a> {
     pub sequence: u32,
-    pub move_x: f32,
-    pub move_z: f32,
+    pub moves: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, Move>>>,
+    pub ack: u32,
+    pub ack_bits: u64,
 }
-impl<'a> Default for InputArgs {
+impl<'a> Default for InputArgs<'a> {
   #[inline]
   fn default() -> Self {
     InputArgs {
       sequence: 0,
-      move_x: 0.0,
-      move_z: 0.0,
+      moves: None,
+      ack: 0,
+      ack_bits: 0,
     }
   }
 }
@@ -1919,12 +2167,16 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> InputBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<u32>(Input::VT_SEQUENCE, sequence, 0);
   }
   #[inline]
-  pub fn add_move_x(&mut self, move_x: f32) {
-    self.fbb_.push_slot::<f32>(Input::VT_MOVE_X, move_x, 0.0);
+  pub fn add_moves(&mut self, moves: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , Move>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Input::VT_MOVES, moves);
   }
   #[inline]
-  pub fn add_move_z(&mut self, move_z: f32) {
-    self.fbb_.push_slot::<f32>(Input::VT_MOVE_Z, move_z, 0.0);
+  pub fn add_ack(&mut self, ack: u32) {
+    self.fbb_.push_slot::<u32>(Input::VT_ACK, ack, 0);
+  }
+  #[inline]
+  pub fn add_ack_bits(&mut self, ack_bits: u64) {
+    self.fbb_.push_slot::<u64>(Input::VT_ACK_BITS, ack_bits, 0);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> InputBuilder<'a, 'b, A> {
@@ -1945,8 +2197,122 @@ impl ::core::fmt::Debug for Input<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
     let mut ds = f.debug_struct("Input");
       ds.field("sequence", &self.sequence());
-      ds.field("move_x", &self.move_x());
-      ds.field("move_z", &self.move_z());
+      ds.field("moves", &self.moves());
+      ds.field("ack", &self.ack());
+      ds.field("ack_bits", &self.ack_bits());
+      ds.finish()
+  }
+}
+pub enum AckOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Ack<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Ack<'a> {
+  type Inner = Ack<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Ack<'a> {
+  pub const VT_ACK: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ACK_BITS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Ack { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args AckArgs
+  ) -> ::flatbuffers::WIPOffset<Ack<'bldr>> {
+    let mut builder = AckBuilder::new(_fbb);
+    builder.add_ack_bits(args.ack_bits);
+    builder.add_ack(args.ack);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn ack(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Ack::VT_ACK, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn ack_bits(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Ack::VT_ACK_BITS, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Ack<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u32>("ack", Self::VT_ACK, false)?
+     .visit_field::<u64>("ack_bits", Self::VT_ACK_BITS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct AckArgs {
+    pub ack: u32,
+    pub ack_bits: u64,
+}
+impl<'a> Default for AckArgs {
+  #[inline]
+  fn default() -> Self {
+    AckArgs {
+      ack: 0,
+      ack_bits: 0,
+    }
+  }
+}
+
+pub struct AckBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> AckBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_ack(&mut self, ack: u32) {
+    self.fbb_.push_slot::<u32>(Ack::VT_ACK, ack, 0);
+  }
+  #[inline]
+  pub fn add_ack_bits(&mut self, ack_bits: u64) {
+    self.fbb_.push_slot::<u64>(Ack::VT_ACK_BITS, ack_bits, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> AckBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    AckBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Ack<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Ack<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Ack");
+      ds.field("ack", &self.ack());
+      ds.field("ack_bits", &self.ack_bits());
       ds.finish()
   }
 }
@@ -2125,6 +2491,21 @@ impl<'a> ClientDatagram<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_ack(&self) -> Option<Ack<'a>> {
+    if self.body_type() == ClientDatagramBody::Ack {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Ack::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for ClientDatagram<'_> {
@@ -2137,6 +2518,7 @@ impl ::flatbuffers::Verifiable for ClientDatagram<'_> {
         match key {
           ClientDatagramBody::Input => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Input>>("ClientDatagramBody::Input", pos),
           ClientDatagramBody::Ping => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Ping>>("ClientDatagramBody::Ping", pos),
+          ClientDatagramBody::Ack => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Ack>>("ClientDatagramBody::Ack", pos),
           _ => Ok(()),
         }
      })?
@@ -2205,6 +2587,13 @@ impl ::core::fmt::Debug for ClientDatagram<'_> {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
           }
         },
+        ClientDatagramBody::Ack => {
+          if let Some(x) = self.body_as_ack() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
         _ => {
           let x: Option<()> = None;
           ds.field("body", &x)
@@ -2213,133 +2602,167 @@ impl ::core::fmt::Debug for ClientDatagram<'_> {
       ds.finish()
   }
 }
-pub enum StateOffset {}
+pub enum SnapshotOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
-pub struct State<'a> {
+pub struct Snapshot<'a> {
   pub _tab: ::flatbuffers::Table<'a>,
 }
 
-impl<'a> ::flatbuffers::Follow<'a> for State<'a> {
-  type Inner = State<'a>;
+impl<'a> ::flatbuffers::Follow<'a> for Snapshot<'a> {
+  type Inner = Snapshot<'a>;
   #[inline]
   unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
     Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
   }
 }
 
-impl<'a> State<'a> {
-  pub const VT_TICK: ::flatbuffers::VOffsetT = 4;
-  pub const VT_LAST_INPUT: ::flatbuffers::VOffsetT = 6;
-  pub const VT_ENTITIES: ::flatbuffers::VOffsetT = 8;
+impl<'a> Snapshot<'a> {
+  pub const VT_SEQUENCE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_BASELINE: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TICK: ::flatbuffers::VOffsetT = 8;
+  pub const VT_LAST_INPUT: ::flatbuffers::VOffsetT = 10;
+  pub const VT_PAYLOAD: ::flatbuffers::VOffsetT = 12;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-    State { _tab: table }
+    Snapshot { _tab: table }
   }
   #[allow(unused_mut)]
   pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
     _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-    args: &'args StateArgs<'args>
-  ) -> ::flatbuffers::WIPOffset<State<'bldr>> {
-    let mut builder = StateBuilder::new(_fbb);
-    builder.add_tick(args.tick);
-    if let Some(x) = args.entities { builder.add_entities(x); }
+    args: &'args SnapshotArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Snapshot<'bldr>> {
+    let mut builder = SnapshotBuilder::new(_fbb);
+    if let Some(x) = args.payload { builder.add_payload(x); }
     builder.add_last_input(args.last_input);
+    builder.add_tick(args.tick);
+    builder.add_baseline(args.baseline);
+    builder.add_sequence(args.sequence);
     builder.finish()
   }
 
 
   #[inline]
-  pub fn tick(&self) -> u64 {
+  pub fn sequence(&self) -> u32 {
     // Safety:
     // Created from valid Table for this object
     // which contains a valid value in this slot
-    unsafe { self._tab.get::<u64>(State::VT_TICK, Some(0)).unwrap()}
+    unsafe { self._tab.get::<u32>(Snapshot::VT_SEQUENCE, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn baseline(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Snapshot::VT_BASELINE, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn tick(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Snapshot::VT_TICK, Some(0)).unwrap()}
   }
   #[inline]
   pub fn last_input(&self) -> u32 {
     // Safety:
     // Created from valid Table for this object
     // which contains a valid value in this slot
-    unsafe { self._tab.get::<u32>(State::VT_LAST_INPUT, Some(0)).unwrap()}
+    unsafe { self._tab.get::<u32>(Snapshot::VT_LAST_INPUT, Some(0)).unwrap()}
   }
   #[inline]
-  pub fn entities(&self) -> Option<::flatbuffers::Vector<'a, EntityState>> {
+  pub fn payload(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
     // Safety:
     // Created from valid Table for this object
     // which contains a valid value in this slot
-    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, EntityState>>>(State::VT_ENTITIES, None)}
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(Snapshot::VT_PAYLOAD, None)}
   }
 }
 
-impl ::flatbuffers::Verifiable for State<'_> {
+impl ::flatbuffers::Verifiable for Snapshot<'_> {
   #[inline]
   fn run_verifier(
     v: &mut ::flatbuffers::Verifier, pos: usize
   ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
     v.visit_table(pos)?
-     .visit_field::<u64>("tick", Self::VT_TICK, false)?
+     .visit_field::<u32>("sequence", Self::VT_SEQUENCE, false)?
+     .visit_field::<u32>("baseline", Self::VT_BASELINE, false)?
+     .visit_field::<u32>("tick", Self::VT_TICK, false)?
      .visit_field::<u32>("last_input", Self::VT_LAST_INPUT, false)?
-     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, EntityState>>>("entities", Self::VT_ENTITIES, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("payload", Self::VT_PAYLOAD, false)?
      .finish();
     Ok(())
   }
 }
-pub struct StateArgs<'a> {
-    pub tick: u64,
+pub struct SnapshotArgs<'a> {
+    pub sequence: u32,
+    pub baseline: u32,
+    pub tick: u32,
     pub last_input: u32,
-    pub entities: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, EntityState>>>,
+    pub payload: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
 }
-impl<'a> Default for StateArgs<'a> {
+impl<'a> Default for SnapshotArgs<'a> {
   #[inline]
   fn default() -> Self {
-    StateArgs {
+    SnapshotArgs {
+      sequence: 0,
+      baseline: 0,
       tick: 0,
       last_input: 0,
-      entities: None,
+      payload: None,
     }
   }
 }
 
-pub struct StateBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+pub struct SnapshotBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
   fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
   start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
 }
-impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> StateBuilder<'a, 'b, A> {
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SnapshotBuilder<'a, 'b, A> {
   #[inline]
-  pub fn add_tick(&mut self, tick: u64) {
-    self.fbb_.push_slot::<u64>(State::VT_TICK, tick, 0);
+  pub fn add_sequence(&mut self, sequence: u32) {
+    self.fbb_.push_slot::<u32>(Snapshot::VT_SEQUENCE, sequence, 0);
+  }
+  #[inline]
+  pub fn add_baseline(&mut self, baseline: u32) {
+    self.fbb_.push_slot::<u32>(Snapshot::VT_BASELINE, baseline, 0);
+  }
+  #[inline]
+  pub fn add_tick(&mut self, tick: u32) {
+    self.fbb_.push_slot::<u32>(Snapshot::VT_TICK, tick, 0);
   }
   #[inline]
   pub fn add_last_input(&mut self, last_input: u32) {
-    self.fbb_.push_slot::<u32>(State::VT_LAST_INPUT, last_input, 0);
+    self.fbb_.push_slot::<u32>(Snapshot::VT_LAST_INPUT, last_input, 0);
   }
   #[inline]
-  pub fn add_entities(&mut self, entities: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , EntityState>>) {
-    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(State::VT_ENTITIES, entities);
+  pub fn add_payload(&mut self, payload: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Snapshot::VT_PAYLOAD, payload);
   }
   #[inline]
-  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> StateBuilder<'a, 'b, A> {
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SnapshotBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
-    StateBuilder {
+    SnapshotBuilder {
       fbb_: _fbb,
       start_: start,
     }
   }
   #[inline]
-  pub fn finish(self) -> ::flatbuffers::WIPOffset<State<'a>> {
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Snapshot<'a>> {
     let o = self.fbb_.end_table(self.start_);
     ::flatbuffers::WIPOffset::new(o.value())
   }
 }
 
-impl ::core::fmt::Debug for State<'_> {
+impl ::core::fmt::Debug for Snapshot<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-    let mut ds = f.debug_struct("State");
+    let mut ds = f.debug_struct("Snapshot");
+      ds.field("sequence", &self.sequence());
+      ds.field("baseline", &self.baseline());
       ds.field("tick", &self.tick());
       ds.field("last_input", &self.last_input());
-      ds.field("entities", &self.entities());
+      ds.field("payload", &self.payload());
       ds.finish()
   }
 }
@@ -2490,13 +2913,13 @@ impl<'a> ServerDatagram<'a> {
   }
   #[inline]
   #[allow(non_snake_case)]
-  pub fn body_as_state(&self) -> Option<State<'a>> {
-    if self.body_type() == ServerDatagramBody::State {
+  pub fn body_as_snapshot(&self) -> Option<Snapshot<'a>> {
+    if self.body_type() == ServerDatagramBody::Snapshot {
       self.body().map(|t| {
        // Safety:
        // Created from a valid Table for this object
        // Which contains a valid union in this slot
-       unsafe { State::init_from_table(t) }
+       unsafe { Snapshot::init_from_table(t) }
      })
     } else {
       None
@@ -2528,7 +2951,7 @@ impl ::flatbuffers::Verifiable for ServerDatagram<'_> {
     v.visit_table(pos)?
      .visit_union::<ServerDatagramBody, _>("body_type", Self::VT_BODY_TYPE, "body", Self::VT_BODY, false, |key, v, pos| {
         match key {
-          ServerDatagramBody::State => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<State>>("ServerDatagramBody::State", pos),
+          ServerDatagramBody::Snapshot => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Snapshot>>("ServerDatagramBody::Snapshot", pos),
           ServerDatagramBody::Pong => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Pong>>("ServerDatagramBody::Pong", pos),
           _ => Ok(()),
         }
@@ -2584,8 +3007,8 @@ impl ::core::fmt::Debug for ServerDatagram<'_> {
     let mut ds = f.debug_struct("ServerDatagram");
       ds.field("body_type", &self.body_type());
       match self.body_type() {
-        ServerDatagramBody::State => {
-          if let Some(x) = self.body_as_state() {
+        ServerDatagramBody::Snapshot => {
+          if let Some(x) = self.body_as_snapshot() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
