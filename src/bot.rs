@@ -93,7 +93,8 @@ fn print_human(r: &SwarmReport) {
         r.states_per_sec_per_bot, r.min_states_per_sec, r.entities_in_view, r.snapshot_errors
     );
     println!(
-        "predict: error mean {:.1} mm, p99 {:.1} mm, max {:.1} mm over {} reconciliations",
+        "predict: {:.1}% exact, error mean {:.1} mm, p99 {:.1} mm, max {:.1} mm over {} reconciliations",
+        r.prediction_exact_share * 100.0,
         r.prediction_error_mean_m * 1000.0,
         r.prediction_error_p99_m * 1000.0,
         r.prediction_error_max_m * 1000.0,

@@ -66,6 +66,9 @@ pub struct SwarmReport {
     pub prediction_error_max_m: f64,
     /// Reconciliations measured.
     pub predictions_checked: u64,
+    /// Share of reconciliations where the prediction was right to within
+    /// quantization (5 mm); the rest are mostly walls the client does not know.
+    pub prediction_exact_share: f64,
     /// Bytes received per second per connected bot (mean), UDP payloads
     /// including QUIC overhead.
     pub bytes_per_sec_per_bot: f64,
@@ -193,6 +196,7 @@ fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmRepo
         prediction_error_p99_m: prediction.p99().map_or(0.0, |v| round_mm(f64::from(v))),
         prediction_error_max_m: prediction.max().map_or(0.0, |v| round_mm(f64::from(v))),
         predictions_checked: prediction.count() as u64,
+        prediction_exact_share: prediction.share_at_most(EXACT_M).map_or(0.0, round_mm),
         rtt_ms_p50: round(pct(0.50)),
         rtt_ms_p99: round(pct(0.99)),
         commands_sent: results.iter().map(|r| r.commands).sum(),
@@ -213,6 +217,10 @@ const CHATTER: &[&str] = &[
     "to the tavern!",
     "wares for sale, cheap",
 ];
+/// A prediction error this large means the server stopped the avatar (a wall).
+const BLOCKED_M: f32 = 0.05;
+/// Errors at most this large are quantization, not misprediction.
+const EXACT_M: f32 = 0.005;
 const EXITS: &[&str] = &["north", "south", "east", "west", "up", "down"];
 
 async fn run_bot(
@@ -310,6 +318,11 @@ async fn run_bot(
                                 let at = client.quantizer().position_of(me.state.position);
                                 if let Some(error) = predictor.reconcile(header.last_input, at) {
                                     result.errors.record(error);
+                                    // Walked into a wall the client does not know:
+                                    // turn, as a player would.
+                                    if error > BLOCKED_M {
+                                        next_turn = Instant::now();
+                                    }
                                 }
                             }
                             result.in_view = view.entities.len();

@@ -238,6 +238,12 @@ impl ErrorStats {
         sorted.get(rank.checked_sub(1)?).copied()
     }
 
+    /// The share of errors at most `limit` (`None` without samples).
+    pub fn share_at_most(&self, limit: f32) -> Option<f64> {
+        let n = self.samples.len();
+        (n > 0).then(|| self.samples.iter().filter(|&&e| e <= limit).count() as f64 / n as f64)
+    }
+
     /// The largest error (`None` without samples).
     pub fn max(&self) -> Option<f32> {
         self.samples.iter().copied().reduce(f32::max)

@@ -320,7 +320,8 @@ impl Replication {
 
         // The relevant set, sorted by id, with this tick's priority gains.
         client.relevant.clear();
-        let falloff_sq = PRIORITY_FALLOFF_M * PRIORITY_FALLOFF_M;
+        let inverse_falloff_sq = 1.0 / (PRIORITY_FALLOFF_M * PRIORITY_FALLOFF_M);
+        let inverse_speed = 1.0 / PRIORITY_SPEED_MPS;
         for (word_index, &word) in present.iter().enumerate() {
             let mut rest = word;
             while rest != 0 {
@@ -331,7 +332,7 @@ impl Replication {
                     f32::INFINITY
                 } else {
                     let d = b.position.distance_squared(eye);
-                    b.weight * (1.0 + b.speed / PRIORITY_SPEED_MPS) / (1.0 + d / falloff_sq)
+                    b.weight * (1.0 + b.speed * inverse_speed) / (1.0 + d * inverse_falloff_sq)
                 };
                 client.relevant.push(Relevant {
                     id,

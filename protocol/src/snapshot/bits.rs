@@ -140,13 +140,16 @@ impl BitSink for BitWriter {
             return;
         }
         let value = u64::from(value) & ((1u64 << bits) - 1);
+        // Up to 7 bits wait in the accumulator; whole bytes go out together.
         self.acc = (self.acc << bits) | value;
         self.pending += bits;
-        while self.pending >= 8 {
-            self.pending -= 8;
-            self.bytes.push((self.acc >> self.pending) as u8);
+        let whole = self.pending / 8;
+        if whole > 0 {
+            self.pending -= whole * 8;
+            let out = (self.acc >> self.pending).to_be_bytes();
+            self.bytes.extend_from_slice(&out[8 - whole as usize..]);
+            self.acc &= (1u64 << self.pending) - 1;
         }
-        self.acc &= (1u64 << self.pending) - 1;
     }
 }
 
@@ -263,11 +266,12 @@ impl Residual {
         if z == 0 {
             w.write(0, 1);
         } else if z <= 1 << self.short {
-            w.write(0b10, 2);
-            w.write(z - 1, self.short);
+            w.write((0b10 << self.short) | (z - 1), 2 + self.short);
         } else if z - 1 - (1 << self.short) < 1 << self.long {
-            w.write(0b110, 3);
-            w.write(z - 1 - (1 << self.short), self.long);
+            w.write(
+                (0b110 << self.long) | (z - 1 - (1 << self.short)),
+                3 + self.long,
+            );
         } else {
             w.write(0b111, 3);
             w.write(actual, self.full);

@@ -180,29 +180,46 @@ fn velocity_code(q: &Quantizer) -> Residual {
     }
 }
 
-/// Linear extrapolation in integers (values below 2^30, `ahead` and `span`
-/// at most 32, so `i64` never overflows and both ends compute the same).
+/// Fixed-point bits of an extrapolation ratio.
+const RATIO_BITS: u32 = 16;
+
+/// `ahead / span` in 16.16 fixed point, rounded: a multiplication where a
+/// division would cost ten times more. Both ends use the same integers.
 #[inline]
-fn extrapolate(now: u32, before: u32, ahead: i64, span: i64, max: u32) -> u32 {
-    let (now, before) = (i64::from(now), i64::from(before));
-    let p = now + (now - before) * ahead / span;
-    p.clamp(0, i64::from(max)) as u32
+fn ratio(ahead: u32, span: u32) -> i64 {
+    ((i64::from(ahead) << RATIO_BITS) + i64::from(span) / 2) / i64::from(span)
 }
 
-/// How far ahead of its last sample, and over what span of history, an
-/// entity can be extrapolated at `tick`; `None` when it cannot.
+/// Linear extrapolation in integers: `now + (now - before) × ratio`,
+/// rounded, clamped to `0..=max` (values below 2^30, ratio at most 32, so
+/// `i64` never overflows and both ends compute the same).
 #[inline]
-fn extrapolation(e: &ViewEntity, tick: u32) -> Option<(i64, i64)> {
+fn extrapolate(now: u32, before: u32, ratio: i64, max: u32) -> u32 {
+    let (now, before) = (i64::from(now), i64::from(before));
+    let step = ((now - before) * ratio + (1 << (RATIO_BITS - 1))) >> RATIO_BITS;
+    (now + step).clamp(0, i64::from(max)) as u32
+}
+
+/// The ratio of how far ahead of its last sample to the span of history an
+/// entity is extrapolated over at `tick`; `None` when it is not.
+#[inline]
+fn extrapolation(e: &ViewEntity, tick: u32) -> Option<i64> {
     let span = e.tick.wrapping_sub(e.previous_tick);
     let ahead = tick.wrapping_sub(e.tick);
-    (span != 0 && span <= MAX_SPAN && ahead != 0 && ahead <= MAX_AHEAD)
-        .then_some((i64::from(ahead), i64::from(span)))
+    if span == 0 || span > MAX_SPAN || ahead == 0 || ahead > MAX_AHEAD {
+        return None;
+    }
+    Some(if ahead == span {
+        1 << RATIO_BITS
+    } else {
+        ratio(ahead, span)
+    })
 }
 
 /// Where the reader expects an entity to be at `tick`.
 #[inline]
 pub fn predict_position(q: &Quantizer, e: &ViewEntity, tick: u32) -> QPosition {
-    let Some((ahead, span)) = extrapolation(e, tick) else {
+    let Some(ratio) = extrapolation(e, tick) else {
         return e.state.position;
     };
     let bits = q.position_bits();
@@ -210,8 +227,7 @@ pub fn predict_position(q: &Quantizer, e: &ViewEntity, tick: u32) -> QPosition {
         extrapolate(
             e.state.position[a],
             e.previous.position[a],
-            ahead,
-            span,
+            ratio,
             (1u32 << bits[a]) - 1,
         )
     })
@@ -221,7 +237,7 @@ pub fn predict_position(q: &Quantizer, e: &ViewEntity, tick: u32) -> QPosition {
 #[inline]
 pub fn predict_rotation(q: &Quantizer, e: &ViewEntity, tick: u32) -> QRotation {
     let (now, before) = (e.state.rotation, e.previous.rotation);
-    let Some((ahead, span)) = extrapolation(e, tick) else {
+    let Some(ratio) = extrapolation(e, tick) else {
         return now;
     };
     if now.largest != before.largest {
@@ -234,8 +250,7 @@ pub fn predict_rotation(q: &Quantizer, e: &ViewEntity, tick: u32) -> QRotation {
             extrapolate(
                 u32::from(now.rest[i]),
                 u32::from(before.rest[i]),
-                ahead,
-                span,
+                ratio,
                 max,
             ) as u16
         }),

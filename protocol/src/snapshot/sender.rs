@@ -37,7 +37,8 @@ pub struct SenderConfig {
     pub max_datagram_bytes: usize,
     /// Snapshots per second (the tick rate).
     pub snapshots_per_second: u16,
-    /// Snapshots kept as possible baselines.
+    /// Snapshots kept as possible baselines (32: about a second at 30 Hz;
+    /// acknowledgements slower than that fall back to absolute state).
     pub ring: usize,
 }
 
@@ -47,7 +48,7 @@ impl Default for SenderConfig {
             bytes_per_second: 256_000 / 8,
             max_datagram_bytes: 1200,
             snapshots_per_second: 30,
-            ring: 16,
+            ring: 32,
         }
     }
 }
@@ -88,6 +89,12 @@ pub struct SnapshotStats {
     /// Payload size in bits (before padding to bytes).
     pub payload_bits: u32,
 }
+
+/// Bits a create record's body can take at most (kind, three 30-bit axes,
+/// rotation, velocity).
+const MAX_CREATE_BITS: i64 = 8 + 90 + 2 + 45 + 1 + 3 * 16;
+/// Bits an update record's body can take at most.
+const MAX_UPDATE_BITS: i64 = 1 + 3 * 33 + 2 + 3 * 18 + 1 + 3 * 19;
 
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
@@ -302,12 +309,31 @@ impl Sender {
             let expected = (room_bits / 48).max(1) as u32;
             golomb_bits(span / expected.min(relevant.len().max(1) as u32))
         };
-        let most = ((room_bits.max(0) / 24) as usize).min(self.candidates.len());
-        let by_priority = |a: &Candidate, b: &Candidate| b.priority.total_cmp(&a.priority);
-        if most < self.candidates.len() && most > 0 {
-            self.candidates.select_nth_unstable_by(most, by_priority);
-        }
-        self.candidates[..most].sort_unstable_by(by_priority);
+        // When everything surely fits, order does not matter: skip the sort.
+        let surely_fits = self
+            .candidates
+            .iter()
+            .map(|c| {
+                i64::from(ids_estimate)
+                    + if c.create {
+                        MAX_CREATE_BITS
+                    } else {
+                        MAX_UPDATE_BITS
+                    }
+            })
+            .sum::<i64>()
+            <= room_bits;
+        let most = if surely_fits {
+            self.candidates.len()
+        } else {
+            let most = ((room_bits.max(0) / 24) as usize).min(self.candidates.len());
+            let by_priority = |a: &Candidate, b: &Candidate| b.priority.total_cmp(&a.priority);
+            if most < self.candidates.len() && most > 0 {
+                self.candidates.select_nth_unstable_by(most, by_priority);
+            }
+            self.candidates[..most].sort_unstable_by(by_priority);
+            most
+        };
         // Each record's body is written once, into the scratch writer, in
         // priority order; the payload is assembled from it in id order.
         let mut used = 0i64;
