@@ -416,3 +416,45 @@ fn smooth_motion_costs_a_few_bits() {
     let worst = bits_after_warmup.iter().max().unwrap();
     assert!(*worst < 40, "bits per updated body: {bits_after_warmup:?}");
 }
+
+#[test]
+fn a_shared_record_cache_changes_no_byte() {
+    let q = Quantizer::default();
+    let config = SenderConfig {
+        bytes_per_second: 6_000,
+        ..SenderConfig::default()
+    };
+    // Three clients with different ack patterns, built alone and with a
+    // cache shared among them: the payloads must be identical.
+    let mut alone: Vec<Sender> = (0..3).map(|_| Sender::new(q, config, OVERHEAD)).collect();
+    let mut shared: Vec<Sender> = (0..3).map(|_| Sender::new(q, config, OVERHEAD)).collect();
+    let mut cache = RecordCache::default();
+    for tick in 1..=120u32 {
+        let bodies: Vec<Relevant> = (0..60u32)
+            .map(|i| {
+                let t = tick as f32 * 0.03;
+                Body {
+                    id: i * 2,
+                    generation: 0,
+                    kind: 1,
+                    position: [i as f32 + t * (i % 5) as f32, 0.0, t],
+                    rotation: unit([0.0, (t * 0.3 + i as f32).sin(), 0.0, 1.0]),
+                    velocity: None,
+                }
+                .relevant(&q, 1.0 + (i % 3) as f32)
+            })
+            .collect();
+        for client in 0..3 {
+            let (a_stats, a) = alone[client].build(tick, &bodies);
+            let a = a.to_vec();
+            let (b_stats, b) = shared[client].build_shared(tick, &bodies, &mut cache);
+            assert_eq!(a_stats, b_stats);
+            assert_eq!(a, b, "client {client}, tick {tick}");
+            // Client 0 acks everything, client 1 every other snapshot, client 2 rarely.
+            if tick % (client as u32 * 3 + 1) == 0 {
+                alone[client].acknowledge(a_stats.sequence, 0);
+                shared[client].acknowledge(b_stats.sequence, 0);
+            }
+        }
+    }
+}

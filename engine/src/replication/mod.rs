@@ -18,7 +18,9 @@
 //!    accumulator; the player's own avatar is always first.
 //! 4. **Snapshot.** The session's [`Sender`] deltas against the newest
 //!    acknowledged baseline and fills its byte budget by accumulator; the
-//!    datagram waits in [`ClientReplication`] for the emit stage.
+//!    datagram waits in [`ClientReplication`] for the emit stage. Record
+//!    bodies are shared through one [`RecordCache`]: clients that hold an
+//!    entity in the same state get the same bits, encoded once per tick.
 //!
 //! In steady state none of this allocates: every list is kept and reused.
 //!
@@ -34,7 +36,7 @@ use bevy_ecs::prelude::*;
 use flatbuffers::FlatBufferBuilder;
 use gsp_protocol::snapshot::quant::QuantizationError;
 use gsp_protocol::snapshot::{
-    QState, Quantizer, Relevant, Sender, SenderConfig, SnapshotHeader, SnapshotStats,
+    QState, Quantizer, RecordCache, Relevant, Sender, SenderConfig, SnapshotHeader, SnapshotStats,
 };
 use gsp_protocol::{encode_snapshot, SNAPSHOT_OVERHEAD_BYTES};
 
@@ -117,6 +119,8 @@ pub struct Replication {
     last_tick: TickReplication,
     /// Scratch: which ids are relevant to the client being built, one bit each.
     present: Vec<u64>,
+    /// Record bodies encoded this tick, shared by every client's sender.
+    records: RecordCache,
 }
 
 impl std::fmt::Debug for Replication {
@@ -151,6 +155,7 @@ impl Replication {
             fbb: FlatBufferBuilder::with_capacity(2048),
             last_tick: TickReplication::default(),
             present: Vec::new(),
+            records: RecordCache::default(),
         })
     }
 
@@ -276,6 +281,7 @@ impl Replication {
             config,
             last_tick,
             present,
+            records,
             ..
         } = self;
         let Some(client) = clients.get_mut(&session) else {
@@ -345,7 +351,7 @@ impl Replication {
         }
 
         let tick = tick as u32;
-        let (stats, payload) = client.sender.build(tick, &client.relevant);
+        let (stats, payload) = client.sender.build_shared(tick, &client.relevant, records);
         let header = SnapshotHeader {
             sequence: stats.sequence,
             baseline: stats.baseline,

@@ -185,6 +185,17 @@ impl<'a> BitReader<'a> {
         if bits as usize > self.remaining() {
             return Err(Overrun);
         }
+        if bits == 0 {
+            return Ok(0);
+        }
+        let first = self.bit / 8;
+        if let Some(chunk) = self.bytes.get(first..first + 8) {
+            // Eight bytes hold any 32 bits at any offset: one load, two shifts.
+            let word = u64::from_be_bytes(chunk.try_into().expect("eight bytes"));
+            let offset = (self.bit % 8) as u32;
+            self.bit += bits as usize;
+            return Ok(((word << offset) >> (64 - bits)) as u32);
+        }
         let mut value: u64 = 0;
         let mut left = bits;
         while left > 0 {

@@ -55,4 +55,4 @@ pub use ack::AckWindow;
 pub use codec::{Changes, QState, SnapshotError, View, ViewEntity};
 pub use quant::{QPosition, QRotation, QVelocity, Quantization, Quantizer, IDENTITY};
 pub use replica::{Receipt, Replica, SnapshotHeader};
-pub use sender::{Relevant, Sender, SenderConfig, SnapshotStats};
+pub use sender::{RecordCache, Relevant, Sender, SenderConfig, SnapshotStats};

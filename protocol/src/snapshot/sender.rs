@@ -22,7 +22,7 @@
 use super::ack::{is_newer, next_sequence, AckWindow};
 use super::bits::{golomb_bits, BitSink, BitWriter};
 use super::codec::{
-    apply, encode, write_create, write_update, Changes, Create, QState, Update, View,
+    apply, encode, write_create, write_update, Changes, Create, QState, Update, View, ViewEntity,
 };
 use super::quant::Quantizer;
 
@@ -90,12 +90,6 @@ pub struct SnapshotStats {
     pub payload_bits: u32,
 }
 
-/// Bits a create record's body can take at most (kind, three 30-bit axes,
-/// rotation, velocity).
-const MAX_CREATE_BITS: i64 = 8 + 90 + 2 + 45 + 1 + 3 * 16;
-/// Bits an update record's body can take at most.
-const MAX_UPDATE_BITS: i64 = 1 + 3 * 33 + 2 + 3 * 18 + 1 + 3 * 19;
-
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     index: u32,
@@ -135,6 +129,9 @@ pub struct Sender {
     changes: Changes,
     writer: BitWriter,
     scratch: BitWriter,
+    own_cache: RecordCache,
+    /// Mean bits of a record body over recent ticks.
+    record_bits: u32,
     tokens: f64,
     overhead_bytes: usize,
 }
@@ -158,6 +155,8 @@ impl Sender {
             changes: Changes::default(),
             writer: BitWriter::new(),
             scratch: BitWriter::new(),
+            own_cache: RecordCache::default(),
+            record_bits: 64,
             tokens: 0.0,
             overhead_bytes,
         }
@@ -198,6 +197,33 @@ impl Sender {
     /// Builds the snapshot of `tick` from `relevant` (sorted by id, no
     /// repeats). Returns its statistics and payload.
     pub fn build(&mut self, tick: u32, relevant: &[Relevant]) -> (SnapshotStats, &[u8]) {
+        let mut cache = std::mem::take(&mut self.own_cache);
+        let stats = self.build_inner(tick, relevant, &mut cache);
+        self.own_cache = cache;
+        (stats, self.writer.finish())
+    }
+
+    /// [`Sender::build`], reusing records other senders encoded this tick:
+    /// clients whose baselines hold an entity in the same state get the same
+    /// bits, encoded once. Share one cache among the senders of a world
+    /// (they must use the same quantizer); entries from other ticks are
+    /// never used.
+    pub fn build_shared(
+        &mut self,
+        tick: u32,
+        relevant: &[Relevant],
+        cache: &mut RecordCache,
+    ) -> (SnapshotStats, &[u8]) {
+        let stats = self.build_inner(tick, relevant, cache);
+        (stats, self.writer.finish())
+    }
+
+    fn build_inner(
+        &mut self,
+        tick: u32,
+        relevant: &[Relevant],
+        cache: &mut RecordCache,
+    ) -> SnapshotStats {
         let sequence = next_sequence(self.sequence);
         self.sequence = sequence;
         let target = sequence as usize % self.ring.len();
@@ -309,65 +335,82 @@ impl Sender {
             let expected = (room_bits / 48).max(1) as u32;
             golomb_bits(span / expected.min(relevant.len().max(1) as u32))
         };
-        // When everything surely fits, order does not matter: skip the sort.
-        let surely_fits = self
-            .candidates
-            .iter()
-            .map(|c| {
-                i64::from(ids_estimate)
-                    + if c.create {
-                        MAX_CREATE_BITS
-                    } else {
-                        MAX_UPDATE_BITS
-                    }
-            })
-            .sum::<i64>()
-            <= room_bits;
-        let most = if surely_fits {
-            self.candidates.len()
-        } else {
+        // Each record's body is written once, into the scratch writer; the
+        // payload is assembled from it in id order.
+        self.chosen.clear();
+        self.scratch.clear();
+        // When everything is likely to fit (judging by the records of past
+        // ticks), try taking it all in id order: no sorting at all.
+        let likely = self.candidates.len() as f64
+            * (f64::from(self.record_bits) * 1.25 + f64::from(ids_estimate));
+        let mut all_fit = false;
+        if likely <= room_bits as f64 {
+            let mut used = 0i64;
+            all_fit = true;
+            for c in &self.candidates {
+                let rel = &relevant[c.index as usize];
+                let start = self.scratch.bit_len();
+                let e = (!c.create).then(|| &base.entities[c.base as usize]);
+                cache.write(&self.q, &mut self.scratch, tick, rel, e);
+                let bits = (self.scratch.bit_len() - start) as u32;
+                used += i64::from(bits + ids_estimate);
+                if used > room_bits {
+                    all_fit = false;
+                    break;
+                }
+                self.chosen.push(Chosen {
+                    index: c.index,
+                    create: c.create,
+                    start: start as u32,
+                    bits,
+                    priority: c.priority,
+                });
+            }
+            if !all_fit {
+                self.chosen.clear();
+                self.scratch.clear();
+            }
+        }
+        if !all_fit {
+            // The highest accumulators first, as many as fit.
             let most = ((room_bits.max(0) / 24) as usize).min(self.candidates.len());
             let by_priority = |a: &Candidate, b: &Candidate| b.priority.total_cmp(&a.priority);
             if most < self.candidates.len() && most > 0 {
                 self.candidates.select_nth_unstable_by(most, by_priority);
             }
             self.candidates[..most].sort_unstable_by(by_priority);
-            most
-        };
-        // Each record's body is written once, into the scratch writer, in
-        // priority order; the payload is assembled from it in id order.
-        let mut used = 0i64;
-        self.chosen.clear();
-        self.scratch.clear();
-        for c in &self.candidates[..most] {
-            let rel = &relevant[c.index as usize];
-            let start = self.scratch.bit_len();
-            if c.create {
-                write_create(&self.q, &mut self.scratch, rel.kind, &rel.state);
-            } else {
-                let e = &base.entities[c.base as usize];
-                write_update(&self.q, &mut self.scratch, e, tick, &rel.state);
-            }
-            let bits = (self.scratch.bit_len() - start) as u32;
-            let cost = i64::from(bits + ids_estimate);
-            if used + cost > room_bits {
-                self.scratch.truncate(start);
-                if room_bits - used < 16 {
-                    break;
+            let mut used = 0i64;
+            for c in &self.candidates[..most] {
+                let rel = &relevant[c.index as usize];
+                let start = self.scratch.bit_len();
+                let e = (!c.create).then(|| &base.entities[c.base as usize]);
+                cache.write(&self.q, &mut self.scratch, tick, rel, e);
+                let bits = (self.scratch.bit_len() - start) as u32;
+                let cost = i64::from(bits + ids_estimate);
+                if used + cost > room_bits {
+                    self.scratch.truncate(start);
+                    if room_bits - used < 16 {
+                        break;
+                    }
+                    continue;
                 }
-                continue;
+                used += cost;
+                self.chosen.push(Chosen {
+                    index: c.index,
+                    create: c.create,
+                    start: start as u32,
+                    bits,
+                    priority: c.priority,
+                });
             }
-            used += cost;
-            self.chosen.push(Chosen {
-                index: c.index,
-                create: c.create,
-                start: start as u32,
-                bits,
-                priority: c.priority,
-            });
+            // `relevant` is sorted by id, so index order is id order.
+            self.chosen.sort_unstable_by_key(|c| c.index);
         }
-        // `relevant` is sorted by id, so index order is id order.
-        self.chosen.sort_unstable_by_key(|c| c.index);
+        if !self.chosen.is_empty() {
+            let total: u32 = self.chosen.iter().map(|c| c.bits).sum();
+            let mean = total / self.chosen.len() as u32;
+            self.record_bits = (self.record_bits * 3 + mean) / 4;
+        }
 
         // The exact size; if the id estimate was short, drop the lowest priorities.
         let limit_bits = (room_bytes.saturating_sub(self.overhead_bytes) * 8) as u32;
@@ -430,9 +473,8 @@ impl Sender {
         stats.updates = self.changes.updates.len() as u32;
         stats.removes = self.changes.removes.len() as u32;
         stats.waiting = self.candidates.len() as u32 - stats.creates - stats.updates;
-        let payload = self.writer.finish();
-        self.tokens -= (payload.len() + self.overhead_bytes) as f64;
-        (stats, payload)
+        self.tokens -= (stats.payload_bits.div_ceil(8) as usize + self.overhead_bytes) as f64;
+        stats
     }
 
     /// The quantizer.
@@ -506,5 +548,73 @@ fn assemble(w: &mut BitWriter, scratch: &[u8], chosen: &[Chosen], changes: &Chan
         w.write_golomb(prev.map_or(u.id, |p| u.id - p - 1));
         prev = Some(u.id);
         w.append(scratch, record.start as usize, record.bits as usize);
+    }
+}
+
+/// One record body, as encoded this tick for one baseline entry.
+#[derive(Debug, Clone)]
+struct CachedRecord {
+    tick: u32,
+    /// The baseline entry it was encoded against (`None`: a create).
+    base: Option<(QState, u32, QState, u32)>,
+    state: QState,
+    kind: u8,
+    bits: u32,
+    bytes: [u8; 40],
+}
+
+/// Record bodies encoded this tick, by entity id, shared among the senders
+/// of a world (see [`Sender::build_shared`]). In steady state most clients
+/// acknowledged the last snapshot and hold each entity in the same state, so
+/// most records are encoded once and copied for the others.
+#[derive(Debug, Default)]
+pub struct RecordCache {
+    records: Vec<Option<CachedRecord>>,
+    record: BitWriter,
+}
+
+impl RecordCache {
+    /// Writes `rel`'s record body (a create without `base`, an update
+    /// against `base`) into `w`, from the cache when it holds the same one.
+    fn write(
+        &mut self,
+        q: &Quantizer,
+        w: &mut BitWriter,
+        tick: u32,
+        rel: &Relevant,
+        base: Option<&ViewEntity>,
+    ) {
+        let key = base.map(|e| (e.state, e.tick, e.previous, e.previous_tick));
+        let slot = rel.id as usize;
+        if let Some(Some(hit)) = self.records.get(slot) {
+            if hit.tick == tick && hit.base == key && hit.state == rel.state && hit.kind == rel.kind
+            {
+                w.append(&hit.bytes, 0, hit.bits as usize);
+                return;
+            }
+        }
+        self.record.clear();
+        match base {
+            None => write_create(q, &mut self.record, rel.kind, &rel.state),
+            Some(e) => write_update(q, &mut self.record, e, tick, &rel.state),
+        }
+        let bits = self.record.bit_len();
+        let encoded = self.record.finish();
+        w.append(encoded, 0, bits);
+        if encoded.len() <= 40 {
+            if slot >= self.records.len() {
+                self.records.resize(slot + 1, None);
+            }
+            let mut bytes = [0u8; 40];
+            bytes[..encoded.len()].copy_from_slice(encoded);
+            self.records[slot] = Some(CachedRecord {
+                tick,
+                base: key,
+                state: rel.state,
+                kind: rel.kind,
+                bits: bits as u32,
+                bytes,
+            });
+        }
     }
 }
