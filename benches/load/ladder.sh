@@ -8,28 +8,11 @@
 #
 #   benches/load/ladder.sh [SECS=20] [COUNTS="50 500 1000"]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 secs="${1:-20}"
 counts="${2:-50 500 1000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gsp-target}"
-cargo build --release --locked --quiet
-gsp="$CARGO_TARGET_DIR/release/gsp"
-data=$(mktemp -d)
-out="$data/world.out"
-"$gsp" world --telnet 127.0.0.1:0 --quic 127.0.0.1:0 --http 127.0.0.1:0 \
-    --max-players 5000 --data "$data" >"$out" 2>"$data/world.err" &
-world=$!
-trap 'kill $world 2>/dev/null; wait $world 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do
-    grep -q '^quic certificate' "$out" 2>/dev/null && break
-    sleep 0.1
-done
-quic=$(sed -n 's/^listening quic=//p' "$out")
-http=$(sed -n 's/^listening http=//p' "$out")
-pin=$(sed -n 's/^quic certificate sha256=//p' "$out")
+source "$(dirname "$0")/world.sh" --max-players 5000
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$world/stat"; }
-status() { python3 -c 'import json,sys,urllib.request; print(json.dumps(json.load(urllib.request.urlopen(sys.argv[1]))))' "http://$http/status"; }
 
 printf '%-6s %-10s %-10s %-12s %-14s %-12s %s\n' bots tick_p50 tick_p99 world_cpu% kB/s/bot snapshots/s prediction
 for count in $counts; do

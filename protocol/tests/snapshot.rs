@@ -63,6 +63,26 @@ fn body_strategy() -> impl Strategy<Value = Body> {
         )
 }
 
+/// Builds the snapshot of `tick`, delivers it and its acknowledgement at once.
+fn deliver(
+    sender: &mut Sender,
+    replica: &mut Replica,
+    tick: u32,
+    bodies: &[Relevant],
+) -> SnapshotStats {
+    let (stats, payload) = sender.build(tick, bodies);
+    let header = SnapshotHeader {
+        sequence: stats.sequence,
+        baseline: stats.baseline,
+        tick,
+        last_input: 0,
+    };
+    replica.receive(&header, payload).unwrap();
+    let (a, b) = replica.acks();
+    sender.acknowledge(a, b);
+    stats
+}
+
 fn sorted_unique(mut bodies: Vec<Body>) -> Vec<Body> {
     bodies.sort_by_key(|b| b.id);
     bodies.dedup_by_key(|b| b.id);
@@ -282,17 +302,8 @@ fn an_idle_world_sends_only_headers() {
         .collect();
     let mut sizes = Vec::new();
     for tick in 1..=20 {
-        let (stats, payload) = sender.build(tick, &bodies);
-        let header = SnapshotHeader {
-            sequence: stats.sequence,
-            baseline: stats.baseline,
-            tick,
-            last_input: 0,
-        };
-        sizes.push(payload.len());
-        replica.receive(&header, payload).unwrap();
-        let (a, b) = replica.acks();
-        sender.acknowledge(a, b);
+        let stats = deliver(&mut sender, &mut replica, tick, &bodies);
+        sizes.push(stats.payload_bits.div_ceil(8));
     }
     assert!(sizes[0] > 0, "the first snapshot creates everything");
     assert!(
@@ -329,17 +340,8 @@ fn nothing_starves_under_a_tight_budget() {
                 b.relevant(&q, if i < 10 { 50.0 } else { 1.0 })
             })
             .collect();
-        let (stats, payload) = sender.build(tick, &bodies);
+        let stats = deliver(&mut sender, &mut replica, tick, &bodies);
         assert!(stats.waiting > 0, "the budget is the limit");
-        let header = SnapshotHeader {
-            sequence: stats.sequence,
-            baseline: stats.baseline,
-            tick,
-            last_input: 0,
-        };
-        replica.receive(&header, payload).unwrap();
-        let (a, b) = replica.acks();
-        sender.acknowledge(a, b);
         for e in &replica.latest().entities {
             if e.tick == tick {
                 let id = e.id as usize;
@@ -396,20 +398,11 @@ fn smooth_motion_costs_a_few_bits() {
             })
             .map(|b| b.relevant(&q, 1.0))
             .collect();
-        let (stats, payload) = sender.build(tick, &bodies);
+        let stats = deliver(&mut sender, &mut replica, tick, &bodies);
         if tick > 3 {
             assert_eq!(stats.updates, 20);
             bits_after_warmup.push(stats.payload_bits / stats.updates);
         }
-        let header = SnapshotHeader {
-            sequence: stats.sequence,
-            baseline: stats.baseline,
-            tick,
-            last_input: 0,
-        };
-        replica.receive(&header, payload).unwrap();
-        let (a, b) = replica.acks();
-        sender.acknowledge(a, b);
     }
     // Absolute coding is 58 bits of position and 29 of rotation; predicted
     // residuals of straight-line motion take a fraction of that.

@@ -348,23 +348,14 @@ impl Sender {
             let mut used = 0i64;
             all_fit = true;
             for c in &self.candidates {
-                let rel = &relevant[c.index as usize];
-                let start = self.scratch.bit_len();
-                let e = (!c.create).then(|| &base.entities[c.base as usize]);
-                cache.write(&self.q, &mut self.scratch, tick, rel, e);
-                let bits = (self.scratch.bit_len() - start) as u32;
-                used += i64::from(bits + ids_estimate);
+                let record =
+                    write_record(&self.q, &mut self.scratch, cache, c, relevant, base, tick);
+                used += i64::from(record.bits + ids_estimate);
                 if used > room_bits {
                     all_fit = false;
                     break;
                 }
-                self.chosen.push(Chosen {
-                    index: c.index,
-                    create: c.create,
-                    start: start as u32,
-                    bits,
-                    priority: c.priority,
-                });
+                self.chosen.push(record);
             }
             if !all_fit {
                 self.chosen.clear();
@@ -381,27 +372,18 @@ impl Sender {
             self.candidates[..most].sort_unstable_by(by_priority);
             let mut used = 0i64;
             for c in &self.candidates[..most] {
-                let rel = &relevant[c.index as usize];
-                let start = self.scratch.bit_len();
-                let e = (!c.create).then(|| &base.entities[c.base as usize]);
-                cache.write(&self.q, &mut self.scratch, tick, rel, e);
-                let bits = (self.scratch.bit_len() - start) as u32;
-                let cost = i64::from(bits + ids_estimate);
+                let record =
+                    write_record(&self.q, &mut self.scratch, cache, c, relevant, base, tick);
+                let cost = i64::from(record.bits + ids_estimate);
                 if used + cost > room_bits {
-                    self.scratch.truncate(start);
+                    self.scratch.truncate(record.start as usize);
                     if room_bits - used < 16 {
                         break;
                     }
                     continue;
                 }
                 used += cost;
-                self.chosen.push(Chosen {
-                    index: c.index,
-                    create: c.create,
-                    start: start as u32,
-                    bits,
-                    priority: c.priority,
-                });
+                self.chosen.push(record);
             }
             // `relevant` is sorted by id, so index order is id order.
             self.chosen.sort_unstable_by_key(|c| c.index);
@@ -480,6 +462,29 @@ impl Sender {
     /// The quantizer.
     pub fn quantizer(&self) -> &Quantizer {
         &self.q
+    }
+}
+
+/// Writes candidate `c`'s record body at the end of `scratch` (from the
+/// cache when it holds it) and says where it went.
+fn write_record(
+    q: &Quantizer,
+    scratch: &mut BitWriter,
+    cache: &mut RecordCache,
+    c: &Candidate,
+    relevant: &[Relevant],
+    base: &View,
+    tick: u32,
+) -> Chosen {
+    let start = scratch.bit_len();
+    let e = (!c.create).then(|| &base.entities[c.base as usize]);
+    cache.write(q, scratch, tick, &relevant[c.index as usize], e);
+    Chosen {
+        index: c.index,
+        create: c.create,
+        start: start as u32,
+        bits: (scratch.bit_len() - start) as u32,
+        priority: c.priority,
     }
 }
 
