@@ -89,7 +89,7 @@ impl BodyScene {
     /// `bodies` bodies and `clients` observers, with `config` and `acks`.
     pub fn new(bodies: usize, clients: usize, config: ReplicationConfig, acks: AckModel) -> Self {
         let mut rng = fastrand::Rng::with_seed(0x5EED);
-        let mut replication = Replication::new(config, 30).expect("valid settings");
+        let replication = Replication::new(config, 30).expect("valid settings");
         let motions = (0..bodies)
             .map(|i| {
                 let axis = [rng.f32() - 0.5, rng.f32() - 0.5, rng.f32() - 0.5];
@@ -115,9 +115,6 @@ impl BodyScene {
         let observers: Vec<(SessionId, Entity)> = (0..clients as u32)
             .map(|c| (SessionId(u64::from(c) + 1), entity(bodies as u32 + c)))
             .collect();
-        for (session, _) in &observers {
-            replication.ensure_client(*session);
-        }
         BodyScene {
             replication,
             entities,

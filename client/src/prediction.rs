@@ -25,6 +25,9 @@
 
 use std::collections::VecDeque;
 
+use gsp_protocol::movement::walk_direction;
+use gsp_protocol::snapshot::ack::is_newer;
+
 /// Inputs kept unconfirmed at most; older ones are dropped.
 pub const MAX_PENDING: usize = 128;
 /// Time in which a visual correction falls to about 5%, seconds.
@@ -32,27 +35,15 @@ pub const SMOOTHING_SECS: f32 = 0.1;
 /// Corrections longer than this (metres) are not smoothed: a teleport snaps.
 pub const MAX_SMOOTHED_CORRECTION: f32 = 2.0;
 
-/// Whether input sequence `a` comes after `b`, with wrap-around.
-fn is_newer(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
-}
-
 /// Where one input moves an avatar from `from`, as the server computes it
 /// with `step = walk_speed / tick_rate`, without walls. Each component of
 /// `mv` is clamped to `-1..=1` as the server does; one that is not a number
 /// counts as 0.
 pub fn walk(from: [f32; 3], mv: [f32; 2], step: f32) -> [f32; 3] {
-    let [mut x, mut z] = mv.map(|c| if c.is_nan() { 0.0 } else { c.clamp(-1.0, 1.0) });
-    let len_sq = x * x + z * z;
-    if len_sq == 0.0 {
-        return from;
+    match walk_direction(mv) {
+        None => from,
+        Some([x, z]) => [from[0] + x * step, from[1] + 0.0 * step, from[2] + z * step],
     }
-    if len_sq > 1.0 {
-        let len = len_sq.sqrt();
-        x /= len;
-        z /= len;
-    }
-    [from[0] + x * step, from[1] + 0.0 * step, from[2] + z * step]
 }
 
 fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {

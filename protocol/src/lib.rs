@@ -33,6 +33,7 @@
 pub mod close;
 pub mod framing;
 pub mod messages;
+pub mod movement;
 pub mod snapshot;
 
 #[allow(

@@ -226,21 +226,6 @@ impl Replication {
         }
     }
 
-    /// Starts replicating to `session` if it is not already.
-    pub fn ensure_client(&mut self, session: SessionId) {
-        let (q, config) = (self.quantizer, self.sender_config);
-        self.clients
-            .entry(session)
-            .or_insert_with(|| ClientReplication {
-                sender: Sender::new(q, config, SNAPSHOT_OVERHEAD_BYTES),
-                relevant: Vec::new(),
-                nearby: Vec::new(),
-                datagram: Vec::with_capacity(config.max_datagram_bytes),
-                ready: false,
-                last: SnapshotStats::default(),
-            });
-    }
-
     /// Stops replicating to sessions `keep` says are gone.
     pub fn retain_clients(&mut self, mut keep: impl FnMut(SessionId) -> bool) {
         self.clients.retain(|id, _| keep(*id));
@@ -261,7 +246,8 @@ impl Replication {
         self.last_tick = TickReplication::default();
     }
 
-    /// Builds this tick's snapshot for `session`, seen from its avatar
+    /// Builds this tick's snapshot for `session` (starting to replicate to
+    /// it if this is its first), seen from its avatar
     /// `observer` at `eye`. `acks` are the acknowledgements that arrived;
     /// `last_input` the newest input applied.
     pub fn build_snapshot(
@@ -282,11 +268,17 @@ impl Replication {
             last_tick,
             present,
             records,
-            ..
+            quantizer,
+            sender_config,
         } = self;
-        let Some(client) = clients.get_mut(&session) else {
-            return;
-        };
+        let client = clients.entry(session).or_insert_with(|| ClientReplication {
+            sender: Sender::new(*quantizer, *sender_config, SNAPSHOT_OVERHEAD_BYTES),
+            relevant: Vec::new(),
+            nearby: Vec::new(),
+            datagram: Vec::with_capacity(sender_config.max_datagram_bytes),
+            ready: false,
+            last: SnapshotStats::default(),
+        });
         if let Some((newest, bits)) = acks {
             client.sender.acknowledge(newest, bits);
         }

@@ -49,7 +49,6 @@ pub fn replicate(
         let Ok((eye, intent, link)) = observers.get(entry.entity) else {
             continue;
         };
-        replication.ensure_client(id);
         let acks = link.0.take_acks();
         replication.build_snapshot(id, tick, entry.entity, eye.0, acks, intent.sequence);
     }

@@ -9,9 +9,11 @@ use bevy_ecs::prelude::*;
 use crate::components::{MoveIntent, Position, Rotation, TickTime, Velocity, WorldConfig};
 use crate::map::WorldMap;
 use crate::math::Vec3;
+use gsp_protocol::movement::walk_direction;
 
-/// Moves every avatar by its intent for one tick, turning it to face where
-/// it walks and setting its velocity.
+/// Moves every avatar by its intent for one tick (the shared rule of
+/// [`walk_direction`], which clients predict with), turning it to face
+/// where it walks and setting its velocity.
 pub fn move_avatars(
     time: Res<TickTime>,
     config: Res<WorldConfig>,
@@ -25,21 +27,14 @@ pub fn move_avatars(
 ) {
     let step = config.walk_speed * time.dt;
     for (intent, mut position, rotation, velocity) in &mut avatars {
-        let (mut x, mut z) = (intent.x, intent.z);
-        let len_sq = x * x + z * z;
-        if len_sq == 0.0 {
+        let Some([x, z]) = walk_direction([intent.x, intent.z]) else {
             if let Some(mut v) = velocity {
                 if v.0 != Vec3::ZERO {
                     v.0 = Vec3::ZERO;
                 }
             }
             continue;
-        }
-        if len_sq > 1.0 {
-            let len = len_sq.sqrt();
-            x /= len;
-            z /= len;
-        }
+        };
         let from = position.0;
         let candidates = [
             from + Vec3::new(x, 0.0, z) * step,

@@ -272,7 +272,7 @@ fn write_rotation<S: BitSink>(q: &Quantizer, w: &mut S, r: QRotation) {
 }
 
 fn velocity_wire(q: &Quantizer, c: i16) -> u32 {
-    (i32::from(c) + q.velocity_offset()) as u32
+    (i32::from(c) + q.velocity_offset) as u32
 }
 
 /// Writes a create record's body (everything after the id).
@@ -335,7 +335,8 @@ pub fn write_update<S: BitSink>(
     }
 }
 
-fn id_gap(previous: Option<u32>, id: u32) -> u32 {
+/// The gap code of `id` after `previous` in a sorted list (the id itself first).
+pub(crate) fn id_gap(previous: Option<u32>, id: u32) -> u32 {
     match previous {
         None => id,
         Some(p) => id - p - 1,
@@ -346,6 +347,36 @@ fn id_gap(previous: Option<u32>, id: u32) -> u32 {
 /// remove and update must name an entity of the baseline, and the lists must
 /// be sorted by id without repeats. Nothing is written when there are no changes.
 pub fn encode<S: BitSink>(q: &Quantizer, baseline: &View, tick: u32, changes: &Changes, w: &mut S) {
+    // Both lists are sorted by id: walk the baseline once.
+    let mut cursor = baseline.entities.iter();
+    write_sections(
+        w,
+        changes,
+        |w, i| {
+            let c = &changes.creates[i];
+            write_create(q, w, c.kind, &c.state);
+        },
+        |w, i| {
+            let u = &changes.updates[i];
+            let base = cursor
+                .find(|e| e.id >= u.id)
+                .filter(|e| e.id == u.id)
+                .expect("an update names an entity of its baseline");
+            write_update(q, w, base, tick, &u.state);
+        },
+    );
+}
+
+/// Writes the payload's frame: each section's count and its ids as gaps,
+/// with `create_body(w, i)` and `update_body(w, i)` writing the body of the
+/// `i`th create and update after its id. [`encode`] writes the bodies
+/// itself; a sender may copy bodies it wrote earlier.
+pub(crate) fn write_sections<S: BitSink>(
+    w: &mut S,
+    changes: &Changes,
+    mut create_body: impl FnMut(&mut S, usize),
+    mut update_body: impl FnMut(&mut S, usize),
+) {
     if changes.is_empty() {
         return;
     }
@@ -357,23 +388,17 @@ pub fn encode<S: BitSink>(q: &Quantizer, baseline: &View, tick: u32, changes: &C
     }
     w.write_golomb(changes.creates.len() as u32);
     let mut prev = None;
-    for c in &changes.creates {
+    for (i, c) in changes.creates.iter().enumerate() {
         w.write_golomb(id_gap(prev, c.id));
         prev = Some(c.id);
-        write_create(q, w, c.kind, &c.state);
+        create_body(w, i);
     }
     w.write_golomb(changes.updates.len() as u32);
     let mut prev = None;
-    let mut cursor = baseline.entities.iter();
-    for u in &changes.updates {
+    for (i, u) in changes.updates.iter().enumerate() {
         w.write_golomb(id_gap(prev, u.id));
         prev = Some(u.id);
-        // Both lists are sorted by id: walk the baseline once.
-        let base = cursor
-            .find(|e| e.id >= u.id)
-            .filter(|e| e.id == u.id)
-            .expect("an update names an entity of its baseline");
-        write_update(q, w, base, tick, &u.state);
+        update_body(w, i);
     }
 }
 
@@ -403,8 +428,8 @@ fn read_rotation(q: &Quantizer, r: &mut BitReader<'_>) -> Result<QRotation, Over
 }
 
 fn read_velocity_component(q: &Quantizer, wire: u32) -> Result<i16, Overrun> {
-    let c = i64::from(wire) - i64::from(q.velocity_offset());
-    if c.abs() > i64::from(q.velocity_offset()) {
+    let c = i64::from(wire) - i64::from(q.velocity_offset);
+    if c.abs() > i64::from(q.velocity_offset) {
         return Err(Overrun);
     }
     Ok(c as i16)

@@ -71,6 +71,8 @@ pub struct Quantizer {
     config: Quantization,
     position_bits: [u32; 3],
     velocity_bits: u32,
+    /// What makes a velocity component unsigned on the wire (its largest magnitude).
+    pub(crate) velocity_offset: i32,
 }
 
 /// Identity rotation (x, y, z, w).
@@ -116,6 +118,8 @@ impl Quantizer {
             config,
             position_bits,
             velocity_bits,
+            velocity_offset: (config.max_speed * f32::from(config.velocity_resolution)).floor()
+                as i32,
         })
     }
 
@@ -232,7 +236,7 @@ impl Quantizer {
     /// A velocity in steps, clamped to the maximum speed per axis.
     pub fn velocity(&self, v: [f32; 3]) -> QVelocity {
         let res = f32::from(self.config.velocity_resolution);
-        let max = (self.config.max_speed * res).floor();
+        let max = self.velocity_offset as f32;
         v.map(|c| {
             let s = c * res;
             let s = if s >= 0.0 { s + 0.5 } else { s - 0.5 };
@@ -245,11 +249,6 @@ impl Quantizer {
     pub fn velocity_of(&self, v: QVelocity) -> [f32; 3] {
         let res = f32::from(self.config.velocity_resolution);
         v.map(|c| f32::from(c) / res)
-    }
-
-    /// The offset that makes a velocity component unsigned on the wire.
-    pub(crate) fn velocity_offset(&self) -> i32 {
-        (self.config.max_speed * f32::from(self.config.velocity_resolution)).floor() as i32
     }
 }
 

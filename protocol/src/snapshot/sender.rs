@@ -20,9 +20,10 @@
 //! duplication and reordering converges to the server's state.
 
 use super::ack::{is_newer, next_sequence, AckWindow};
-use super::bits::{golomb_bits, BitSink, BitWriter};
+use super::bits::{golomb_bits, BitWriter};
 use super::codec::{
-    apply, encode, write_create, write_update, Changes, Create, QState, Update, View, ViewEntity,
+    apply, encode, id_gap, write_create, write_sections, write_update, Changes, Create, QState,
+    Update, View, ViewEntity,
 };
 use super::quant::Quantizer;
 
@@ -175,17 +176,23 @@ impl Sender {
 
     /// The view of the newest acknowledged snapshot still held, if any.
     pub fn baseline(&self) -> Option<&View> {
+        self.newest_acked(None).map(|i| &self.ring[i].view)
+    }
+
+    /// The ring slot of the newest acknowledged snapshot, other than `except`.
+    fn newest_acked(&self, except: Option<usize>) -> Option<usize> {
         self.ring
             .iter()
-            .filter(|s| s.acked && s.view.sequence != 0)
-            .map(|s| &s.view)
+            .enumerate()
+            .filter(|(i, s)| s.acked && s.view.sequence != 0 && Some(*i) != except)
             .reduce(|a, b| {
-                if is_newer(b.sequence, a.sequence) {
+                if is_newer(b.1.view.sequence, a.1.view.sequence) {
                     b
                 } else {
                     a
                 }
             })
+            .map(|(i, _)| i)
     }
 
     /// The view the client will hold once it has snapshot `sequence`.
@@ -227,19 +234,8 @@ impl Sender {
         let sequence = next_sequence(self.sequence);
         self.sequence = sequence;
         let target = sequence as usize % self.ring.len();
-        let baseline_index = self
-            .ring
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| s.acked && s.view.sequence != 0 && *i != target)
-            .reduce(|a, b| {
-                if is_newer(b.1.view.sequence, a.1.view.sequence) {
-                    b
-                } else {
-                    a
-                }
-            })
-            .map(|(i, _)| i);
+        // The slot about to be overwritten cannot serve as the baseline.
+        let baseline_index = self.newest_acked(Some(target));
         let mut out = std::mem::take(&mut self.ring[target].view);
         self.ring[target].acked = false;
         let base = match baseline_index {
@@ -317,7 +313,7 @@ impl Sender {
         let mut keep = 0;
         let mut prev: Option<u32> = None;
         for &id in &self.changes.removes {
-            let gap = prev.map_or(id, |p| id - p - 1);
+            let gap = id_gap(prev, id);
             let bits = i64::from(golomb_bits(gap));
             if remove_bits + bits > room_bits / 2 {
                 break;
@@ -493,7 +489,7 @@ fn section_id_bits(ids: impl Iterator<Item = u32>) -> u32 {
     let mut prev: Option<u32> = None;
     let mut bits = 0;
     for id in ids {
-        bits += golomb_bits(prev.map_or(id, |p| id - p - 1));
+        bits += golomb_bits(id_gap(prev, id));
         prev = Some(id);
     }
     bits
@@ -523,37 +519,18 @@ fn payload_bits(chosen: &[Chosen], removes: usize, relevant: &[Relevant]) -> u32
 /// Writes the payload: sections in the codec's order, ids as gaps, each
 /// record's body copied from where selection wrote it.
 fn assemble(w: &mut BitWriter, scratch: &[u8], chosen: &[Chosen], changes: &Changes) {
-    if changes.is_empty() {
-        return;
-    }
-    w.write_golomb(changes.removes.len() as u32);
-    let mut prev: Option<u32> = None;
-    for &id in &changes.removes {
-        w.write_golomb(prev.map_or(id, |p| id - p - 1));
-        prev = Some(id);
-    }
-    w.write_golomb(changes.creates.len() as u32);
-    let mut prev: Option<u32> = None;
-    for (c, record) in changes
-        .creates
-        .iter()
-        .zip(chosen.iter().filter(|c| c.create))
-    {
-        w.write_golomb(prev.map_or(c.id, |p| c.id - p - 1));
-        prev = Some(c.id);
+    let mut creates = chosen.iter().filter(|c| c.create);
+    let mut updates = chosen.iter().filter(|c| !c.create);
+    let copy = |w: &mut BitWriter, record: Option<&Chosen>| {
+        let record = record.expect("one chosen record per change");
         w.append(scratch, record.start as usize, record.bits as usize);
-    }
-    w.write_golomb(changes.updates.len() as u32);
-    let mut prev: Option<u32> = None;
-    for (u, record) in changes
-        .updates
-        .iter()
-        .zip(chosen.iter().filter(|c| !c.create))
-    {
-        w.write_golomb(prev.map_or(u.id, |p| u.id - p - 1));
-        prev = Some(u.id);
-        w.append(scratch, record.start as usize, record.bits as usize);
-    }
+    };
+    write_sections(
+        w,
+        changes,
+        |w, _| copy(w, creates.next()),
+        |w, _| copy(w, updates.next()),
+    );
 }
 
 /// One record body, as encoded this tick for one baseline entry.
