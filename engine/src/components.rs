@@ -72,6 +72,81 @@ impl Replicated {
     }
 }
 
+/// The solid shape of a body or sensor, centred on the entity's position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// A sphere.
+    Ball {
+        /// Radius, metres.
+        radius: f32,
+    },
+    /// A box.
+    Cuboid {
+        /// Half the size along each axis, metres.
+        half: Vec3,
+    },
+    /// An upright capsule (a cylinder with round ends), as avatars are.
+    Capsule {
+        /// Half the height of the cylinder part, metres.
+        half_height: f32,
+        /// Radius, metres.
+        radius: f32,
+    },
+}
+
+/// How a [`Body`] moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// Moved by forces, gravity and contacts (crates, balls).
+    Dynamic,
+    /// Moved only by whoever sets its position (doors, platforms).
+    Kinematic,
+    /// Never moves.
+    Fixed,
+}
+
+/// A physical body: the physics plugin simulates entities that have one and
+/// writes their [`Position`], [`Rotation`] and [`Velocity`] back every tick.
+/// Setting `Position` or `Velocity` from outside (a mod) moves the body.
+/// Avatars need none: they get a character controller of their own.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Body {
+    /// How it moves.
+    pub kind: BodyKind,
+    /// Its collision shape.
+    pub shape: Shape,
+    /// Mass per cubic metre, kg.
+    pub density: f32,
+    /// Friction coefficient.
+    pub friction: f32,
+    /// Bounciness, 0 to 1.
+    pub restitution: f32,
+}
+
+impl Body {
+    /// A dynamic body of `shape` with common defaults (density 1000 kg/m³,
+    /// friction 0.5, restitution 0.2).
+    pub fn dynamic(shape: Shape) -> Self {
+        Body {
+            kind: BodyKind::Dynamic,
+            shape,
+            density: 1000.0,
+            friction: 0.5,
+            restitution: 0.2,
+        }
+    }
+}
+
+/// A trigger volume: bodies and avatars crossing it raise
+/// [`WorldEvent::Trigger`](crate::events::WorldEvent::Trigger) events.
+#[derive(Component, Debug, Clone, PartialEq)]
+pub struct Sensor {
+    /// The name mods see in the event ("goal", "door:tavern").
+    pub name: String,
+    /// Its volume.
+    pub shape: Shape,
+}
+
 /// How an entity wants to move this tick: a horizontal direction with length
 /// at most 1, scaled by its speed.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Default)]

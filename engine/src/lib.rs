@@ -43,6 +43,7 @@
 
 pub mod clock;
 pub mod components;
+pub mod events;
 pub mod handle;
 pub mod map;
 pub mod math;
@@ -55,7 +56,8 @@ pub mod text;
 pub mod world;
 
 pub use clock::{TickClock, TickPlan};
-pub use components::{ReplicationConfig, WorldConfig};
+pub use components::{Body, BodyKind, ReplicationConfig, Sensor, Shape, WorldConfig};
+pub use events::{WorldEvent, WorldEvents};
 pub use handle::{JoinError, SendError, Session, SessionSender, WorldHandle};
 pub use map::{Direction, RoomId, WorldMap};
 pub use math::Vec3;
