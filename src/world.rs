@@ -66,6 +66,25 @@ pub struct WorldArgs {
     #[arg(long, value_name = "N", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     max_interest: u32,
+    /// Folder of Luau mods to load (each a subfolder with mod.toml and init.lua).
+    #[arg(long, value_name = "DIR", default_value = "mods", env = "GSP_MODS")]
+    mods: PathBuf,
+    /// Reload a mod in place when its files change (its storage survives).
+    #[arg(long)]
+    watch: bool,
+    /// CPU time one mod callback may take before it is stopped, ms.
+    #[arg(long, value_name = "MS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    mod_cpu_ms: u64,
+    /// Memory one mod may use, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    mod_memory_mib: u64,
+    /// Script time all mods together may take per tick, ms; events left
+    /// over wait for the next tick.
+    #[arg(long, value_name = "MS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    script_ms_per_tick: u64,
     /// Snapshot bandwidth per graphical player, kbit/s.
     #[arg(long, value_name = "KBPS", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(16..=100_000))]
@@ -106,8 +125,39 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     config
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid world settings: {e}"))?;
-    let world = WorldRuntime::start(GameWorld::new(config, WorldMap::default_world()))
-        .context("starting the world thread")?;
+    let mods = find_mods(&args)?;
+    let mut game = GameWorld::new(config, WorldMap::default_world());
+    let watched: Vec<(String, PathBuf)> = mods
+        .iter()
+        .map(|m| (m.manifest.name.clone(), m.dir.clone()))
+        .collect();
+    gsp_scripting::install(
+        &mut game,
+        mods,
+        gsp_scripting::ScriptConfig {
+            limits: gsp_scripting::Limits {
+                callback: Duration::from_millis(args.mod_cpu_ms),
+                memory: (args.mod_memory_mib as usize) << 20,
+            },
+            tick_budget: Duration::from_millis(args.script_ms_per_tick),
+            ..Default::default()
+        },
+    );
+    for report in game.stats().mods() {
+        match &report.last_error {
+            None => {
+                tracing::info!(mod_name = %report.name, version = %report.version, "mod loaded")
+            }
+            Some(e) => tracing::warn!(mod_name = %report.name, "mod not loaded: {e}"),
+        }
+    }
+    if args.watch {
+        let changes = gsp_scripting::watch::spawn(watched).context("watching the mods")?;
+        game.world_mut()
+            .resource_mut::<gsp_scripting::ScriptHost>()
+            .watch(changes);
+    }
+    let world = WorldRuntime::start(game).context("starting the world thread")?;
     let handle = world.handle();
 
     let telnet = tokio::net::TcpListener::bind(args.telnet)
@@ -188,6 +238,20 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(2), quic.wait_idle()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The mods of `--mods`, in load order. A missing default folder means no
+/// mods; a folder named on the command line must exist.
+fn find_mods(args: &WorldArgs) -> anyhow::Result<Vec<gsp_scripting::ModSource>> {
+    if !args.mods.is_dir() {
+        if args.mods == std::path::Path::new("mods") {
+            tracing::warn!("no mods folder at ./mods: the world runs without mods");
+            return Ok(Vec::new());
+        }
+        anyhow::bail!("the mods folder {} does not exist", args.mods.display());
+    }
+    gsp_scripting::discover(&args.mods)
+        .with_context(|| format!("reading the mods in {}", args.mods.display()))
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

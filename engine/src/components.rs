@@ -216,6 +216,25 @@ impl Sessions {
     }
 }
 
+/// A command a mod registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModCommand {
+    /// The mod that runs it.
+    pub owner: String,
+    /// One line for `help`: "use <thing>   open or operate something".
+    pub help: String,
+}
+
+/// Commands registered by mods, by lowercase name. Players type them like
+/// built-in commands, over telnet or QUIC; a built-in command of the same
+/// name wins. The rules stage turns a typed mod command into a
+/// [`WorldEvent::Command`](crate::events::WorldEvent::Command).
+#[derive(Resource, Debug, Default)]
+pub struct ModCommands {
+    /// By name.
+    pub by_name: std::collections::BTreeMap<String, ModCommand>,
+}
+
 /// Commands typed this tick, in arrival order, run in the rules stage.
 #[derive(Resource, Debug, Default)]
 pub struct PendingCommands(pub Vec<(SessionId, String)>);

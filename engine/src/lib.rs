@@ -66,6 +66,6 @@ pub use session::{
     CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, TextEvent,
     WhoEntry,
 };
-pub use stats::{StatusSnapshot, WorldStats};
+pub use stats::{ModReport, StatusSnapshot, WorldStats};
 pub use systems::TickStage;
 pub use world::GameWorld;

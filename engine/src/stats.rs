@@ -50,6 +50,21 @@ pub struct StatusSnapshot {
     pub since_last_tick_secs: Option<f64>,
 }
 
+/// How one mod is doing, as `/status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModReport {
+    /// The mod's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// "running", "quarantined" or "failed".
+    pub state: String,
+    /// Errors raised by its callbacks since it loaded.
+    pub errors: u64,
+    /// The last error, with mod, file and line.
+    pub last_error: Option<String>,
+}
+
 #[derive(Debug)]
 struct Window {
     durations: VecDeque<Duration>,
@@ -69,6 +84,7 @@ pub struct WorldStats {
     entities: AtomicU64,
     skipped: AtomicU64,
     slow: AtomicU64,
+    mods: Mutex<Vec<ModReport>>,
     metrics: Metrics,
 }
 
@@ -158,6 +174,7 @@ impl WorldStats {
             entities: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             slow: AtomicU64::new(0),
+            mods: Mutex::new(Vec::new()),
             metrics: Metrics::new(tick_rate),
         }
     }
@@ -187,6 +204,17 @@ impl WorldStats {
     pub fn count_slow_disconnects(&self, n: u64) {
         self.slow.fetch_add(n, Ordering::Relaxed);
         self.metrics.slow.inc_by(n);
+    }
+
+    /// Replaces the list of mods and their health (the scripting host calls
+    /// this when something changes).
+    pub fn set_mods(&self, mods: Vec<ModReport>) {
+        *self.mods.lock().unwrap_or_else(|e| e.into_inner()) = mods;
+    }
+
+    /// The mods and their health.
+    pub fn mods(&self) -> Vec<ModReport> {
+        self.mods.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Records the population after a tick.

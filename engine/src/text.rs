@@ -24,6 +24,13 @@ pub enum Command {
     Quit,
     /// An empty line.
     Nothing,
+    /// A word that is no built-in command: perhaps one a mod registered.
+    Other {
+        /// The first word, lowercase.
+        verb: String,
+        /// The rest of the line, trimmed.
+        args: String,
+    },
     /// Something that is not a command; the text says what to tell the player.
     Invalid(String),
 }
@@ -60,9 +67,11 @@ pub fn parse(line: &str) -> Command {
         }
         _ => match Direction::parse(&verb) {
             Some(d) if rest.is_empty() => Command::Go(d),
-            _ => Command::Invalid(format!(
-                "Unknown command '{verb}'. Type 'help' for the list."
-            )),
+            Some(_) => Command::Invalid(format!("'{line}' is not a command I know.")),
+            None => Command::Other {
+                verb,
+                args: rest.to_owned(),
+            },
         },
     }
 }
@@ -76,7 +85,12 @@ fn say(text: &str) -> Command {
     }
 }
 
-/// The help text.
+/// What a player reads for a command nobody knows.
+pub fn unknown_command(verb: &str) -> String {
+    format!("Unknown command '{verb}'. Type 'help' for the list.")
+}
+
+/// The help text of the built-in commands.
 pub const HELP: &str = "Commands:
   look (l)              describe the room you are in
   say <text>, 'text     speak to everyone in the room
@@ -200,7 +214,13 @@ mod tests {
         assert_eq!(parse(""), Command::Nothing);
         assert!(matches!(parse("say"), Command::Invalid(_)));
         assert!(matches!(parse("go nowhere"), Command::Invalid(_)));
-        assert!(matches!(parse("dance"), Command::Invalid(_)));
+        assert_eq!(
+            parse("Dance  wildly "),
+            Command::Other {
+                verb: "dance".into(),
+                args: "wildly".into()
+            }
+        );
         assert!(matches!(parse("n x"), Command::Invalid(_)));
     }
 

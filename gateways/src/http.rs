@@ -72,6 +72,23 @@ pub struct Status {
     pub slow_disconnects: u64,
     /// Seconds since start.
     pub uptime_secs: f64,
+    /// The loaded mods and their health.
+    pub mods: Vec<ModStatus>,
+}
+
+/// One mod in `/status`.
+#[derive(Debug, Serialize)]
+pub struct ModStatus {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// "running", "quarantined" or "failed".
+    pub state: String,
+    /// Errors raised by its callbacks.
+    pub errors: u64,
+    /// The last error, naming mod, file and line.
+    pub last_error: Option<String>,
 }
 
 /// Tick duration percentiles.
@@ -122,6 +139,18 @@ async fn status(State(world): State<WorldHandle>) -> Json<Status> {
         skipped_ticks: s.skipped_ticks,
         slow_disconnects: s.slow_disconnects,
         uptime_secs: round(s.uptime_secs),
+        mods: world
+            .stats()
+            .mods()
+            .into_iter()
+            .map(|m| ModStatus {
+                name: m.name,
+                version: m.version,
+                state: m.state,
+                errors: m.errors,
+                last_error: m.last_error,
+            })
+            .collect(),
     })
 }
 

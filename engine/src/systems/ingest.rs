@@ -5,6 +5,7 @@ use bevy_ecs::world::Mut;
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::components::*;
+use crate::events::{WorldEvent, WorldEvents};
 use crate::map::WorldMap;
 use crate::session::{Inbound, Outbound, RefusalReason, SessionId, TextEvent};
 
@@ -92,6 +93,13 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
                     ))
                     .id();
                 tracing::debug!(%session, %name, gateway = kind.name(), "joined");
+                world
+                    .resource_mut::<WorldEvents>()
+                    .push(WorldEvent::PlayerJoin {
+                        entity,
+                        session,
+                        name: name.clone(),
+                    });
                 world.resource_mut::<Sessions>().by_id.insert(
                     session,
                     SessionEntry {
@@ -157,6 +165,13 @@ pub fn remove_session(world: &mut World, session: SessionId) {
     let room = world.get::<CurrentRoom>(entry.entity).and_then(|r| r.0);
     world.despawn(entry.entity);
     tracing::debug!(%session, name = %entry.name, "left");
+    world
+        .resource_mut::<WorldEvents>()
+        .push(WorldEvent::PlayerLeave {
+            entity: entry.entity,
+            session,
+            name: entry.name.clone(),
+        });
     let Some(room) = room else { return };
     let room_key = world.resource::<WorldMap>().room(room).key.clone();
     let mut occupants = world.query::<(&Avatar, &CurrentRoom)>();

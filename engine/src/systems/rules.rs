@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use bevy_ecs::prelude::*;
 
 use crate::components::*;
+use crate::events::{WorldEvent, WorldEvents};
 use crate::map::{RoomId, WorldMap};
 use crate::session::{CloseReason, Outbound, RoomView, SessionId, TextEvent, WhoEntry};
 use crate::systems::ingest::PendingRemovals;
@@ -33,7 +34,9 @@ pub fn run_commands(
     mut pending: ResMut<PendingCommands>,
     mut removals: ResMut<PendingRemovals>,
     mut sessions: ResMut<Sessions>,
+    mut events: ResMut<WorldEvents>,
     map: Res<WorldMap>,
+    mod_commands: Res<ModCommands>,
     mut avatars: AvatarQuery,
 ) {
     for (session, line) in std::mem::take(&mut pending.0) {
@@ -56,6 +59,11 @@ pub fn run_commands(
             Command::Say(said) => {
                 let Some(room) = room else { continue };
                 let room_key = map.room(room).key.clone();
+                events.push(WorldEvent::Say {
+                    entity,
+                    room,
+                    text: said.clone(),
+                });
                 for listener in occupants(&avatars, room) {
                     sessions.send(
                         listener.0,
@@ -77,7 +85,7 @@ pub fn run_commands(
                         }
                         // Settle at once, so that a command typed after this
                         // one in the same tick happens in the new room.
-                        settle_rooms(&map, &mut sessions, &mut avatars);
+                        settle_rooms(&map, &mut sessions, &mut events, &mut avatars);
                     }
                     None => sessions.send(
                         session,
@@ -106,7 +114,29 @@ pub fn run_commands(
                 sessions.send(session, Outbound::Text(TextEvent::Who(entries)));
             }
             Command::Help => {
-                sessions.send(session, Outbound::Text(TextEvent::Info(text::HELP.into())));
+                let mut help = text::HELP.to_owned();
+                if !mod_commands.by_name.is_empty() {
+                    help.push_str("\nFrom the world's mods:");
+                    for (name, command) in &mod_commands.by_name {
+                        help.push_str(&format!("\n  {:<21} {}", name, command.help));
+                    }
+                }
+                sessions.send(session, Outbound::Text(TextEvent::Info(help)));
+            }
+            Command::Other { verb, args } => {
+                if mod_commands.by_name.contains_key(&verb) {
+                    events.push(WorldEvent::Command {
+                        session,
+                        entity,
+                        name: verb,
+                        args,
+                    });
+                } else {
+                    sessions.send(
+                        session,
+                        Outbound::Text(TextEvent::Error(text::unknown_command(&verb))),
+                    );
+                }
             }
             Command::Quit => {
                 sessions.send(session, Outbound::Text(TextEvent::Info("Goodbye.".into())));
@@ -121,18 +151,40 @@ pub fn run_commands(
 }
 
 /// Moves avatars between rooms by position and tells everyone concerned.
-pub fn update_rooms(map: Res<WorldMap>, mut sessions: ResMut<Sessions>, mut avatars: AvatarQuery) {
-    settle_rooms(&map, &mut sessions, &mut avatars);
+pub fn update_rooms(
+    map: Res<WorldMap>,
+    mut sessions: ResMut<Sessions>,
+    mut events: ResMut<WorldEvents>,
+    mut avatars: AvatarQuery,
+) {
+    settle_rooms(&map, &mut sessions, &mut events, &mut avatars);
 }
 
-fn settle_rooms(map: &WorldMap, sessions: &mut Sessions, avatars: &mut AvatarQuery) {
+fn settle_rooms(
+    map: &WorldMap,
+    sessions: &mut Sessions,
+    events: &mut WorldEvents,
+    avatars: &mut AvatarQuery,
+) {
     let mut moves: Vec<(SessionId, String, Option<RoomId>, RoomId)> = Vec::new();
-    for (_, avatar, position, mut current) in avatars.iter_mut() {
+    for (entity, avatar, position, mut current) in avatars.iter_mut() {
         let now = map.room_at(position.0);
         if now != current.0 {
-            // Avatars cannot leave the map, so `now` is only None if a room
-            // vanished; stay where we were rather than announce nonsense.
+            // `now` is None between rooms (falling down a shaft, or if a room
+            // vanished): stay where we were rather than announce nonsense.
             if let Some(now) = now {
+                if let Some(from) = current.0 {
+                    events.push(WorldEvent::LeaveRoom {
+                        entity,
+                        room: from,
+                        to: Some(now),
+                    });
+                }
+                events.push(WorldEvent::EnterRoom {
+                    entity,
+                    room: now,
+                    from: current.0,
+                });
                 moves.push((avatar.session, avatar.name.clone(), current.0, now));
                 current.0 = Some(now);
             }
