@@ -1,0 +1,72 @@
+//! The cost of mods: delivering one event to a Lua handler, and what the
+//! CPU-budget interrupt adds to a hot loop.
+//!
+//! `dispatch`: 1,000 `trigger` events per iteration through the scripts
+//! stage to a handler that counts them (per-element time = per event).
+//! `hot_loop`: a 100,000-iteration numeric loop in a mod's `tick` handler
+//! (sandboxed, interrupt armed) against the same loop in a bare Luau state
+//! with no interrupt.
+
+use bevy_ecs::entity::Entity;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use gsp_engine::{GameWorld, WorldConfig, WorldEvent, WorldEvents, WorldMap};
+
+const EVENTS: usize = 1000;
+const LOOP: &str = "local x = 0 for i = 1, 100000 do x += i end return x";
+
+fn world_with_mod(init: &str) -> (GameWorld, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("bench");
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(m.join("mod.toml"), "name = \"bench\"\nversion = \"1\"\n").unwrap();
+    std::fs::write(m.join("init.lua"), init).unwrap();
+    let mut world = GameWorld::new(WorldConfig::default(), WorldMap::default_world());
+    let mods = gsp_scripting::discover(dir.path()).unwrap();
+    gsp_scripting::install(&mut world, mods, gsp_scripting::ScriptConfig::default());
+    world.step();
+    (world, dir)
+}
+
+fn dispatch(c: &mut Criterion) {
+    let (mut world, _dir) = world_with_mod(
+        "local n = 0\ngsp.on('trigger', function(name, entity, entered) n += 1 end)",
+    );
+    let w = world.world_mut();
+    let other = w.spawn_empty().id();
+    let mut group = c.benchmark_group("scripting");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.bench_function("dispatch_trigger_event", |b| {
+        b.iter(|| {
+            let mut events = w.resource_mut::<WorldEvents>();
+            for i in 0..EVENTS {
+                events.push(WorldEvent::Trigger {
+                    sensor: Entity::PLACEHOLDER,
+                    name: "goal".into(),
+                    other,
+                    entered: i % 2 == 0,
+                });
+            }
+            gsp_scripting::run_scripts(w);
+        })
+    });
+    group.finish();
+}
+
+fn hot_loop(c: &mut Criterion) {
+    let (mut world, _dir) = world_with_mod(&format!("gsp.on('tick', function() {LOOP} end)"));
+    let mut group = c.benchmark_group("scripting_hot_loop");
+    group.throughput(Throughput::Elements(100_000));
+    let w = world.world_mut();
+    group.bench_function("sandboxed_with_budget", |b| {
+        b.iter(|| gsp_scripting::run_scripts(w))
+    });
+    let lua = mlua::Lua::new();
+    let f = lua.load(LOOP).into_function().unwrap();
+    group.bench_function("bare_luau", |b| b.iter(|| f.call::<f64>(()).unwrap()));
+    group.finish();
+    let reports = world.stats().mods();
+    assert_eq!(reports[0].errors, 0, "{:?}", reports[0].last_error);
+}
+
+criterion_group!(benches, dispatch, hot_loop);
+criterion_main!(benches);
