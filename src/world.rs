@@ -106,8 +106,9 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     config
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid world settings: {e}"))?;
-    let world = WorldRuntime::start(GameWorld::new(config, WorldMap::default_world()))
-        .context("starting the world thread")?;
+    let mut game_world = GameWorld::new(config, WorldMap::default_world());
+    gsp_physics::install(&mut game_world);
+    let world = WorldRuntime::start(game_world).context("starting the world thread")?;
     let handle = world.handle();
 
     let telnet = tokio::net::TcpListener::bind(args.telnet)
