@@ -126,7 +126,9 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid world settings: {e}"))?;
     let mods = find_mods(&args)?;
-    let mut game = GameWorld::new(config, WorldMap::default_world());
+    let map = world_map(&mods)?;
+    let mut game = GameWorld::new(config, map);
+    gsp_physics::install(&mut game);
     let watched: Vec<(String, PathBuf)> = mods
         .iter()
         .map(|m| (m.manifest.name.clone(), m.dir.clone()))
@@ -238,6 +240,25 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(2), quic.wait_idle()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The map named by the last mod that provides one (`map = "map.toml"` in
+/// its manifest; the shipped `core` does), else the built-in copy of it.
+fn world_map(mods: &[gsp_scripting::ModSource]) -> anyhow::Result<WorldMap> {
+    let Some((source, file)) = mods
+        .iter()
+        .rev()
+        .find_map(|m| Some((m, m.manifest.map.as_ref()?)))
+    else {
+        return Ok(WorldMap::default_world());
+    };
+    let path = source.dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the map {}", path.display()))?;
+    let map = WorldMap::from_toml(&text)
+        .map_err(|e| anyhow::anyhow!("the map {}: {e}", path.display()))?;
+    tracing::info!(mod_name = %source.manifest.name, rooms = map.rooms.len(), "map loaded");
+    Ok(map)
 }
 
 /// The mods of `--mods`, in load order. A missing default folder means no

@@ -147,6 +147,27 @@ fn a_session_that_stops_reading_is_dropped_and_the_tick_goes_on() {
 }
 
 #[test]
+fn with_external_movement_the_stand_in_leaves_avatars_alone() {
+    let mut h = Harness::new(WorldConfig::default());
+    h.world
+        .world_mut()
+        .insert_resource(gsp_engine::systems::simulate::ExternalMovement);
+    let mut p = h.join("pat", GatewayKind::Quic);
+    let mut eyes = Eyes::new(&p);
+    h.world.step();
+    eyes.read(&mut p);
+    let start = eyes.position(p.entity).unwrap();
+    for seq in 1..=10 {
+        walk(&p, seq, 1.0, 0.0);
+        h.world.step();
+        eyes.read(&mut p);
+    }
+    assert_eq!(eyes.position(p.entity).unwrap(), start);
+    // The inputs were still taken, one per tick.
+    assert_eq!(eyes.last_header.unwrap().last_input, 10);
+}
+
+#[test]
 fn walking_across_a_room_boundary_is_seen_by_text_players_there() {
     let mut h = Harness::new(WorldConfig::default());
     let mut tess = h.join("tess", GatewayKind::Telnet);

@@ -52,7 +52,11 @@ pub fn tick_schedule() -> Schedule {
             .chain()
             .in_set(TickStage::Ingest),
     );
-    schedule.add_systems(simulate::move_avatars.in_set(TickStage::Simulate));
+    schedule.add_systems(
+        simulate::move_avatars
+            .run_if(not(resource_exists::<simulate::ExternalMovement>))
+            .in_set(TickStage::Simulate),
+    );
     schedule.add_systems(
         (rules::run_commands, rules::update_rooms)
             .chain()

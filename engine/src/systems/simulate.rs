@@ -2,7 +2,9 @@
 //!
 //! This is the kinematic stand-in that physics replaces: the floor is flat,
 //! walls are the outside faces of the map's rooms, and an avatar that would
-//! leave every room slides along the wall instead.
+//! leave every room slides along the wall instead. It runs only while no
+//! [`ExternalMovement`] resource is present: a physics plugin inserts one
+//! and moves avatars itself.
 
 use bevy_ecs::prelude::*;
 
@@ -10,6 +12,11 @@ use crate::components::{MoveIntent, Position, Rotation, TickTime, Velocity, Worl
 use crate::map::WorldMap;
 use crate::math::Vec3;
 use gsp_protocol::movement::walk_direction;
+
+/// Present when something else (the physics plugin) moves avatars: the
+/// stand-in [`move_avatars`] then does not run.
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct ExternalMovement;
 
 /// Moves every avatar by its intent for one tick (the shared rule of
 /// [`walk_direction`], which clients predict with), turning it to face
