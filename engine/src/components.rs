@@ -221,7 +221,7 @@ impl Sessions {
 pub struct ModCommand {
     /// The mod that runs it.
     pub owner: String,
-    /// One line for `help`: "use <thing>   open or operate something".
+    /// One line for `help`: `"use <thing>   open or operate something"`.
     pub help: String,
 }
 

@@ -8,7 +8,7 @@
 //! Rapier reports a start when a collider begins to overlap the sensor and
 //! a stop when it no longer does; [`raise_triggers`] turns those into
 //! `entered: true` and `entered: false` events. A body or avatar removed
-//! while inside a sensor leaves it at that moment ([`leave_all`]).
+//! while inside a sensor leaves it at that moment (`leave_all`).
 
 use bevy_ecs::prelude::*;
 use gsp_engine::{Sensor, WorldEvent, WorldEvents};

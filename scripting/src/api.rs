@@ -3,7 +3,7 @@
 //!
 //! Calls that read or change the world reach it through a pointer that the
 //! host sets only while it runs a mod's code on the tick thread
-//! ([`WorldAccess`]); outside a callback they fail with an error instead.
+//! (`WorldAccess`); outside a callback they fail with an error instead.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
