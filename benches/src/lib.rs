@@ -9,6 +9,11 @@
 //! * `cargo run --release -p gsp-benches --bin replication-report -- --json`:
 //!   bits per changed and unchanged entity, send ns per entity·client,
 //!   allocations per tick, measured as it runs ([`replication`]).
+//! * `cargo bench -p gsp-benches --bench physics`: 1,000 dynamic props and
+//!   1,000 walking avatars stepped through the ECS by gsp-physics, and the
+//!   same scene stepped by bare rapier, in one group ([`physics`]).
+//! * `cargo run --release -p gsp-benches --bin physics-report`: both,
+//!   interleaved step by step, and the ratio.
 //! * `benches/load/world-bots.sh N SECS`: a load scenario: a release world
 //!   and `gsp bot` with N bots over loopback, printing the swarm's report and
 //!   the world's `/status`.
@@ -21,6 +26,7 @@
 //! Tests check behaviour; these check cost. Figures quoted in issues and
 //! closing notes come from here.
 
+pub mod physics;
 pub mod replication;
 
 use gsp_engine::{GameWorld, GatewayKind, MoveInput, Session, WorldConfig, WorldMap};

@@ -1,0 +1,57 @@
+//! Steps the physics benchmark's scene through the ECS and in bare rapier,
+//! interleaved tick by tick so both see the same machine state, and prints
+//! the median tick of each, their ratio, and where bare rapier's tick goes.
+//!
+//! ```text
+//! cargo run --release -p gsp-benches --bin physics-report [-- TICKS]
+//! ```
+
+use std::time::{Duration, Instant};
+
+use gsp_benches::physics::{BareScene, EcsScene};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let ticks: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(300);
+    let mut ecs = EcsScene::new();
+    let mut bare = BareScene::new();
+    for _ in 0..30 {
+        ecs.step();
+        bare.step();
+    }
+    let (mut e, mut b) = (Vec::with_capacity(ticks), Vec::with_capacity(ticks));
+    let mut parts: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..ticks {
+        let start = Instant::now();
+        ecs.step();
+        e.push(start.elapsed());
+        let start = Instant::now();
+        let split = bare.step_timed();
+        b.push(start.elapsed());
+        for (p, d) in parts.iter_mut().zip(split) {
+            p.push(d);
+        }
+    }
+    let (e, b) = (median(e), median(b));
+    let [moving, stepping, reading] = parts.map(median);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "ticks {ticks}: ecs {:.3} ms, bare {:.3} ms, ratio {:.3}",
+        e.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        e.as_secs_f64() / b.as_secs_f64()
+    );
+    println!(
+        "bare tick, median of each part: character controller {:.3} ms, rapier step {:.3} ms, read back {:.3} ms",
+        ms(moving),
+        ms(stepping),
+        ms(reading)
+    );
+}
