@@ -6,7 +6,7 @@
 //! The scene: a 200 m square floor inside four walls; on a grid with 4 m
 //! between points (a 180 m square), 1,000 dynamic props (balls and crates,
 //! every other one) and 1,000 avatars between them. Every avatar walks at 6 m/s in a
-//! direction that turns 0.6 rad/s, so it circles about 10 m across, through
+//! direction that turns 0.6 rad/s, so it circles about 20 m across, through
 //! props and past other avatars. Each step is the same work in both: steer
 //! the avatars, move each with the character controller (gravity, slopes,
 //! steps, pushing props), one rapier step, then read back every awake
