@@ -10,6 +10,7 @@
 //! after a configurable delay, and some acknowledgements can be lost.
 
 use bevy_ecs::entity::Entity;
+use gsp_engine::math::quat_mul;
 use gsp_engine::replication::{Replication, TickReplication};
 use gsp_engine::{ReplicationConfig, SessionId, Vec3};
 use gsp_protocol::snapshot::SnapshotStats;
@@ -72,17 +73,6 @@ pub fn scene_config(bodies: usize) -> ReplicationConfig {
 
 fn entity(index: u32) -> Entity {
     Entity::from_raw_u32(index).expect("a valid entity index")
-}
-
-fn quat_mul(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    let [ax, ay, az, aw] = a;
-    let [bx, by, bz, bw] = b;
-    [
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-        aw * bw - ax * bx - ay * by - az * bz,
-    ]
 }
 
 impl BodyScene {

@@ -65,7 +65,7 @@ use std::fmt;
 use bevy_ecs::prelude::Resource;
 use serde::Deserialize;
 
-use crate::math::{Aabb, Vec3};
+use crate::math::{quat_mul, Aabb, Vec3};
 
 /// An index into [`WorldMap::rooms`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -647,25 +647,16 @@ fn yaw_pitch_roll(yaw: f32, pitch: f32, roll: f32) -> [f32; 4] {
         let (s, c) = (angle * 0.5).sin_cos();
         [v[0] * s, v[1] * s, v[2] * s, c]
     };
-    let q = mul(axis([0.0, 1.0, 0.0], yaw), axis([1.0, 0.0, 0.0], pitch));
-    mul(q, axis([0.0, 0.0, 1.0], roll))
-}
-
-/// The quaternion product `a * b` (b first, then a).
-fn mul(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    let [ax, ay, az, aw] = a;
-    let [bx, by, bz, bw] = b;
-    [
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-        aw * bw - ax * bx - ay * by - az * bz,
-    ]
+    let q = quat_mul(axis([0.0, 1.0, 0.0], yaw), axis([1.0, 0.0, 0.0], pitch));
+    quat_mul(q, axis([0.0, 0.0, 1.0], roll))
 }
 
 /// `v` turned by the unit quaternion `q`.
 fn rotate(q: [f32; 4], v: Vec3) -> Vec3 {
-    let r = mul(mul(q, [v.x, v.y, v.z, 0.0]), [-q[0], -q[1], -q[2], q[3]]);
+    let r = quat_mul(
+        quat_mul(q, [v.x, v.y, v.z, 0.0]),
+        [-q[0], -q[1], -q[2], q[3]],
+    );
     Vec3::new(r[0], r[1], r[2])
 }
 

@@ -65,6 +65,19 @@ impl Mul<f32> for Vec3 {
     }
 }
 
+/// The product of two unit quaternions `[x, y, z, w]`: `a * b` turns by
+/// `b` first, then by `a`.
+pub fn quat_mul(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+    let [ax, ay, az, aw] = a;
+    let [bx, by, bz, bw] = b;
+    [
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    ]
+}
+
 /// An axis-aligned box, `min` inclusive and `max` exclusive on every axis, so
 /// that boxes sharing a face never both contain a point.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -112,6 +112,32 @@ impl GameWorld {
         self.stats.record_tick(start, duration);
     }
 
+    /// Joins `name` through the handle as a gateway would, stepping the
+    /// world until the answer arrives (at most 10 ticks): how tests and
+    /// benchmarks that step a world by hand let players in, with no async
+    /// runtime.
+    pub fn join_stepping(
+        &mut self,
+        name: &str,
+        kind: crate::session::GatewayKind,
+    ) -> Result<crate::handle::Session, crate::handle::JoinError> {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let handle = self.handle();
+        let mut join = std::pin::pin!(handle.join(name, kind));
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..10 {
+            if let Poll::Ready(answer) = join.as_mut().poll(&mut cx) {
+                return answer;
+            }
+            self.step();
+        }
+        match join.as_mut().poll(&mut cx) {
+            Poll::Ready(answer) => answer,
+            Poll::Pending => panic!("the world did not answer a join within 10 ticks"),
+        }
+    }
+
     /// Entities placed in the world (avatars and, later, props).
     pub fn entity_count(&mut self) -> usize {
         self.placed.iter(&self.world).count()

@@ -11,33 +11,17 @@ use gsp_protocol::ServerDatagram;
 
 struct Harness {
     world: GameWorld,
-    rt: tokio::runtime::Runtime,
 }
 
 impl Harness {
     fn new(config: WorldConfig) -> Harness {
         Harness {
             world: GameWorld::new(config, WorldMap::default_world()),
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
         }
     }
 
     fn try_join(&mut self, name: &str, kind: GatewayKind) -> Result<Session, JoinError> {
-        let handle = self.world.handle();
-        let name = name.to_owned();
-        let task = self.rt.spawn(async move { handle.join(&name, kind).await });
-        // Let the join reach the queue, tick, let the reply arrive.
-        for _ in 0..10 {
-            self.rt.block_on(tokio::task::yield_now());
-            if task.is_finished() {
-                break;
-            }
-            self.world.step();
-        }
-        self.rt.block_on(task).unwrap()
+        self.world.join_stepping(name, kind)
     }
 
     fn join(&mut self, name: &str, kind: GatewayKind) -> Session {

@@ -13,7 +13,6 @@ use gsp_physics::Physics;
 
 struct Harness {
     world: GameWorld,
-    rt: tokio::runtime::Runtime,
     sequence: u32,
 }
 
@@ -21,30 +20,11 @@ impl Harness {
     fn new() -> Harness {
         let mut world = GameWorld::new(WorldConfig::default(), WorldMap::default_world());
         gsp_physics::install(&mut world);
-        Harness {
-            world,
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            sequence: 0,
-        }
+        Harness { world, sequence: 0 }
     }
 
     fn join(&mut self, name: &str, kind: GatewayKind) -> (Session, Entity) {
-        let handle = self.world.handle();
-        let owned = name.to_owned();
-        let task = self
-            .rt
-            .spawn(async move { handle.join(&owned, kind).await });
-        for _ in 0..10 {
-            self.rt.block_on(tokio::task::yield_now());
-            if task.is_finished() {
-                break;
-            }
-            self.world.step();
-        }
-        let session = self.rt.block_on(task).unwrap().expect("join");
+        let session = self.world.join_stepping(name, kind).expect("join");
         let entity = self.avatar(name);
         (session, entity)
     }

@@ -323,6 +323,15 @@ fn live(lua: &Lua, world: &World, entity: Entity) -> mlua::Result<()> {
     }
 }
 
+/// A live entity's vector component as a Lua table (zero if it has none).
+fn read_vec3<C: Component>(lua: &Lua, entity: Entity, get: fn(&C) -> Vec3) -> mlua::Result<Table> {
+    let v = with_world(lua, |w| {
+        live(lua, w, entity)?;
+        Ok(w.get::<C>(entity).map(get).unwrap_or_default())
+    })?;
+    vec3_table(lua, v)
+}
+
 fn tell(world: &mut World, entity: Entity, text: String) -> bool {
     let Some(session) = world.get::<Avatar>(entity).map(|a| a.session) else {
         return false;
@@ -372,13 +381,7 @@ impl UserData for EntityRef {
             with_world(lua, |w| Ok(w.get::<Avatar>(this.entity).is_some()))
         });
         methods.add_method("position", |lua, this, ()| {
-            let p = with_world(lua, |w| {
-                live(lua, w, this.entity)?;
-                Ok(w.get::<Position>(this.entity)
-                    .map(|p| p.0)
-                    .unwrap_or_default())
-            })?;
-            vec3_table(lua, p)
+            read_vec3::<Position>(lua, this.entity, |p| p.0)
         });
         methods.add_method("set_position", |lua, this, v: Value| {
             permit(lua, Permission::Entities)?;
@@ -392,13 +395,7 @@ impl UserData for EntityRef {
             })
         });
         methods.add_method("velocity", |lua, this, ()| {
-            let v = with_world(lua, |w| {
-                live(lua, w, this.entity)?;
-                Ok(w.get::<Velocity>(this.entity)
-                    .map(|v| v.0)
-                    .unwrap_or_default())
-            })?;
-            vec3_table(lua, v)
+            read_vec3::<Velocity>(lua, this.entity, |v| v.0)
         });
         methods.add_method("set_velocity", |lua, this, v: Value| {
             permit(lua, Permission::Entities)?;
@@ -816,11 +813,7 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
                     .filter(|&e| w.get::<Sensor>(e).is_none() && entity_room(w, e) == Some(room))
                     .collect::<Vec<_>>())
             })?;
-            found
-                .into_iter()
-                .map(|entity| EntityRef { entity })
-                .collect::<Vec<_>>()
-                .into_lua_list(lua)
+            lua.create_sequence_from(found.into_iter().map(|entity| EntityRef { entity }))
         })?,
     )?;
 
@@ -831,11 +824,7 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
                 let mut q = w.query_filtered::<Entity, With<Avatar>>();
                 Ok(q.iter(w).collect::<Vec<_>>())
             })?;
-            found
-                .into_iter()
-                .map(|entity| EntityRef { entity })
-                .collect::<Vec<_>>()
-                .into_lua_list(lua)
+            lua.create_sequence_from(found.into_iter().map(|entity| EntityRef { entity }))
         })?,
     )?;
 
@@ -1053,25 +1042,11 @@ pub(crate) fn log(lua: &Lua, values: Variadic<Value>) -> mlua::Result<()> {
     Ok(())
 }
 
+/// Whether `name` is a built-in command (or direction): anything the
+/// parser does not hand on as a possible mod command.
 fn is_builtin(name: &str) -> bool {
-    matches!(
+    !matches!(
         gsp_engine::text::parse(name),
-        gsp_engine::text::Command::Look
-            | gsp_engine::text::Command::Say(_)
-            | gsp_engine::text::Command::Who
-            | gsp_engine::text::Command::Help
-            | gsp_engine::text::Command::Quit
-            | gsp_engine::text::Command::Go(_)
-    ) || matches!(name, "say" | "go" | "walk" | "move")
-        || gsp_engine::Direction::parse(name).is_some()
-}
-
-trait IntoLuaList {
-    fn into_lua_list(self, lua: &Lua) -> mlua::Result<Table>;
-}
-
-impl IntoLuaList for Vec<EntityRef> {
-    fn into_lua_list(self, lua: &Lua) -> mlua::Result<Table> {
-        lua.create_sequence_from(self)
-    }
+        gsp_engine::text::Command::Other { .. }
+    )
 }

@@ -374,6 +374,14 @@ impl ScriptHost {
 
     /// Files registrations made by mod `index` during a call.
     fn collect(&mut self, index: usize, world: &mut World, pending: crate::api::Pending) {
+        if pending.handlers.is_empty()
+            && pending.commands.is_empty()
+            && pending.timers.is_empty()
+            && pending.cancels.is_empty()
+        {
+            // The common case on every event: nothing to file.
+            return;
+        }
         let owner = self.mods[index].source.manifest.name.clone();
         let mut refused = Vec::new();
         let Some(vm) = self.mods[index].vm.as_mut() else {

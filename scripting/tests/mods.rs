@@ -9,7 +9,6 @@ use gsp_scripting::{discover, install, ModState, Plain, ScriptConfig, ScriptHost
 
 struct Harness {
     world: GameWorld,
-    rt: tokio::runtime::Runtime,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -43,14 +42,7 @@ impl Harness {
     fn with_dir(root: &Path, config: ScriptConfig, dir: Option<tempfile::TempDir>) -> Harness {
         let mut world = GameWorld::new(WorldConfig::default(), WorldMap::default_world());
         install(&mut world, discover(root).unwrap(), config);
-        Harness {
-            world,
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            _dir: dir,
-        }
+        Harness { world, _dir: dir }
     }
 
     fn new(mods: &[(&str, &[(&str, &str)])]) -> Harness {
@@ -92,19 +84,9 @@ impl Harness {
     }
 
     fn join(&mut self, name: &str) -> Session {
-        let handle = self.world.handle();
-        let name = name.to_owned();
-        let task = self
-            .rt
-            .spawn(async move { handle.join(&name, GatewayKind::Telnet).await });
-        for _ in 0..10 {
-            self.rt.block_on(tokio::task::yield_now());
-            if task.is_finished() {
-                break;
-            }
-            self.world.step();
-        }
-        self.rt.block_on(task).unwrap().expect("join")
+        self.world
+            .join_stepping(name, GatewayKind::Telnet)
+            .expect("join")
     }
 
     fn steps(&mut self, n: usize) {
