@@ -13,6 +13,8 @@ use std::time::Instant;
 use crossbeam_channel::{Sender, TrySendError};
 use tokio::sync::mpsc;
 
+use crate::accounts::{AccountId, Login};
+use crate::persist::CharacterState;
 use crate::session::{
     GatewayKind, Inbound, InputSlot, MoveInput, Outbound, RefusalReason, SessionId,
 };
@@ -44,6 +46,41 @@ pub enum SendError {
     /// The world has stopped.
     #[error("the world has stopped")]
     Stopped,
+}
+
+/// Who wants to join, as [`WorldHandle::join_as`] takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequest {
+    /// The name shown to others.
+    pub name: String,
+    /// The gateway.
+    pub kind: GatewayKind,
+    /// The logged-in account; `None` for a guest, whose character is not saved.
+    pub account: Option<AccountId>,
+    /// The saved character to restore; `None` starts at the start room.
+    pub character: Option<CharacterState>,
+}
+
+impl JoinRequest {
+    /// A guest called `name`.
+    pub fn guest(name: &str, kind: GatewayKind) -> Self {
+        JoinRequest {
+            name: name.to_owned(),
+            kind,
+            account: None,
+            character: None,
+        }
+    }
+
+    /// The account holder of `login`, restoring the saved character.
+    pub fn account(login: &Login, kind: GatewayKind) -> Self {
+        JoinRequest {
+            name: login.name.clone(),
+            kind,
+            account: Some(login.account),
+            character: login.character.clone(),
+        }
+    }
 }
 
 /// A cloneable handle to a running world.
@@ -205,9 +242,26 @@ impl WorldHandle {
         &self.stats
     }
 
-    /// Joins the world as `name`; resolves after the next tick has accepted
-    /// or refused the player.
+    /// Joins the world as the guest `name` (no account, nothing saved);
+    /// resolves after the next tick has accepted or refused the player.
     pub async fn join(&self, name: &str, kind: GatewayKind) -> Result<Session, JoinError> {
+        self.join_as(JoinRequest::guest(name, kind)).await
+    }
+
+    /// Joins the world as `request` says; resolves after the next tick has
+    /// accepted or refused the player.
+    ///
+    /// A request with an account whose character is already online *takes
+    /// it over*: the old session reads that it was replaced and is closed
+    /// ([`CloseReason::TakenOver`](crate::CloseReason::TakenOver)), and the
+    /// new one continues the avatar where it stands.
+    pub async fn join_as(&self, request: JoinRequest) -> Result<Session, JoinError> {
+        let JoinRequest {
+            name,
+            kind,
+            account,
+            character,
+        } = request;
         let id = SessionId(self.next_session.fetch_add(1, Ordering::Relaxed));
         let (tx, mut rx) = mpsc::channel(self.outbound_capacity);
         let input = Arc::new(InputSlot::default());
@@ -219,8 +273,10 @@ impl WorldHandle {
         });
         match self.inbound.try_send(Inbound::Join {
             session: id,
-            name: name.to_owned(),
+            name,
             kind,
+            account,
+            character,
             outbound: tx,
             input: input.clone(),
         }) {

@@ -41,12 +41,15 @@
 //!     Outbound::Text(TextEvent::Said { text, by_you: true, .. }) if text == "hello")));
 //! ```
 
+pub mod accounts;
+pub mod bus;
 pub mod clock;
 pub mod components;
 pub mod events;
 pub mod handle;
 pub mod map;
 pub mod math;
+pub mod persist;
 pub mod replication;
 pub mod runtime;
 pub mod session;
@@ -55,12 +58,15 @@ pub mod systems;
 pub mod text;
 pub mod world;
 
+pub use accounts::{AccountError, AccountId, AccountService, Login};
+pub use bus::{BusLink, BusMessage};
 pub use clock::{TickClock, TickPlan};
 pub use components::{Body, BodyKind, ReplicationConfig, Sensor, Shape, WorldConfig};
 pub use events::{WorldEvent, WorldEvents};
-pub use handle::{JoinError, SendError, Session, SessionSender, WorldHandle};
+pub use handle::{JoinError, JoinRequest, SendError, Session, SessionSender, WorldHandle};
 pub use map::{Direction, RoomId, WorldMap};
 pub use math::Vec3;
+pub use persist::{CharacterState, EntityRecord, Persist, PersistSink, SavedWorld, WorldSave};
 pub use runtime::WorldRuntime;
 pub use session::{
     CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, TextEvent,

@@ -3,7 +3,7 @@
 use std::ops::{Add, Mul, Sub};
 
 /// A point or direction in world space, in metres: +x east, +y up, +z north.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Vec3 {
     /// East.
     pub x: f32,

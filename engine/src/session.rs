@@ -137,6 +137,8 @@ pub(crate) enum Inbound {
         session: SessionId,
         name: String,
         kind: GatewayKind,
+        account: Option<crate::accounts::AccountId>,
+        character: Option<crate::persist::CharacterState>,
         outbound: tokio::sync::mpsc::Sender<Outbound>,
         input: Arc<InputSlot>,
     },
@@ -179,6 +181,8 @@ pub enum CloseReason {
     Quit,
     /// The world is stopping.
     ShuttingDown,
+    /// The same account logged in again elsewhere; that session goes on.
+    TakenOver,
 }
 
 /// A message from the world to one session.

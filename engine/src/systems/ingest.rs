@@ -50,6 +50,8 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
                 session,
                 name,
                 kind,
+                account: _,
+                character: _,
                 outbound,
                 input,
             }) => {

@@ -361,6 +361,7 @@ async fn write_outbound(
                 return CloseCode::Normal;
             }
             Some(Outbound::Closed(CloseReason::ShuttingDown)) => return CloseCode::ShuttingDown,
+            Some(Outbound::Closed(CloseReason::TakenOver)) => return CloseCode::Normal,
             Some(Outbound::Joined { .. } | Outbound::Refused(_)) => {}
             None => return CloseCode::TooSlow,
         }

@@ -214,6 +214,10 @@ impl<'a> Connection<'a> {
                 message = receiver.recv() => match message {
                     Some(Outbound::Text(event)) => self.write_text(&render(&event)).await?,
                     Some(Outbound::Closed(CloseReason::Quit)) => return Ok(()),
+                    Some(Outbound::Closed(CloseReason::TakenOver)) => {
+                        let _ = self.write_text("Someone else has logged in as you. Goodbye.\n").await;
+                        return Ok(());
+                    }
                     Some(Outbound::Closed(CloseReason::ShuttingDown)) => {
                         let _ = self.write_text(SHUTDOWN_NOTICE).await;
                         return Ok(());
