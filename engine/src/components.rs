@@ -177,6 +177,8 @@ pub struct SessionEntry {
     pub name: String,
     /// Its gateway.
     pub kind: GatewayKind,
+    /// Its account; `None` for a guest.
+    pub account: Option<crate::accounts::AccountId>,
     /// Where its messages go.
     pub tx: tokio::sync::mpsc::Sender<Outbound>,
     /// Messages produced this tick, handed over in the emit stage.
@@ -332,4 +334,22 @@ impl Default for ReplicationConfig {
             quantization: Default::default(),
         }
     }
+}
+
+/// The account an avatar belongs to; guests have none, and only avatars
+/// with one have their character saved.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account(pub crate::accounts::AccountId);
+
+/// Mod-defined data on an entity, saved with it (avatars: with their
+/// character; props: when [`Persistent`]).
+#[derive(Component, Debug, Clone, PartialEq, Default)]
+pub struct Attributes(pub crate::persist::AttributeMap);
+
+/// Marks an entity that world saves keep, under a key unique in the world
+/// (`football:ball`). A restarted world restores it from the last save.
+#[derive(Component, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Persistent {
+    /// The stable key.
+    pub key: Arc<str>,
 }

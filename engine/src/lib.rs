@@ -70,7 +70,7 @@ pub use persist::{CharacterState, EntityRecord, Persist, PersistSink, SavedWorld
 pub use runtime::WorldRuntime;
 pub use session::{
     CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, TextEvent,
-    WhoEntry,
+    WhoEntry, WorldWho,
 };
 pub use stats::{ModReport, StatusSnapshot, WorldStats};
 pub use systems::TickStage;

@@ -265,10 +265,36 @@ pub enum TextEvent {
     },
     /// The answer to `who`.
     Who(Vec<WhoEntry>),
+    /// The answer to `who all`: every world on the bus, this one first.
+    WhoAll(Vec<WorldWho>),
+    /// A chat channel message, from this world or another.
+    Chat {
+        /// The channel.
+        channel: String,
+        /// The speaker's world.
+        world: String,
+        /// Whether that is the reader's world.
+        here: bool,
+        /// The speaker.
+        from: String,
+        /// What they said.
+        text: String,
+    },
     /// Information.
     Info(String),
     /// A command failed.
     Error(String),
+}
+
+/// One world in `who all`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorldWho {
+    /// The world's name.
+    pub world: String,
+    /// Whether it is the reader's world.
+    pub here: bool,
+    /// Its players, sorted.
+    pub players: Vec<String>,
 }
 
 /// One line of `who`.

@@ -5,7 +5,7 @@
 //! decorate (telnet colours room titles), but the words are these.
 
 use crate::map::Direction;
-use crate::session::{TextEvent, WhoEntry};
+use crate::session::{TextEvent, WhoEntry, WorldWho};
 
 /// A parsed player command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +16,15 @@ pub enum Command {
     Say(String),
     /// Take an exit.
     Go(Direction),
-    /// List the players online.
+    /// List the players online here.
     Who,
+    /// List the players online in every world on the bus.
+    WhoAll,
+    /// Speak on a chat channel across worlds: the text after `chat`
+    /// (perhaps starting with a channel's name).
+    Chat(String),
+    /// List the chat channels.
+    Channels,
     /// List the commands.
     Help,
     /// Leave the world.
@@ -52,7 +59,16 @@ pub fn parse(line: &str) -> Command {
     match verb.as_str() {
         "look" | "l" => Command::Look,
         "say" => say(rest),
+        "who" if rest.eq_ignore_ascii_case("all") => Command::WhoAll,
         "who" => Command::Who,
+        "chat" | "ch" => {
+            if rest.is_empty() {
+                Command::Invalid("Chat what? Try 'chat hello', or 'chat trade ...'; 'channels' lists the channels.".into())
+            } else {
+                Command::Chat(rest.to_owned())
+            }
+        }
+        "channels" => Command::Channels,
         "help" | "?" | "commands" => Command::Help,
         "quit" | "exit" | "logout" => Command::Quit,
         "go" | "walk" | "move" => {
@@ -96,7 +112,11 @@ pub const HELP: &str = "Commands:
   say <text>, 'text     speak to everyone in the room
   go <exit>             take an exit: north, south, east, west, up, down
   n, s, e, w, u, d      the same, shorter
-  who                   list the players online
+  who                   list the players online here
+  who all               list the players online in every world
+  chat <text>           speak on the public channel, heard in every world
+  chat <channel> <text> speak on another channel (see 'channels')
+  channels              list the chat channels
   help                  this list
   quit                  leave the world";
 
@@ -135,6 +155,20 @@ pub fn render_plain(event: &TextEvent) -> String {
             }
         }
         TextEvent::Who(entries) => who(entries),
+        TextEvent::WhoAll(worlds) => who_all(worlds),
+        TextEvent::Chat {
+            channel,
+            world,
+            here,
+            from,
+            text,
+        } => {
+            if *here {
+                format!("[{channel}] {from}: {text}")
+            } else {
+                format!("[{channel}] {from}@{world}: {text}")
+            }
+        }
         TextEvent::Info(text) | TextEvent::Error(text) => text.clone(),
     }
 }
@@ -195,6 +229,40 @@ fn who(entries: &[WhoEntry]) -> String {
     out
 }
 
+fn who_all(worlds: &[WorldWho]) -> String {
+    let total: usize = worlds.iter().map(|w| w.players.len()).sum();
+    let mut out = format!(
+        "{total} player{} online in {} world{}:",
+        if total == 1 { "" } else { "s" },
+        worlds.len(),
+        if worlds.len() == 1 { "" } else { "s" }
+    );
+    for w in worlds {
+        let label = if w.here {
+            format!("{} (here)", w.world)
+        } else {
+            w.world.clone()
+        };
+        let players = if w.players.is_empty() {
+            "nobody".to_owned()
+        } else {
+            w.players.join(", ")
+        };
+        out.push_str(&format!("\n  {label:<24} {players}"));
+    }
+    out
+}
+
+/// The answer to `channels`.
+pub fn channels_text() -> String {
+    let mut out = String::from("Chat channels (heard in every world):");
+    for (name, about) in crate::bus::CHANNELS {
+        out.push_str(&format!("\n  {name:<10} {about}"));
+    }
+    out.push_str("\nSpeak with 'chat <text>' (public) or 'chat <channel> <text>'.");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +278,13 @@ mod tests {
         assert_eq!(parse("d"), Command::Go(Direction::Down));
         assert_eq!(parse("up"), Command::Go(Direction::Up));
         assert_eq!(parse("who"), Command::Who);
+        assert_eq!(parse("who ALL"), Command::WhoAll);
+        assert_eq!(
+            parse("chat trade a sword"),
+            Command::Chat("trade a sword".into())
+        );
+        assert!(matches!(parse("chat"), Command::Invalid(_)));
+        assert_eq!(parse("channels"), Command::Channels);
         assert_eq!(parse("quit"), Command::Quit);
         assert_eq!(parse(""), Command::Nothing);
         assert!(matches!(parse("say"), Command::Invalid(_)));

@@ -13,11 +13,13 @@ use bevy_ecs::prelude::*;
 use crate::components::*;
 use crate::handle::WorldHandle;
 use crate::map::WorldMap;
+use crate::persist::{PersistSink, SavedWorld};
 use crate::replication::Replication;
 use crate::session::{CloseReason, Outbound};
 use crate::stats::WorldStats;
 use crate::systems::emit::StatsHandle;
 use crate::systems::ingest::{Inbox, PendingRemovals, ShuttingDown};
+use crate::systems::save::SaveState;
 use crate::systems::tick_schedule;
 
 /// Messages the inbound queue holds across all sessions.
@@ -163,10 +165,40 @@ impl GameWorld {
         &mut self.schedule
     }
 
-    /// Refuses new joins, tells every session the world is closing, and
-    /// removes them.
+    /// Saves this world through `sink`: every `interval_ticks` ticks (0:
+    /// only at shutdown and when asked), and characters when their players
+    /// leave. See [`systems::save`](crate::systems::save).
+    pub fn enable_saves(&mut self, sink: PersistSink, interval_ticks: u64) {
+        self.world
+            .insert_resource(SaveState::new(sink, interval_ticks));
+    }
+
+    /// Spawns the persistent entities of the last save and keeps its mod
+    /// storage for the mods; call before the first tick, after
+    /// [`GameWorld::enable_saves`].
+    pub fn restore(&mut self, saved: &SavedWorld) {
+        crate::systems::save::restore(&mut self.world, saved);
+    }
+
+    /// Connects this world to the bus: chat across worlds and presence.
+    pub fn connect_bus(&mut self, link: crate::bus::BusLink) {
+        self.world
+            .insert_resource(crate::systems::bus::BusState::new(link));
+    }
+
+    /// Gathers a save now and offers it to the writer (`wait`: until there
+    /// is room). Returns whether the writer took it.
+    pub fn save_now(&mut self, wait: bool) -> bool {
+        crate::systems::save::save_now(&mut self.world, wait)
+    }
+
+    /// Refuses new joins, saves the world and every character a last time
+    /// (waiting for the writer to take them), tells every session the world
+    /// is closing, and removes them.
     pub fn shut_down(&mut self) {
         self.world.resource_mut::<ShuttingDown>().0 = true;
+        self.save_now(true);
+        crate::systems::bus::say_goodbye(&mut self.world);
         let mut sessions = std::mem::take(&mut self.world.resource_mut::<Sessions>().by_id);
         for (_, entry) in sessions.drain() {
             for message in entry.outbox {

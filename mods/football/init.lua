@@ -9,7 +9,8 @@ local CENTRE = { x = -3, y = 0.3, z = 0 }
 
 gsp.storage.scores = gsp.storage.scores or {}
 
-local ball = gsp.spawn("ball", CENTRE)
+-- The ball is saved with the world: after a restart it lies where it was left.
+local ball = gsp.spawn("ball", CENTRE, { key = "ball" })
 gsp.sensor("goal", { x = -9.4, y = 1, z = 0 }, { x = 1, y = 2, z = 4 })
 
 local last_kicker: string? = nil

@@ -428,6 +428,42 @@ impl UserData for EntityRef {
             })
         });
         methods.add_method("despawn", |lua, this, ()| despawn(lua, *this));
+        methods.add_method("get", |lua, this, key: String| {
+            with_world(lua, |w| {
+                live(lua, w, this.entity)?;
+                match w
+                    .get::<gsp_engine::components::Attributes>(this.entity)
+                    .and_then(|a| a.0.get(&key))
+                {
+                    Some(json) => crate::value::from_plain(lua, &crate::value::from_json(json)),
+                    None => Ok(Value::Nil),
+                }
+            })
+        });
+        methods.add_method("set", |lua, this, (key, value): (String, Value)| {
+            permit(lua, Permission::Entities)?;
+            let json = crate::value::to_json(&crate::value::to_plain(&value)?);
+            with_world(lua, |w| {
+                live(lua, w, this.entity)?;
+                let mut entity = w.entity_mut(this.entity);
+                match entity.get_mut::<gsp_engine::components::Attributes>() {
+                    Some(mut attributes) => {
+                        if json.is_null() {
+                            attributes.0.remove(&key);
+                        } else {
+                            attributes.0.insert(key, json);
+                        }
+                    }
+                    None if !json.is_null() => {
+                        let mut map = gsp_engine::persist::AttributeMap::new();
+                        map.insert(key, json);
+                        entity.insert(gsp_engine::components::Attributes(map));
+                    }
+                    None => {}
+                }
+                Ok(())
+            })
+        });
         methods.add_meta_method(MetaMethod::Eq, |_, this, other: AnyUserData| {
             Ok(other
                 .borrow::<EntityRef>()
@@ -743,15 +779,28 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
 
     gsp.set(
         "spawn",
-        lua.create_function(|lua, (prefab, at): (String, Value)| {
+        lua.create_function(|lua, (prefab, at, options): (String, Value, Option<Table>)| {
             permit(lua, Permission::Entities)?;
             let at = to_vec3(lua, &at)?;
             let owner = with_ctx(lua, |c| c.name.clone());
+            let key: Option<String> = match &options {
+                Some(o) => o.get("key")?,
+                None => None,
+            };
+            // Keys are the mod's own: `football` saving `ball` is `football:ball`.
+            let key: Option<Arc<str>> = key.map(|k| format!("{owner}:{k}").into());
             let entity = with_world(lua, |w| {
                 let Some(p) = w.resource::<Prefabs>().0.get(&prefab).cloned() else {
                     return Err(api_error(lua, format!("there is no prefab `{prefab}`")));
                 };
-                Ok(w.spawn((
+                if let Some(key) = &key {
+                    if let Some(found) = gsp_engine::systems::save::find_persistent(w, key) {
+                        // Restored from the last save, or kept over a reload.
+                        w.entity_mut(found).insert((Named(prefab), ModOwned(owner)));
+                        return Ok(found);
+                    }
+                }
+                let mut spawned = w.spawn((
                     Position(at),
                     Rotation::default(),
                     Velocity::default(),
@@ -763,8 +812,11 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
                     p.body,
                     Named(prefab),
                     ModOwned(owner),
-                ))
-                .id())
+                ));
+                if let Some(key) = key {
+                    spawned.insert(gsp_engine::components::Persistent { key });
+                }
+                Ok(spawned.id())
             })?;
             Ok(EntityRef { entity })
         })?,

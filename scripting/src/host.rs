@@ -137,7 +137,14 @@ impl ScriptHost {
             dropped_events: 0,
             report_dirty: true,
         };
+        let mut restored = world
+            .remove_resource::<gsp_engine::systems::save::RestoredStorage>()
+            .unwrap_or_default()
+            .0;
         for source in sources {
+            let kept_storage = restored
+                .remove(&source.manifest.name)
+                .map(|json| crate::value::from_json(&json));
             host.mods.push(ModSlot {
                 source,
                 vm: None,
@@ -145,7 +152,7 @@ impl ScriptHost {
                 errors: 0,
                 recent: VecDeque::new(),
                 last_error: None,
-                kept_storage: None,
+                kept_storage,
             });
             let index = host.mods.len() - 1;
             host.start(index, world);
@@ -190,6 +197,28 @@ impl ScriptHost {
             Some(vm) => storage_of(&vm.lua).ok(),
             None => slot.kept_storage.clone(),
         }
+    }
+
+    /// Every mod's `gsp.storage` as JSON, for world saves. A storage that
+    /// holds what cannot be saved (a function) is left out, with a warning.
+    pub fn storage_json(&self) -> Vec<(String, serde_json::Value)> {
+        self.mods
+            .iter()
+            .filter_map(|m| {
+                let plain = match &m.vm {
+                    Some(vm) => match storage_of(&vm.lua) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::warn!(mod_name = %m.source.manifest.name,
+                                "storage not saved: {}", crate::describe(&e));
+                            return None;
+                        }
+                    },
+                    None => m.kept_storage.clone()?,
+                };
+                Some((m.source.manifest.name.clone(), crate::value::to_json(&plain)))
+            })
+            .collect()
     }
 
     fn slot(&self, name: &str) -> Option<usize> {
@@ -241,7 +270,9 @@ impl ScriptHost {
             .resource_mut::<ModCommands>()
             .by_name
             .retain(|_, c| c.owner != name);
-        let mut owned = world.query::<(Entity, &ModOwned)>();
+        // Persistent entities stay: the reloaded mod finds them again by key.
+        let mut owned =
+            world.query_filtered::<(Entity, &ModOwned), Without<gsp_engine::components::Persistent>>();
         let doomed: Vec<Entity> = owned
             .iter(world)
             .filter(|(_, o)| &*o.0 == name.as_str())

@@ -7,7 +7,14 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use crate::components::*;
 use crate::events::{WorldEvent, WorldEvents};
 use crate::map::WorldMap;
-use crate::session::{Inbound, Outbound, RefusalReason, SessionId, TextEvent};
+use std::sync::Arc;
+
+use crate::accounts::AccountId;
+use crate::persist::{CharacterState, Persist};
+use crate::session::{
+    CloseReason, GatewayKind, Inbound, InputSlot, Outbound, RefusalReason, SessionId, TextEvent,
+};
+use crate::systems::save::{self, SaveState};
 
 /// The receiving ends of a world's inbound channels.
 #[derive(Resource)]
@@ -50,73 +57,33 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
                 session,
                 name,
                 kind,
-                account: _,
-                character: _,
+                account,
+                character,
                 outbound,
                 input,
             }) => {
-                let refusal = if world.resource::<ShuttingDown>().0 {
-                    Some(RefusalReason::ShuttingDown)
-                } else if !valid_name(&name) {
-                    Some(RefusalReason::BadName)
-                } else if world.resource::<Sessions>().name_in_use(&name) {
-                    Some(RefusalReason::NameTaken)
-                } else if world.resource::<Sessions>().by_id.len()
-                    >= world.resource::<WorldConfig>().max_players
-                {
-                    Some(RefusalReason::ServerFull)
-                } else {
-                    None
-                };
-                if let Some(reason) = refusal {
-                    // The gateway is waiting for exactly this message.
-                    let _ = outbound.try_send(Outbound::Refused(reason));
-                    continue;
-                }
-                let map = world.resource::<WorldMap>();
-                let spawn = map.room(map.start).spawn_point();
-                let tick_rate = world.resource::<TickTime>().rate;
-                let config = world.resource::<WorldConfig>();
-                let quantization = config.replication.quantization;
-                let walk_speed = config.walk_speed;
-                let entity = world
-                    .spawn((
-                        Avatar {
-                            name: name.clone(),
-                            session,
-                        },
-                        Position(spawn),
-                        Rotation::default(),
-                        Velocity::default(),
-                        Replicated::new(KIND_AVATAR),
-                        MoveIntent::default(),
-                        CurrentRoom(None),
-                        InputLink(input),
-                    ))
-                    .id();
-                tracing::debug!(%session, %name, gateway = kind.name(), "joined");
-                world
-                    .resource_mut::<WorldEvents>()
-                    .push(WorldEvent::PlayerJoin {
-                        entity,
-                        session,
-                        name: name.clone(),
-                    });
-                world.resource_mut::<Sessions>().by_id.insert(
+                let joining = Joining {
                     session,
-                    SessionEntry {
-                        entity,
-                        name,
-                        kind,
-                        tx: outbound,
-                        outbox: vec![Outbound::Joined {
-                            entity: entity.index_u32(),
-                            tick_rate,
-                            quantization,
-                            walk_speed,
-                        }],
-                    },
-                );
+                    name,
+                    kind,
+                    account,
+                    character,
+                    outbound,
+                    input,
+                };
+                if let Some(account) = joining.account {
+                    let online = world
+                        .resource::<Sessions>()
+                        .by_id
+                        .iter()
+                        .find(|(_, e)| e.account == Some(account))
+                        .map(|(&id, _)| id);
+                    if let Some(old) = online {
+                        take_over(world, old, joining);
+                        continue;
+                    }
+                }
+                join(world, joining);
             }
             Ok(Inbound::Command { session, text }) => {
                 world
@@ -130,6 +97,163 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
     while let Ok(session) = inbox.leaves.try_recv() {
         remove_session(world, session);
     }
+}
+
+/// A join request as ingest handles it.
+struct Joining {
+    session: SessionId,
+    name: String,
+    kind: GatewayKind,
+    account: Option<AccountId>,
+    character: Option<CharacterState>,
+    outbound: tokio::sync::mpsc::Sender<Outbound>,
+    input: Arc<InputSlot>,
+}
+
+/// Accepts or refuses a new player.
+fn join(world: &mut World, joining: Joining) {
+    let Joining {
+        session,
+        name,
+        kind,
+        account,
+        character,
+        outbound,
+        input,
+    } = joining;
+    let refusal = if world.resource::<ShuttingDown>().0 {
+        Some(RefusalReason::ShuttingDown)
+    } else if !valid_name(&name) {
+        Some(RefusalReason::BadName)
+    } else if world.resource::<Sessions>().name_in_use(&name) {
+        Some(RefusalReason::NameTaken)
+    } else if world.resource::<Sessions>().by_id.len()
+        >= world.resource::<WorldConfig>().max_players
+    {
+        Some(RefusalReason::ServerFull)
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        // The gateway is waiting for exactly this message.
+        let _ = outbound.try_send(Outbound::Refused(reason));
+        return;
+    }
+    let map = world.resource::<WorldMap>();
+    let spawn = character
+        .as_ref()
+        .and_then(|c| restored_position(map, c))
+        .unwrap_or_else(|| map.room(map.start).spawn_point());
+    let tick_rate = world.resource::<TickTime>().rate;
+    let config = world.resource::<WorldConfig>();
+    let quantization = config.replication.quantization;
+    let walk_speed = config.walk_speed;
+    let mut avatar = world.spawn((
+        Avatar {
+            name: name.clone(),
+            session,
+        },
+        Position(spawn),
+        Rotation::default(),
+        Velocity::default(),
+        Replicated::new(KIND_AVATAR),
+        MoveIntent::default(),
+        CurrentRoom(None),
+        InputLink(input),
+    ));
+    if let Some(account) = account {
+        avatar.insert(Account(account));
+    }
+    if let Some(attributes) = character.as_ref().and_then(save::restored_attributes) {
+        avatar.insert(attributes);
+    }
+    let entity = avatar.id();
+    tracing::debug!(%session, %name, gateway = kind.name(), "joined");
+    world
+        .resource_mut::<WorldEvents>()
+        .push(WorldEvent::PlayerJoin {
+            entity,
+            session,
+            name: name.clone(),
+        });
+    world.resource_mut::<Sessions>().by_id.insert(
+        session,
+        SessionEntry {
+            entity,
+            name,
+            kind,
+            account,
+            tx: outbound,
+            outbox: vec![Outbound::Joined {
+                entity: entity.index_u32(),
+                tick_rate,
+                quantization,
+                walk_speed,
+            }],
+        },
+    );
+}
+
+/// Where a saved character stands again: where it was if that is still in
+/// a room, else its room's spawn point; `None` if neither exists any more.
+fn restored_position(map: &WorldMap, character: &CharacterState) -> Option<crate::math::Vec3> {
+    let p = character.position;
+    if [p.x, p.y, p.z].iter().all(|c| c.is_finite()) && map.room_at(p).is_some() {
+        return Some(p);
+    }
+    let key = character.room.as_deref()?;
+    let room = map.rooms.iter().find(|r| r.key == key)?;
+    Some(room.spawn_point())
+}
+
+/// Hands the avatar of session `old` to a new connection of the same
+/// account: the old connection is told and closed, nobody else notices,
+/// and the avatar goes on from where it stands.
+fn take_over(world: &mut World, old: SessionId, joining: Joining) {
+    let Some(entry) = world.resource_mut::<Sessions>().by_id.remove(&old) else {
+        return;
+    };
+    for message in entry.outbox {
+        let _ = entry.tx.try_send(message);
+    }
+    let _ = entry.tx.try_send(Outbound::Closed(CloseReason::TakenOver));
+    let entity = entry.entity;
+    if let Some(mut avatar) = world.get_mut::<Avatar>(entity) {
+        avatar.session = joining.session;
+    }
+    world
+        .entity_mut(entity)
+        .insert((InputLink(joining.input), MoveIntent::default()));
+    tracing::info!(old = %old, new = %joining.session, name = %entry.name, "character taken over by a new connection");
+    let tick_rate = world.resource::<TickTime>().rate;
+    let config = world.resource::<WorldConfig>();
+    let joined = Outbound::Joined {
+        entity: entity.index_u32(),
+        tick_rate,
+        quantization: config.replication.quantization,
+        walk_speed: config.walk_speed,
+    };
+    world.resource_mut::<Sessions>().by_id.insert(
+        joining.session,
+        SessionEntry {
+            entity,
+            name: entry.name,
+            kind: joining.kind,
+            account: joining.account,
+            tx: joining.outbound,
+            outbox: vec![
+                joined,
+                Outbound::Text(TextEvent::Info(
+                    "You take over your character from your other connection.".into(),
+                )),
+            ],
+        },
+    );
+    // The new connection starts by seeing where it is.
+    world
+        .resource_mut::<PendingCommands>()
+        .0
+        .push((joining.session, "look".into()));
 }
 
 /// Takes each avatar's next queued input as its movement intent for this
@@ -165,6 +289,7 @@ pub fn remove_session(world: &mut World, session: SessionId) {
         return;
     };
     let room = world.get::<CurrentRoom>(entry.entity).and_then(|r| r.0);
+    save_character(world, entry.entity);
     world.despawn(entry.entity);
     tracing::debug!(%session, name = %entry.name, "left");
     world
@@ -194,6 +319,32 @@ pub fn remove_session(world: &mut World, session: SessionId) {
             }),
         );
     }
+}
+
+/// Sends the character of the avatar `entity` to be saved, if it belongs
+/// to an account and the world saves.
+pub fn save_character(world: &mut World, entity: Entity) {
+    if !world.contains_resource::<SaveState>() {
+        return;
+    }
+    let Some(account) = world.get::<Account>(entity).copied() else {
+        return;
+    };
+    let (Some(position), Some(room)) = (
+        world.get::<Position>(entity),
+        world.get::<CurrentRoom>(entity),
+    ) else {
+        return;
+    };
+    let state = save::character_state(
+        world.resource::<WorldMap>(),
+        position,
+        room,
+        world.get::<Attributes>(entity),
+    );
+    world
+        .resource_mut::<SaveState>()
+        .send_or_keep(Persist::Character(account.0, state));
 }
 
 #[cfg(test)]

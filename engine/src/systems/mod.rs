@@ -7,10 +7,12 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
+pub mod bus;
 pub mod emit;
 pub mod ingest;
 pub mod replicate;
 pub mod rules;
+pub mod save;
 pub mod simulate;
 
 /// The stages of a tick, in order.
@@ -48,7 +50,7 @@ pub fn tick_schedule() -> Schedule {
             .chain(),
     );
     schedule.add_systems(
-        (ingest::ingest, ingest::apply_inputs)
+        (ingest::ingest, ingest::apply_inputs, bus::receive)
             .chain()
             .in_set(TickStage::Ingest),
     );
@@ -63,6 +65,10 @@ pub fn tick_schedule() -> Schedule {
             .in_set(TickStage::Rules),
     );
     schedule.add_systems(replicate::replicate.in_set(TickStage::Replicate));
-    schedule.add_systems(emit::emit.in_set(TickStage::Emit));
+    schedule.add_systems(
+        (bus::publish_presence, emit::emit, save::save_world)
+            .chain()
+            .in_set(TickStage::Emit),
+    );
     schedule
 }

@@ -11,10 +11,12 @@ use std::collections::HashMap;
 
 use bevy_ecs::prelude::*;
 
+use crate::bus::BusMessage;
 use crate::components::*;
 use crate::events::{WorldEvent, WorldEvents};
 use crate::map::{RoomId, WorldMap};
-use crate::session::{CloseReason, Outbound, RoomView, SessionId, TextEvent, WhoEntry};
+use crate::session::{CloseReason, Outbound, RoomView, SessionId, TextEvent, WhoEntry, WorldWho};
+use crate::systems::bus::BusState;
 use crate::systems::ingest::PendingRemovals;
 use crate::text::{self, Command};
 
@@ -37,6 +39,7 @@ pub fn run_commands(
     mut events: ResMut<WorldEvents>,
     map: Res<WorldMap>,
     mod_commands: Res<ModCommands>,
+    mut bus: Option<ResMut<BusState>>,
     mut avatars: AvatarQuery,
 ) {
     for (session, line) in std::mem::take(&mut pending.0) {
@@ -112,6 +115,71 @@ pub fn run_commands(
                     .collect();
                 entries.sort_by_key(|a| a.name.to_lowercase());
                 sessions.send(session, Outbound::Text(TextEvent::Who(entries)));
+            }
+            Command::WhoAll => {
+                let mut here: Vec<String> =
+                    sessions.by_id.values().map(|e| e.name.clone()).collect();
+                here.sort_by_key(|n| n.to_lowercase());
+                let mut worlds = vec![WorldWho {
+                    world: bus
+                        .as_deref()
+                        .map_or("this world", |b| b.world())
+                        .to_owned(),
+                    here: true,
+                    players: here,
+                }];
+                if let Some(bus) = bus.as_deref() {
+                    let now = std::time::Instant::now();
+                    worlds.extend(bus.presence.online(now).into_iter().map(|(w, p)| WorldWho {
+                        world: w.to_owned(),
+                        here: false,
+                        players: p.to_vec(),
+                    }));
+                }
+                sessions.send(session, Outbound::Text(TextEvent::WhoAll(worlds)));
+            }
+            Command::Chat(args) => {
+                let (channel, said) = crate::bus::chat_channel(&args);
+                match bus.as_deref_mut() {
+                    Some(bus) => {
+                        let message = BusMessage::Chat {
+                            world: bus.world().to_owned(),
+                            channel: channel.to_owned(),
+                            from: name.clone(),
+                            text: said.to_owned(),
+                        };
+                        // Everyone here hears it when the bus echoes it back.
+                        if !bus.publish(message) {
+                            sessions.send(
+                                session,
+                                Outbound::Text(TextEvent::Error(
+                                    "Chat is unavailable right now; try again shortly.".into(),
+                                )),
+                            );
+                        }
+                    }
+                    None => {
+                        let ids: Vec<SessionId> = sessions.by_id.keys().copied().collect();
+                        for id in ids {
+                            sessions.send(
+                                id,
+                                Outbound::Text(TextEvent::Chat {
+                                    channel: channel.to_owned(),
+                                    world: "this world".into(),
+                                    here: true,
+                                    from: name.clone(),
+                                    text: said.to_owned(),
+                                }),
+                            );
+                        }
+                    }
+                }
+            }
+            Command::Channels => {
+                sessions.send(
+                    session,
+                    Outbound::Text(TextEvent::Info(text::channels_text())),
+                );
             }
             Command::Help => {
                 let mut help = text::HELP.to_owned();

@@ -381,7 +381,8 @@ pub fn event_message(event: &TextEvent) -> ServerMessage {
         TextEvent::Said { speaker, room, .. } => {
             (EventKind::Say, Some(speaker.clone()), Some(room.clone()))
         }
-        TextEvent::Who(_) => (EventKind::Who, None, None),
+        TextEvent::Who(_) | TextEvent::WhoAll(_) => (EventKind::Who, None, None),
+        TextEvent::Chat { from, .. } => (EventKind::Info, Some(from.clone()), None),
         TextEvent::Info(_) => (EventKind::Info, None, None),
         TextEvent::Error(_) => (EventKind::Error, None, None),
     };

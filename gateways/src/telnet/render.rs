@@ -9,6 +9,8 @@ pub const TITLE: &str = "\x1b[1;36m";
 pub const EXITS: &str = "\x1b[32m";
 /// Yellow, for speech.
 pub const SPEECH: &str = "\x1b[33m";
+/// Magenta, for chat channels.
+pub const CHAT: &str = "\x1b[35m";
 /// Red, for errors.
 pub const ERROR: &str = "\x1b[31m";
 /// Back to normal.
@@ -25,6 +27,7 @@ pub fn render(event: &TextEvent) -> String {
             players_line(&view.players)
         ),
         TextEvent::Said { .. } => format!("{SPEECH}{}{RESET}", render_plain(event)),
+        TextEvent::Chat { .. } => format!("{CHAT}{}{RESET}", render_plain(event)),
         TextEvent::Error(_) => format!("{ERROR}{}{RESET}", render_plain(event)),
         other => render_plain(other),
     };

@@ -1,0 +1,144 @@
+//! The world's side of the bus: chat from other worlds (and our own, echoed
+//! back) reaches every player here; presence goes out on every join and
+//! leave and every few seconds, and comes in for `who all`.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bevy_ecs::prelude::*;
+use crossbeam_channel::TrySendError;
+
+use crate::bus::{BusLink, BusMessage, PresenceBook};
+use crate::components::Sessions;
+use crate::session::{Outbound, TextEvent};
+
+/// Presence is repeated this often even when nothing changed.
+pub const PRESENCE_EVERY: Duration = Duration::from_secs(5);
+
+/// Bus messages one tick takes in; the rest wait for the next tick.
+pub const MAX_BUS_MESSAGES_PER_TICK: usize = 1000;
+
+/// A world's bus connection and what it has heard.
+#[derive(Resource, Debug)]
+pub struct BusState {
+    link: BusLink,
+    /// The other worlds and their players.
+    pub presence: PresenceBook,
+    last_players: Option<Vec<String>>,
+    last_presence: Option<Instant>,
+    warned_full: bool,
+}
+
+impl BusState {
+    /// The state of a world connected through `link`.
+    pub fn new(link: BusLink) -> Self {
+        BusState {
+            link,
+            presence: PresenceBook::default(),
+            last_players: None,
+            last_presence: None,
+            warned_full: false,
+        }
+    }
+
+    /// This world's name on the bus.
+    pub fn world(&self) -> &str {
+        &self.link.world
+    }
+
+    /// Publishes `message`; false if the bus cannot take it now.
+    pub fn publish(&mut self, message: BusMessage) -> bool {
+        match self.link.outbound.try_send(message) {
+            Ok(()) => {
+                self.warned_full = false;
+                true
+            }
+            Err(TrySendError::Full(_)) => {
+                if !std::mem::replace(&mut self.warned_full, true) {
+                    tracing::warn!("the bus is not keeping up; dropping messages to other worlds");
+                }
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+/// Takes in what the bus brought: chat for everyone here, presence for the book.
+pub fn receive(mut bus: Option<ResMut<BusState>>, mut sessions: ResMut<Sessions>) {
+    let Some(bus) = bus.as_deref_mut() else {
+        return;
+    };
+    let now = Instant::now();
+    for _ in 0..MAX_BUS_MESSAGES_PER_TICK {
+        let Ok(message) = bus.link.inbound.try_recv() else {
+            break;
+        };
+        match &message {
+            BusMessage::Chat {
+                world,
+                channel,
+                from,
+                text,
+            } => {
+                let here = *world == bus.link.world;
+                let ids: Vec<_> = sessions.by_id.keys().copied().collect();
+                for id in ids {
+                    sessions.send(
+                        id,
+                        Outbound::Text(TextEvent::Chat {
+                            channel: channel.clone(),
+                            world: world.clone(),
+                            here,
+                            from: from.clone(),
+                            text: text.clone(),
+                        }),
+                    );
+                }
+            }
+            BusMessage::Presence { world, .. } | BusMessage::Gone { world } => {
+                if *world != bus.link.world {
+                    bus.presence.receive(&message, now);
+                }
+            }
+        }
+    }
+}
+
+/// Publishes who is online here when it changed, and every [`PRESENCE_EVERY`].
+pub fn publish_presence(mut bus: Option<ResMut<BusState>>, sessions: Res<Sessions>) {
+    let Some(bus) = bus.as_deref_mut() else {
+        return;
+    };
+    let now = Instant::now();
+    let due = bus
+        .last_presence
+        .is_none_or(|at| now.duration_since(at) >= PRESENCE_EVERY);
+    let changed = sessions.is_changed() || bus.last_players.is_none();
+    if !due && !changed {
+        return;
+    }
+    let mut players: Vec<String> = sessions.by_id.values().map(|e| e.name.clone()).collect();
+    players.sort_by_key(|p| p.to_lowercase());
+    if !due && bus.last_players.as_ref() == Some(&players) {
+        return;
+    }
+    let message = BusMessage::Presence {
+        world: bus.link.world.clone(),
+        players: players.clone(),
+        sent_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+    };
+    if bus.publish(message) {
+        bus.last_players = Some(players);
+        bus.last_presence = Some(now);
+    }
+}
+
+/// Tells the other worlds this one is going.
+pub fn say_goodbye(world: &mut World) {
+    if let Some(mut bus) = world.get_resource_mut::<BusState>() {
+        let name = bus.link.world.clone();
+        bus.publish(BusMessage::Gone { world: name });
+    }
+}
