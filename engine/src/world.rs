@@ -123,10 +123,19 @@ impl GameWorld {
         name: &str,
         kind: crate::session::GatewayKind,
     ) -> Result<crate::handle::Session, crate::handle::JoinError> {
+        self.join_as_stepping(crate::handle::JoinRequest::guest(name, kind))
+    }
+
+    /// [`GameWorld::join_stepping`] with a whole [`JoinRequest`](crate::JoinRequest)
+    /// (an account, a saved character).
+    pub fn join_as_stepping(
+        &mut self,
+        request: crate::handle::JoinRequest,
+    ) -> Result<crate::handle::Session, crate::handle::JoinError> {
         use std::future::Future;
         use std::task::{Context, Poll, Waker};
         let handle = self.handle();
-        let mut join = std::pin::pin!(handle.join(name, kind));
+        let mut join = std::pin::pin!(handle.join_as(request));
         let mut cx = Context::from_waker(Waker::noop());
         for _ in 0..10 {
             if let Poll::Ready(answer) = join.as_mut().poll(&mut cx) {

@@ -779,47 +779,49 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
 
     gsp.set(
         "spawn",
-        lua.create_function(|lua, (prefab, at, options): (String, Value, Option<Table>)| {
-            permit(lua, Permission::Entities)?;
-            let at = to_vec3(lua, &at)?;
-            let owner = with_ctx(lua, |c| c.name.clone());
-            let key: Option<String> = match &options {
-                Some(o) => o.get("key")?,
-                None => None,
-            };
-            // Keys are the mod's own: `football` saving `ball` is `football:ball`.
-            let key: Option<Arc<str>> = key.map(|k| format!("{owner}:{k}").into());
-            let entity = with_world(lua, |w| {
-                let Some(p) = w.resource::<Prefabs>().0.get(&prefab).cloned() else {
-                    return Err(api_error(lua, format!("there is no prefab `{prefab}`")));
+        lua.create_function(
+            |lua, (prefab, at, options): (String, Value, Option<Table>)| {
+                permit(lua, Permission::Entities)?;
+                let at = to_vec3(lua, &at)?;
+                let owner = with_ctx(lua, |c| c.name.clone());
+                let key: Option<String> = match &options {
+                    Some(o) => o.get("key")?,
+                    None => None,
                 };
-                if let Some(key) = &key {
-                    if let Some(found) = gsp_engine::systems::save::find_persistent(w, key) {
-                        // Restored from the last save, or kept over a reload.
-                        w.entity_mut(found).insert((Named(prefab), ModOwned(owner)));
-                        return Ok(found);
+                // Keys are the mod's own: `football` saving `ball` is `football:ball`.
+                let key: Option<Arc<str>> = key.map(|k| format!("{owner}:{k}").into());
+                let entity = with_world(lua, |w| {
+                    let Some(p) = w.resource::<Prefabs>().0.get(&prefab).cloned() else {
+                        return Err(api_error(lua, format!("there is no prefab `{prefab}`")));
+                    };
+                    if let Some(key) = &key {
+                        if let Some(found) = gsp_engine::systems::save::find_persistent(w, key) {
+                            // Restored from the last save, or kept over a reload.
+                            w.entity_mut(found).insert((Named(prefab), ModOwned(owner)));
+                            return Ok(found);
+                        }
                     }
-                }
-                let mut spawned = w.spawn((
-                    Position(at),
-                    Rotation::default(),
-                    Velocity::default(),
-                    Replicated {
-                        kind: KIND_PROP,
-                        weight: p.weight,
-                        send_velocity: p.send_velocity,
-                    },
-                    p.body,
-                    Named(prefab),
-                    ModOwned(owner),
-                ));
-                if let Some(key) = key {
-                    spawned.insert(gsp_engine::components::Persistent { key });
-                }
-                Ok(spawned.id())
-            })?;
-            Ok(EntityRef { entity })
-        })?,
+                    let mut spawned = w.spawn((
+                        Position(at),
+                        Rotation::default(),
+                        Velocity::default(),
+                        Replicated {
+                            kind: KIND_PROP,
+                            weight: p.weight,
+                            send_velocity: p.send_velocity,
+                        },
+                        p.body,
+                        Named(prefab),
+                        ModOwned(owner),
+                    ));
+                    if let Some(key) = key {
+                        spawned.insert(gsp_engine::components::Persistent { key });
+                    }
+                    Ok(spawned.id())
+                })?;
+                Ok(EntityRef { entity })
+            },
+        )?,
     )?;
 
     gsp.set(

@@ -216,7 +216,10 @@ impl ScriptHost {
                     },
                     None => m.kept_storage.clone()?,
                 };
-                Some((m.source.manifest.name.clone(), crate::value::to_json(&plain)))
+                Some((
+                    m.source.manifest.name.clone(),
+                    crate::value::to_json(&plain),
+                ))
             })
             .collect()
     }
@@ -271,8 +274,8 @@ impl ScriptHost {
             .by_name
             .retain(|_, c| c.owner != name);
         // Persistent entities stay: the reloaded mod finds them again by key.
-        let mut owned =
-            world.query_filtered::<(Entity, &ModOwned), Without<gsp_engine::components::Persistent>>();
+        let mut owned = world
+            .query_filtered::<(Entity, &ModOwned), Without<gsp_engine::components::Persistent>>();
         let doomed: Vec<Entity> = owned
             .iter(world)
             .filter(|(_, o)| &*o.0 == name.as_str())

@@ -56,12 +56,14 @@ pub fn install(world: &mut GameWorld, mods: Vec<ModSource>, config: ScriptConfig
         .0
         .set_mods(host.reports());
     w.insert_resource(host);
-    w.insert_resource(gsp_engine::systems::save::ModStorageHook(Box::new(|world| {
-        world
-            .get_resource::<ScriptHost>()
-            .map(ScriptHost::storage_json)
-            .unwrap_or_default()
-    })));
+    w.insert_resource(gsp_engine::systems::save::ModStorageHook(Box::new(
+        |world| {
+            world
+                .get_resource::<ScriptHost>()
+                .map(ScriptHost::storage_json)
+                .unwrap_or_default()
+        },
+    )));
     world
         .schedule_mut()
         .add_systems(run_scripts.in_set(TickStage::Scripts));

@@ -191,7 +191,10 @@ mod tests {
                 Plain::Entity(bevy_ecs::entity::Entity::PLACEHOLDER),
             ),
         ]);
-        assert_eq!(to_json(&plain), serde_json::json!({"5": "five", "who": null}));
+        assert_eq!(
+            to_json(&plain),
+            serde_json::json!({"5": "five", "who": null})
+        );
         assert_eq!(to_json(&Plain::Number(f64::NAN)), serde_json::Value::Null);
     }
 }

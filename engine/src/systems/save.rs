@@ -120,15 +120,16 @@ impl SaveState {
 
 /// The periodic save: runs every tick, gathers only when a save is due.
 pub fn save_world(world: &mut World) {
-    let tick = world.resource::<TickTime>().tick;
+    // Ticks completed at the end of this one.
+    let done = world.resource::<TickTime>().tick + 1;
     let Some(mut state) = world.get_resource_mut::<SaveState>() else {
         return;
     };
     let clear = state.drain_backlog();
-    if !clear || state.interval_ticks == 0 || tick < state.next_due {
+    if !clear || state.interval_ticks == 0 || done < state.next_due {
         return;
     }
-    state.next_due = tick + state.interval_ticks;
+    state.next_due = done + state.interval_ticks;
     save_now(world, false);
 }
 
