@@ -579,3 +579,121 @@ fn the_shipped_mods_load_and_greet() {
     );
     let _ = TextEvent::Info(String::new());
 }
+
+#[test]
+fn persistent_props_attributes_and_storage_survive_a_restart() {
+    use gsp_engine::components::{Persistent, Position};
+    use gsp_engine::{Persist, PersistSink, SavedWorld};
+
+    let dir = mods_dir(&[(
+        "keeper",
+        &[(
+            "init.lua",
+            r#"
+            gsp.storage.boots = (gsp.storage.boots or 0) + 1
+            gsp.storage.log = gsp.storage.log or {}
+            table.insert(gsp.storage.log, "boot " .. gsp.storage.boots)
+            local box = gsp.spawn("crate", { x = 2, y = 0.5, z = 2 }, { key = "box" })
+            if box:get("colour") == nil then box:set("colour", "red") end
+            gsp.exports.box = function() return box end
+            gsp.command("paint", "paint <colour>", function(ctx, args)
+                box:set("colour", args)
+                ctx.player:set("painted", (ctx.player:get("painted") or 0) + 1)
+            end)
+            "#,
+        )],
+    )]);
+    let root = dir.path().join("mods");
+    let boot = |saved: &SavedWorld| {
+        let mut world = GameWorld::new(WorldConfig::default(), WorldMap::default_world());
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        world.enable_saves(PersistSink { tx }, 0);
+        world.restore(saved);
+        install(
+            &mut world,
+            discover(&root).unwrap(),
+            ScriptConfig::default(),
+        );
+        (world, rx)
+    };
+
+    // First life: the box is spawned, painted blue and moved; the world saves.
+    let (mut world, rx) = boot(&SavedWorld::default());
+    let ada = world.join_stepping("ada", GatewayKind::Telnet).unwrap();
+    ada.sender.command("paint blue").unwrap();
+    // Typed in one tick's rules, run by the mod in the next tick's scripts.
+    world.step();
+    world.step();
+    let painted: Vec<serde_json::Value> = world
+        .world_mut()
+        .query::<(
+            &gsp_engine::components::Avatar,
+            &gsp_engine::components::Attributes,
+        )>()
+        .iter(world.world())
+        .filter(|(a, _)| a.name == "ada")
+        .filter_map(|(_, attrs)| attrs.0.get("painted").cloned())
+        .collect();
+    assert_eq!(
+        painted,
+        vec![serde_json::json!(1)],
+        "the player's own attribute"
+    );
+    let (entity, _) = world
+        .world_mut()
+        .query::<(bevy_ecs::entity::Entity, &Persistent)>()
+        .iter(world.world())
+        .find(|(_, p)| &*p.key == "keeper:box")
+        .expect("the box is persistent under the mod's key");
+    world.world_mut().get_mut::<Position>(entity).unwrap().0.x = 7.0;
+    assert!(world.save_now(true));
+    let save = rx
+        .try_iter()
+        .find_map(|m| match m {
+            Persist::World(s) => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    let record = save
+        .upserts
+        .iter()
+        .find(|r| &*r.key == "keeper:box")
+        .unwrap();
+    assert_eq!(record.attributes["colour"], "blue");
+    assert_eq!(record.position.x, 7.0);
+    let storage = &save
+        .mod_storage
+        .iter()
+        .find(|(m, _)| m == "keeper")
+        .unwrap()
+        .1;
+    assert_eq!(*storage, serde_json::json!({"boots": 1, "log": ["boot 1"]}));
+    drop(ada);
+
+    // Second life, from that save: the same box where it was, still blue,
+    // and the mod's storage goes on counting.
+    let (mut world, _rx) = boot(&SavedWorld {
+        generation: 1,
+        tick: save.tick,
+        entities: save.upserts.clone(),
+        mod_storage: save.mod_storage.clone(),
+    });
+    world.step();
+    let boxes: Vec<(f32, Option<serde_json::Value>)> = world
+        .world_mut()
+        .query::<(
+            &Persistent,
+            &Position,
+            Option<&gsp_engine::components::Attributes>,
+        )>()
+        .iter(world.world())
+        .map(|(_, p, a)| (p.0.x, a.and_then(|a| a.0.get("colour").cloned())))
+        .collect();
+    assert_eq!(boxes, vec![(7.0, Some(serde_json::json!("blue")))]);
+    let host = world.world().resource::<ScriptHost>();
+    let storage = gsp_scripting::value::to_json(&host.storage("keeper").unwrap());
+    assert_eq!(
+        storage,
+        serde_json::json!({"boots": 2, "log": ["boot 1", "boot 2"]})
+    );
+}
