@@ -28,6 +28,7 @@
 
 pub mod physics;
 pub mod replication;
+pub mod save_gather;
 
 use gsp_engine::{GameWorld, GatewayKind, MoveInput, Session, WorldConfig, WorldMap};
 
