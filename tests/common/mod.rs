@@ -120,6 +120,13 @@ impl World {
         serde_json::from_str(&body).expect("status is JSON")
     }
 
+    /// Kills the process with SIGKILL, as a crash or the OOM killer would,
+    /// and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the exit.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
         let pid = self.child.id().to_string();
