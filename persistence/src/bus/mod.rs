@@ -120,7 +120,7 @@ pub struct BusConfig {
     /// added to it (see [`envelope::new_origin`]).
     pub origin_label: String,
     /// Local subscriber lag and Redis send queue bound (default
-    /// [`DEFAULT_CAPACITY`]).
+    /// [`DEFAULT_CAPACITY`]; kept between 1 and 2^20).
     pub capacity: usize,
     /// First reconnection delay (default 100 ms).
     pub backoff_initial: Duration,
@@ -208,7 +208,7 @@ impl Bus {
         let client = ::redis::Client::open(url).map_err(BusError::InvalidUrl)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| BusError::NoRuntime)?;
         let origin = envelope::new_origin(&config.origin_label);
-        let (local, _) = broadcast::channel(config.capacity.max(1));
+        let (local, _) = broadcast::channel(capacity(&config));
         let shell = remote::RedisShell::start(&runtime, client, &config, &origin, local.clone());
         Ok(Self {
             inner: Arc::new(Inner {
@@ -220,7 +220,7 @@ impl Bus {
     }
 
     fn local_only(config: &BusConfig) -> Self {
-        let (local, _) = broadcast::channel(config.capacity.max(1));
+        let (local, _) = broadcast::channel(capacity(config));
         Self {
             inner: Arc::new(Inner {
                 origin: envelope::new_origin(&config.origin_label),
@@ -311,6 +311,11 @@ fn lagged(n: u64) {
         missed = n,
         "bus subscriber fell behind; skipped {n} messages"
     );
+}
+
+/// The configured capacity, kept within what tokio's channels accept.
+fn capacity(config: &BusConfig) -> usize {
+    config.capacity.clamp(1, 1 << 20)
 }
 
 /// Lock a mutex even if a thread panicked while holding it: the data it

@@ -45,6 +45,7 @@ impl Drop for RedisShell {
 struct Shared {
     client: Client,
     channel: String,
+    origin: String,
     health: Arc<Mutex<Health>>,
     backoff: Backoff,
     io_timeout: Duration,
@@ -64,6 +65,7 @@ impl RedisShell {
         let shared = Shared {
             client,
             channel: config.channel.clone(),
+            origin: origin.to_string(),
             health: health.clone(),
             backoff: Backoff::new(config.backoff_initial, config.backoff_max),
             io_timeout: config.io_timeout,
@@ -74,9 +76,9 @@ impl RedisShell {
             origin,
             "redis bus starting; connecting in the background"
         );
-        let (outbox, queue) = mpsc::channel(config.capacity.max(1));
+        let (outbox, queue) = mpsc::channel(super::capacity(config));
         let publisher = runtime.spawn(run_publisher(shared.clone(), queue));
-        let subscriber = runtime.spawn(run_subscriber(shared, origin.to_string(), local));
+        let subscriber = runtime.spawn(run_subscriber(shared, local));
         Self {
             outbox,
             health,
@@ -98,6 +100,11 @@ impl RedisShell {
         match self.outbox.try_send(payload) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
+                // During an outage the queue fills while the publisher waits
+                // to reconnect; that outage has had its one warning.
+                if !lock(&self.health).connected() {
+                    return;
+                }
                 if let Some(n) = lock(&self.full).dropped(std::time::Instant::now()) {
                     tracing::warn!(
                         dropped = n,
@@ -123,7 +130,7 @@ impl Shared {
     }
 
     fn down(&self, side: Side, error: String) {
-        tracing::debug!(?side, %error, channel = %self.channel, "redis bus connection failed");
+        tracing::debug!(?side, %error, channel = %self.channel, origin = %self.origin, "redis bus connection failed");
         let transition = lock(&self.health).down(side, error);
         self.log(transition);
     }
@@ -132,14 +139,16 @@ impl Shared {
         match transition {
             None => {}
             Some(Transition::Connected) => {
-                tracing::info!(channel = %self.channel, "redis bus connected");
+                tracing::info!(channel = %self.channel, origin = %self.origin, "redis bus connected");
             }
             Some(Transition::Lost(error)) => tracing::warn!(
                 channel = %self.channel,
+                origin = %self.origin,
                 "redis bus unavailable ({error}); chat stays within this world until it returns"
             ),
             Some(Transition::Restored) => tracing::info!(
                 channel = %self.channel,
+                origin = %self.origin,
                 "redis bus is back; chat reaches other worlds again"
             ),
         }
@@ -276,14 +285,14 @@ async fn run_publisher(shared: Shared, mut queue: mpsc::Receiver<String>) {
 
 /// Keep a subscription to the channel and hand what arrives to local
 /// subscribers; resubscribe with backoff when it breaks. Runs until aborted.
-async fn run_subscriber(shared: Shared, origin: String, local: broadcast::Sender<BusMessage>) {
+async fn run_subscriber(shared: Shared, local: broadcast::Sender<BusMessage>) {
     let mut backoff = shared.backoff.clone();
     loop {
         match shared.subscribe().await {
             Ok((mut sink, mut stream)) => {
                 backoff.reset();
                 shared.up(Side::Subscriber);
-                let error = pump(&shared, &origin, &local, &mut sink, &mut stream).await;
+                let error = pump(&shared, &local, &mut sink, &mut stream).await;
                 shared.down(Side::Subscriber, error);
             }
             Err(error) => shared.down(Side::Subscriber, error),
@@ -295,7 +304,6 @@ async fn run_subscriber(shared: Shared, origin: String, local: broadcast::Sender
 /// Deliver messages until the subscription breaks; returns why it did.
 async fn pump(
     shared: &Shared,
-    origin: &str,
     local: &broadcast::Sender<BusMessage>,
     sink: &mut PubSubSink,
     stream: &mut PubSubStream,
@@ -307,7 +315,7 @@ async fn pump(
                     return "subscription connection closed".to_string();
                 };
                 let payload = msg.get_payload_bytes();
-                match envelope::admit(payload, origin) {
+                match envelope::admit(payload, &shared.origin) {
                     Admit::Deliver(msg) => {
                         // An error only means nobody is subscribed right now.
                         let _ = local.send(msg);
