@@ -5,3 +5,5 @@
 //! of embedded migrations, and the event bus between worlds (in-process by
 //! default, Redis pub/sub across processes). Saves are serialised on the tick
 //! thread and written by a task elsewhere, atomically.
+
+pub mod bus;
