@@ -109,7 +109,13 @@ async fn check_complete(store: &WorldStore) -> (u64, i64) {
         .filter(|e| e.key.starts_with("stamper:"))
         .map(|e| e.attributes["stamp"].as_i64().expect("a stamp"))
         .collect();
-    assert_eq!(stamps.len(), 50, "generation {}: {} crates", saved.generation, stamps.len());
+    assert_eq!(
+        stamps.len(),
+        50,
+        "generation {}: {} crates",
+        saved.generation,
+        stamps.len()
+    );
     let storage = saved
         .mod_storage
         .iter()
@@ -152,7 +158,10 @@ async fn survives_sigkill(data: &Path, database_url: Option<&str>) {
             if generation >= last.0 + 2 {
                 break;
             }
-            assert!(Instant::now() < deadline, "round {round}: no saves (generation {generation})");
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no saves (generation {generation})"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(fastrand::u64(0..120))).await;
@@ -186,7 +195,8 @@ async fn a_world_killed_during_saves_restarts_from_the_last_complete_generation_
 /// Redis on 127.0.0.1:6379, or None (and a skip line) when it is absent
 /// outside CI.
 fn redis_url() -> Option<String> {
-    let url = std::env::var("GSP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url =
+        std::env::var("GSP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let reachable = std::net::TcpStream::connect_timeout(
         &"127.0.0.1:6379".parse().unwrap(),
         Duration::from_secs(2),
@@ -242,5 +252,8 @@ async fn two_worlds_on_one_redis_share_chat_and_who_all() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let twice = ada.drain(Duration::from_millis(500)).await;
-    assert!(!twice.contains("hello from the west"), "chat delivered twice: {twice}");
+    assert!(
+        !twice.contains("hello from the west"),
+        "chat delivered twice: {twice}"
+    );
 }

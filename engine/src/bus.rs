@@ -61,41 +61,6 @@ pub struct BusLink {
     pub inbound: crossbeam_channel::Receiver<BusMessage>,
 }
 
-/// Who is online in the other worlds, from their presence messages: a
-/// world that has not been heard from for [`PresenceBook::TTL`] is
-/// forgotten (it stopped, or the bus between us is down).
-#[derive(Debug, Default, Clone)]
-pub struct PresenceBook {
-    worlds: std::collections::BTreeMap<String, (Vec<String>, std::time::Instant)>,
-}
-
-impl PresenceBook {
-    /// How long a world's presence counts without news.
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(15);
-
-    /// Takes in a bus message received at `now`; chat is ignored.
-    pub fn receive(&mut self, message: &BusMessage, now: std::time::Instant) {
-        match message {
-            BusMessage::Presence { world, players, .. } => {
-                self.worlds.insert(world.clone(), (players.clone(), now));
-            }
-            BusMessage::Gone { world } => {
-                self.worlds.remove(world);
-            }
-            BusMessage::Chat { .. } => {}
-        }
-    }
-
-    /// The worlds heard from within the TTL, by name, with their players.
-    pub fn online(&self, now: std::time::Instant) -> Vec<(&str, &[String])> {
-        self.worlds
-            .iter()
-            .filter(|(_, (_, at))| now.saturating_duration_since(*at) <= Self::TTL)
-            .map(|(w, (p, _))| (w.as_str(), p.as_slice()))
-            .collect()
-    }
-}
-
 /// The channel `chat` speaks on when `args` starts with a channel's name
 /// followed by text, else the default: (channel, text).
 pub fn chat_channel(args: &str) -> (&'static str, &str) {
@@ -112,37 +77,6 @@ pub fn chat_channel(args: &str) -> (&'static str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn presence_expires_and_goes() {
-        let t0 = Instant::now();
-        let mut book = PresenceBook::default();
-        let presence = |world: &str, players: &[&str]| BusMessage::Presence {
-            world: world.into(),
-            players: players.iter().map(|p| p.to_string()).collect(),
-            sent_ms: 0,
-        };
-        book.receive(&presence("east", &["ada"]), t0);
-        book.receive(
-            &presence("west", &["bob", "cy"]),
-            t0 + Duration::from_secs(10),
-        );
-        assert_eq!(book.online(t0 + Duration::from_secs(12)).len(), 2);
-        let later = book.online(t0 + Duration::from_secs(20));
-        assert_eq!(later.len(), 1);
-        assert_eq!(later[0].0, "west");
-        book.receive(
-            &BusMessage::Gone {
-                world: "west".into(),
-            },
-            t0,
-        );
-        assert!(book
-            .online(t0 + Duration::from_secs(12))
-            .iter()
-            .all(|(w, _)| *w != "west"));
-    }
 
     #[test]
     fn chat_picks_a_named_channel_only_with_text_after_it() {

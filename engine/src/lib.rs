@@ -50,6 +50,7 @@ pub mod handle;
 pub mod map;
 pub mod math;
 pub mod persist;
+pub mod presence;
 pub mod replication;
 pub mod runtime;
 pub mod session;

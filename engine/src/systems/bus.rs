@@ -7,8 +7,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bevy_ecs::prelude::*;
 use crossbeam_channel::TrySendError;
 
-use crate::bus::{BusLink, BusMessage, PresenceBook};
+use crate::bus::{BusLink, BusMessage};
 use crate::components::Sessions;
+use crate::presence::PresenceBook;
 use crate::session::{Outbound, TextEvent};
 
 /// Presence is repeated this often even when nothing changed.
@@ -97,7 +98,7 @@ pub fn receive(mut bus: Option<ResMut<BusState>>, mut sessions: ResMut<Sessions>
             }
             BusMessage::Presence { world, .. } | BusMessage::Gone { world } => {
                 if *world != bus.link.world {
-                    bus.presence.receive(&message, now);
+                    bus.presence.observe(&message, now);
                 }
             }
         }

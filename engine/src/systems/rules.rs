@@ -130,7 +130,7 @@ pub fn run_commands(
                 }];
                 if let Some(bus) = bus.as_deref() {
                     let now = std::time::Instant::now();
-                    worlds.extend(bus.presence.online(now).into_iter().map(|(w, p)| WorldWho {
+                    worlds.extend(bus.presence.online(now).map(|(w, p)| WorldWho {
                         world: w.to_owned(),
                         here: false,
                         players: p.to_vec(),

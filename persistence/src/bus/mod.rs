@@ -39,7 +39,6 @@ pub mod backoff;
 mod bridge;
 pub mod envelope;
 pub mod health;
-pub mod presence;
 pub mod ratelimit;
 mod remote;
 
@@ -52,7 +51,7 @@ use tokio::sync::broadcast;
 
 pub use backoff::Backoff;
 pub use bridge::{bridge, BridgeGuard, BRIDGE_CAPACITY};
-pub use presence::PresenceBook;
+pub use gsp_engine::presence::PresenceBook;
 pub use ratelimit::DropWarner;
 
 /// The Redis channel used when none is configured.

@@ -7,13 +7,13 @@
 //! own clock (`Instant`), passed in by the caller, so clocks of other
 //! machines never matter and the book is tested without waiting.
 //!
-//! This module depends on nothing but `std` and the engine's [`BusMessage`],
-//! so it can move into the engine as it is.
+//! The world keeps one in its bus state for `who all`; other tools reading
+//! the bus can use it too.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use gsp_engine::BusMessage;
+use crate::bus::BusMessage;
 
 /// How long a world's presence counts without being refreshed, by default.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
