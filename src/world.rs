@@ -85,10 +85,52 @@ pub struct WorldArgs {
     #[arg(long, value_name = "MS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     script_ms_per_tick: u64,
+    /// The database: `sqlite://FILE` or `postgres://USER@HOST/DB`. By default
+    /// a SQLite file in --data.
+    #[arg(long, value_name = "URL", env = "GSP_DATABASE_URL")]
+    database_url: Option<String>,
+    /// This world's name: saves and characters are kept per world in a
+    /// shared database, and other worlds on the bus see it in `who all`.
+    #[arg(long, value_name = "NAME", default_value = "default", env = "GSP_WORLD_NAME",
+          value_parser = parse_world_name)]
+    world_name: String,
+    /// Seconds between world saves (the world also saves when it stops).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_interval)]
+    save_interval: f64,
+    /// Redis for chat channels and presence across worlds
+    /// (`redis://127.0.0.1:6379`); without it chat stays in this world.
+    #[arg(long, value_name = "URL", env = "GSP_REDIS_URL")]
+    redis_url: Option<String>,
+    /// The Redis pub/sub channel worlds talk on.
+    #[arg(long, value_name = "NAME", default_value = gsp_persistence::bus::DEFAULT_CHANNEL)]
+    bus_channel: String,
+    /// Refuse graphical players who do not log in to an account (by
+    /// default they may play as guests, whose characters are not saved).
+    #[arg(long)]
+    no_guests: bool,
     /// Snapshot bandwidth per graphical player, kbit/s.
     #[arg(long, value_name = "KBPS", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(16..=100_000))]
     snapshot_kbps: u32,
+}
+
+fn parse_world_name(s: &str) -> Result<String, String> {
+    let ok = (1..=32).contains(&s.len())
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("a world name is 1 to 32 letters, digits, '-' or '_'".into())
+    }
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.01..=86_400.0).contains(&v) => Ok(v),
+        _ => Err("a save interval is a number of seconds from 0.01 to 86400".into()),
+    }
 }
 
 /// Runs a world until SIGINT or SIGTERM.
