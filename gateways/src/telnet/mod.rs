@@ -5,6 +5,7 @@
 //! coloured text; [`server`] is the async shell that accepts connections,
 //! asks for a name, and then shuttles lines in and events out.
 
+pub mod login;
 pub mod protocol;
 pub mod render;
 pub mod server;
