@@ -2,7 +2,7 @@
 //!
 //! [`Client::connect`] opens a QUIC connection (ALPN `gsp/1`), says hello
 //! with a name, and waits for the server's welcome. That joins as a guest;
-//! [`Client::connect_opts`] with [`ConnectOptions`] logs in to an account
+//! [`Client::connect_as`] with [`ConnectOptions`] logs in to an account
 //! instead (a password, or the resume token [`Client::token`] handed out by
 //! an earlier welcome), or creates one. Then:
 //!
@@ -108,7 +108,7 @@ pub fn client_endpoint(trust: &Trust) -> Result<quinn::Endpoint, ClientError> {
 /// Inputs each datagram repeats by default (the newest and three before it).
 pub const INPUT_REDUNDANCY: usize = 4;
 
-/// Who connects, and how they prove it: what [`Client::connect_opts`] puts in
+/// Who connects, and how they prove it: what [`Client::connect_as`] puts in
 /// its hello.
 ///
 /// ```
@@ -214,7 +214,20 @@ impl Client {
     ) -> Result<Client, ClientError> {
         let endpoint = client_endpoint(trust)?;
         let mut client =
-            Self::connect_opts(&endpoint, server, &ConnectOptions::guest(name)).await?;
+            Self::connect_with_options(&endpoint, server, &ConnectOptions::guest(name)).await?;
+        client._endpoint = Some(endpoint);
+        Ok(client)
+    }
+
+    /// Connects to `server` as `options` say (a guest, an account, a new
+    /// account), with its own endpoint.
+    pub async fn connect_as(
+        server: SocketAddr,
+        options: &ConnectOptions,
+        trust: &Trust,
+    ) -> Result<Client, ClientError> {
+        let endpoint = client_endpoint(trust)?;
+        let mut client = Self::connect_with_options(&endpoint, server, options).await?;
         client._endpoint = Some(endpoint);
         Ok(client)
     }
@@ -226,7 +239,7 @@ impl Client {
         server: SocketAddr,
         name: &str,
     ) -> Result<Client, ClientError> {
-        Self::connect_opts(endpoint, server, &ConnectOptions::guest(name)).await
+        Self::connect_with_options(endpoint, server, &ConnectOptions::guest(name)).await
     }
 
     /// Connects as the guest `name` announcing `protocol_version` instead of
@@ -241,13 +254,13 @@ impl Client {
             protocol_version,
             ..ConnectOptions::guest(name)
         };
-        Self::connect_opts(endpoint, server, &options).await
+        Self::connect_with_options(endpoint, server, &options).await
     }
 
     /// Connects through an existing endpoint as `options` say: a guest, an
     /// account by password or token, or a new account. A refused login is
     /// [`ClientError::Refused`] with the server's code and reason.
-    pub async fn connect_opts(
+    pub async fn connect_with_options(
         endpoint: &quinn::Endpoint,
         server: SocketAddr,
         options: &ConnectOptions,
