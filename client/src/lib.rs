@@ -1,7 +1,10 @@
 //! The GSP client SDK: everything a graphical client or a bot needs to play.
 //!
 //! [`Client::connect`] opens a QUIC connection (ALPN `gsp/1`), says hello
-//! with a name, and waits for the server's welcome. Then:
+//! with a name, and waits for the server's welcome. That joins as a guest;
+//! [`Client::connect_as`] with [`ConnectOptions`] logs in to an account
+//! instead (a password, or the resume token [`Client::token`] handed out by
+//! an earlier welcome), or creates one. Then:
 //!
 //! * [`Client::send_input`] sends a movement input as a datagram, once per
 //!   tick; each datagram repeats the previous few inputs, so a lost one loses
@@ -42,6 +45,7 @@ use gsp_protocol::{
 use quinn::crypto::rustls::QuicClientConfig;
 use tokio::sync::mpsc;
 
+pub use gsp_protocol::Secret;
 pub use tls::{parse_fingerprint, Trust};
 
 /// What can go wrong talking to a server.
@@ -104,6 +108,81 @@ pub fn client_endpoint(trust: &Trust) -> Result<quinn::Endpoint, ClientError> {
 /// Inputs each datagram repeats by default (the newest and three before it).
 pub const INPUT_REDUNDANCY: usize = 4;
 
+/// Who connects, and how they prove it: what [`Client::connect_as`] puts in
+/// its hello.
+///
+/// ```
+/// use gsp_client::ConnectOptions;
+///
+/// let guest = ConnectOptions::guest("ada");
+/// let first_time = ConnectOptions::create("ada", "correct horse");
+/// let next_time = ConnectOptions::password("ada", "correct horse");
+/// let resumed = ConnectOptions::token("saved-token");
+/// assert!(first_time.create && !next_time.create);
+/// assert!(guest.password.is_none() && resumed.token.is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectOptions {
+    /// The name (ignored by the server when a token is given).
+    pub name: String,
+    /// The account's password.
+    pub password: Option<Secret>,
+    /// A resume token from an earlier welcome ([`Client::token`]).
+    pub token: Option<Secret>,
+    /// Create the account `name` with `password` instead of logging in.
+    pub create: bool,
+    /// The protocol version announced; [`PROTOCOL_VERSION`] unless testing
+    /// how servers treat others.
+    pub protocol_version: u16,
+}
+
+impl ConnectOptions {
+    /// Plays as the guest `name`: nothing is saved.
+    pub fn guest(name: &str) -> Self {
+        ConnectOptions {
+            name: name.to_owned(),
+            password: None,
+            token: None,
+            create: false,
+            protocol_version: PROTOCOL_VERSION,
+        }
+    }
+
+    /// Logs in to the account `name`.
+    pub fn password(name: &str, password: &str) -> Self {
+        ConnectOptions {
+            password: Some(Secret::from(password)),
+            ..Self::guest(name)
+        }
+    }
+
+    /// Creates the account `name` and logs in.
+    pub fn create(name: &str, password: &str) -> Self {
+        ConnectOptions {
+            create: true,
+            ..Self::password(name, password)
+        }
+    }
+
+    /// Logs in with a resume token.
+    pub fn token(token: &str) -> Self {
+        ConnectOptions {
+            token: Some(Secret::from(token)),
+            ..Self::guest("")
+        }
+    }
+
+    fn hello(&self) -> ClientMessage {
+        ClientMessage::Hello {
+            protocol_version: self.protocol_version,
+            name: self.name.clone(),
+            password: self.password.clone(),
+            token: self.token.clone(),
+            create: self.create,
+        }
+    }
+}
+
 /// A connected, welcomed player.
 pub struct Client {
     connection: quinn::Connection,
@@ -117,6 +196,7 @@ pub struct Client {
     pub tick_rate: u16,
     /// The avatar's walking speed, m/s.
     pub walk_speed: f32,
+    token: Option<Secret>,
     replica: Replica,
     sequence: u32,
     /// The newest inputs, newest first.
@@ -126,59 +206,90 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `server` as `name`, with its own endpoint.
+    /// Connects to `server` as the guest `name`, with its own endpoint.
     pub async fn connect(
         server: SocketAddr,
         name: &str,
         trust: &Trust,
     ) -> Result<Client, ClientError> {
         let endpoint = client_endpoint(trust)?;
-        let mut client = Self::connect_with(&endpoint, server, name).await?;
+        let mut client =
+            Self::connect_with_options(&endpoint, server, &ConnectOptions::guest(name)).await?;
         client._endpoint = Some(endpoint);
         Ok(client)
     }
 
-    /// Connects through an existing endpoint (many clients can share one).
+    /// Connects to `server` as `options` say (a guest, an account, a new
+    /// account), with its own endpoint.
+    pub async fn connect_as(
+        server: SocketAddr,
+        options: &ConnectOptions,
+        trust: &Trust,
+    ) -> Result<Client, ClientError> {
+        let endpoint = client_endpoint(trust)?;
+        let mut client = Self::connect_with_options(&endpoint, server, options).await?;
+        client._endpoint = Some(endpoint);
+        Ok(client)
+    }
+
+    /// Connects as the guest `name` through an existing endpoint (many
+    /// clients can share one).
     pub async fn connect_with(
         endpoint: &quinn::Endpoint,
         server: SocketAddr,
         name: &str,
     ) -> Result<Client, ClientError> {
-        Self::connect_as_version(endpoint, server, name, PROTOCOL_VERSION).await
+        Self::connect_with_options(endpoint, server, &ConnectOptions::guest(name)).await
     }
 
-    /// Connects announcing `protocol_version` instead of this crate's own:
-    /// for testing how servers treat other versions.
+    /// Connects as the guest `name` announcing `protocol_version` instead of
+    /// this crate's own: for testing how servers treat other versions.
     pub async fn connect_as_version(
         endpoint: &quinn::Endpoint,
         server: SocketAddr,
         name: &str,
         protocol_version: u16,
     ) -> Result<Client, ClientError> {
+        let options = ConnectOptions {
+            protocol_version,
+            ..ConnectOptions::guest(name)
+        };
+        Self::connect_with_options(endpoint, server, &options).await
+    }
+
+    /// Connects through an existing endpoint as `options` say: a guest, an
+    /// account by password or token, or a new account. A refused login is
+    /// [`ClientError::Refused`] with the server's code and reason.
+    pub async fn connect_with_options(
+        endpoint: &quinn::Endpoint,
+        server: SocketAddr,
+        options: &ConnectOptions,
+    ) -> Result<Client, ClientError> {
         let connection = endpoint.connect(server, "localhost")?.await?;
         let (mut send, mut recv) = connection.open_bi().await?;
-        write_frame(
-            &mut send,
-            &ClientMessage::Hello {
-                protocol_version,
-                name: name.to_owned(),
-            },
-        )
-        .await?;
+        write_frame(&mut send, &options.hello()).await?;
         let mut decoder = FrameDecoder::new(limits::MAX_FRAME_BYTES);
         let first =
             tokio::time::timeout(Duration::from_secs(10), read_frame(&mut recv, &mut decoder))
                 .await
                 .map_err(|_| ClientError::Timeout)??;
-        let (session_id, entity_id, tick_rate, quantization, walk_speed) = match first {
+        let (session_id, entity_id, tick_rate, quantization, walk_speed, token) = match first {
             Some(ServerMessage::Welcome {
                 session_id,
                 entity_id,
                 tick_rate,
                 quantization,
                 walk_speed,
+                token,
                 ..
-            }) => (session_id, entity_id, tick_rate, quantization, walk_speed),
+            }) => (
+                session_id,
+                entity_id,
+                tick_rate,
+                quantization,
+                walk_speed,
+                token,
+            ),
             Some(ServerMessage::Refusal { code, reason }) => {
                 return Err(ClientError::Refused { code, reason })
             }
@@ -216,12 +327,20 @@ impl Client {
             entity_id,
             tick_rate,
             walk_speed,
+            token,
             replica: Replica::new(quantizer),
             sequence: 0,
             recent: Vec::with_capacity(MAX_INPUTS_PER_DATAGRAM),
             redundancy: INPUT_REDUNDANCY,
             _endpoint: None,
         })
+    }
+
+    /// The resume token the server's welcome carried (after a password
+    /// login or an account creation): keep it and log in next time with
+    /// [`ConnectOptions::token`] instead of the password.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_ref().map(Secret::expose)
     }
 
     /// How many inputs each input datagram carries (1 to 8; 4 by default).

@@ -12,6 +12,12 @@
 //!   [`gsp_protocol`] before use.
 //! * [`http`] answers `/health`, `/status` and `/metrics`.
 //!
+//! Players are guests who only choose a name, unless the telnet and QUIC
+//! configs are given an [`AccountService`](gsp_engine::AccountService):
+//! then telnet runs a login conversation ([`telnet::login`]) and QUIC reads
+//! a password or a resume token from the hello; both can still admit
+//! guests when `allow_guests` says so.
+//!
 //! Whatever a client sends, the worst it can do is close its own connection:
 //! malformed or oversized input ends that connection with an error code, and
 //! a client that reads too slowly is dropped by the world rather than

@@ -25,11 +25,14 @@ pub enum CloseCode {
     Idle = 7,
     /// The peer broke the protocol's rules (unexpected message, second stream...).
     ProtocolViolation = 8,
+    /// The same account logged in from another connection, which goes on
+    /// with the character.
+    TakenOver = 9,
 }
 
 impl CloseCode {
     /// Every code, for lookups and tests.
-    pub const ALL: [CloseCode; 9] = [
+    pub const ALL: [CloseCode; 10] = [
         CloseCode::Normal,
         CloseCode::Malformed,
         CloseCode::TooLarge,
@@ -39,6 +42,7 @@ impl CloseCode {
         CloseCode::TooSlow,
         CloseCode::Idle,
         CloseCode::ProtocolViolation,
+        CloseCode::TakenOver,
     ];
 
     /// The QUIC application error code.
@@ -63,6 +67,7 @@ impl CloseCode {
             CloseCode::TooSlow => "client too slow",
             CloseCode::Idle => "idle timeout",
             CloseCode::ProtocolViolation => "protocol violation",
+            CloseCode::TakenOver => "logged in elsewhere",
         }
     }
 }

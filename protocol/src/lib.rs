@@ -6,8 +6,10 @@
 //! `scripts/gen-protocol`, and committed):
 //!
 //! * **One reliable stream**, opened by the client, carrying length-prefixed
-//!   frames ([`framing`]). The client speaks first with a [`ClientMessage::Hello`];
-//!   the server answers [`ServerMessage::Welcome`] or [`ServerMessage::Refusal`].
+//!   frames ([`framing`]). The client speaks first with a [`ClientMessage::Hello`]
+//!   (a name, and a password or a resume token for an account; neither for a
+//!   guest); the server answers [`ServerMessage::Welcome`] (with a fresh
+//!   resume token after a password login) or [`ServerMessage::Refusal`].
 //!   After that the client sends text commands (`say hi`, `go north`) and the
 //!   server sends [`ServerMessage::Event`]s: the same things a telnet player reads.
 //! * **Unreliable datagrams**: the client sends [`ClientDatagram::Input`] every
@@ -24,7 +26,13 @@
 //! ```
 //! use gsp_protocol::{ClientMessage, PROTOCOL_VERSION};
 //!
-//! let hello = ClientMessage::Hello { protocol_version: PROTOCOL_VERSION, name: "ada".into() };
+//! let hello = ClientMessage::Hello {
+//!     protocol_version: PROTOCOL_VERSION,
+//!     name: "ada".into(),
+//!     password: Some("correct horse".into()),
+//!     token: None,
+//!     create: false,
+//! };
 //! let bytes = hello.encode();
 //! assert_eq!(ClientMessage::decode(&bytes).unwrap(), hello);
 //! assert!(ClientMessage::decode(&bytes[..bytes.len() / 2]).is_err());
@@ -34,6 +42,7 @@ pub mod close;
 pub mod framing;
 pub mod messages;
 pub mod movement;
+pub mod secret;
 pub mod snapshot;
 
 #[allow(
@@ -54,9 +63,10 @@ pub use messages::{
     encode_snapshot, ClientDatagram, ClientMessage, DecodeError, EventKind, Moves, RefusalCode,
     ServerDatagram, ServerMessage, MAX_INPUTS_PER_DATAGRAM, SNAPSHOT_OVERHEAD_BYTES,
 };
+pub use secret::Secret;
 
 /// The protocol version a client announces in its hello; the server refuses others.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The QUIC application protocol name (ALPN). It stays `gsp/1` across
 /// protocol versions, so that a client of another version is told so in a
@@ -71,6 +81,8 @@ pub mod limits {
     pub const MAX_DATAGRAM_BYTES: usize = 1400;
     /// Longest text command a client may send, in bytes.
     pub const MAX_COMMAND_BYTES: usize = 512;
+    /// Longest password or token a hello may carry, in bytes.
+    pub const MAX_SECRET_BYTES: usize = 1024;
     /// Nesting depth the flatbuffers verifier allows.
     pub const MAX_DEPTH: usize = 8;
     /// Tables the flatbuffers verifier allows in one buffer.

@@ -11,6 +11,7 @@ use flatbuffers::{FlatBufferBuilder, InvalidFlatbuffer, VerifierOptions};
 use thiserror::Error;
 
 use crate::limits;
+use crate::secret::Secret;
 use crate::snapshot::{Quantization, SnapshotHeader};
 use crate::wire;
 
@@ -75,12 +76,22 @@ fn check_len(buf: &[u8], max: usize) -> Result<(), DecodeError> {
 /// A message from client to server on the reliable stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMessage {
-    /// The first message of every connection.
+    /// The first message of every connection. Which credentials it carries
+    /// says how the player logs in: a `token` resumes an account (and
+    /// `name` is ignored), a `password` logs in to the account `name` (or
+    /// creates it when `create`), neither asks to play as the guest `name`.
     Hello {
         /// Must equal [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
         protocol_version: u16,
         /// The name the player wants.
         name: String,
+        /// The account's password, at most [`limits::MAX_SECRET_BYTES`].
+        password: Option<Secret>,
+        /// A resume token from an earlier [`ServerMessage::Welcome`], at
+        /// most [`limits::MAX_SECRET_BYTES`].
+        token: Option<Secret>,
+        /// Create the account `name` with `password` instead of logging in.
+        create: bool,
     },
     /// A line of text as a telnet player would type it.
     Command {
@@ -97,13 +108,21 @@ impl ClientMessage {
             ClientMessage::Hello {
                 protocol_version,
                 name,
+                password,
+                token,
+                create,
             } => {
                 let name = fbb.create_string(name);
+                let password = password.as_ref().map(|p| fbb.create_string(p.expose()));
+                let token = token.as_ref().map(|t| fbb.create_string(t.expose()));
                 let hello = wire::ClientHello::create(
                     &mut fbb,
                     &wire::ClientHelloArgs {
                         protocol_version: *protocol_version,
                         name: Some(name),
+                        password,
+                        token,
+                        create_account: *create,
                     },
                 );
                 (wire::ClientMessage::ClientHello, hello.as_union_value())
@@ -134,9 +153,19 @@ impl ClientMessage {
         )?;
         if let Some(hello) = frame.message_as_client_hello() {
             let name = hello.name().ok_or(DecodeError::MissingField("name"))?;
+            let secret = |value: Option<&str>, field: &'static str| match value {
+                Some(v) if v.len() > limits::MAX_SECRET_BYTES => Err(DecodeError::InvalidField {
+                    field,
+                    why: "longer than 1024 bytes",
+                }),
+                v => Ok(v.map(Secret::from)),
+            };
             return Ok(ClientMessage::Hello {
                 protocol_version: hello.protocol_version(),
                 name: name.to_owned(),
+                password: secret(hello.password(), "password")?,
+                token: secret(hello.token(), "token")?,
+                create: hello.create_account(),
             });
         }
         if let Some(cmd) = frame.message_as_command() {
@@ -172,6 +201,9 @@ pub enum ServerMessage {
         quantization: Quantization,
         /// The avatar's walking speed, m/s, for client-side prediction.
         walk_speed: f32,
+        /// After a password login or an account creation: a resume token
+        /// to keep instead of the password.
+        token: Option<Secret>,
     },
     /// The handshake failed; the connection closes after this.
     Refusal {
@@ -205,6 +237,7 @@ impl ServerMessage {
                 protocol_version,
                 quantization,
                 walk_speed,
+                token,
             } => {
                 let [x, y, z] = quantization.min;
                 let min = wire::Vec3::new(x, y, z);
@@ -221,6 +254,7 @@ impl ServerMessage {
                         max_speed: quantization.max_speed,
                     },
                 );
+                let token = token.as_ref().map(|t| fbb.create_string(t.expose()));
                 let w = wire::Welcome::create(
                     &mut fbb,
                     &wire::WelcomeArgs {
@@ -230,6 +264,7 @@ impl ServerMessage {
                         protocol_version: *protocol_version,
                         quantization: Some(q),
                         walk_speed: *walk_speed,
+                        token,
                     },
                 );
                 (wire::ServerMessage::Welcome, w.as_union_value())
@@ -306,6 +341,7 @@ impl ServerMessage {
                     max_speed: q.max_speed(),
                 },
                 walk_speed: w.walk_speed(),
+                token: w.token().map(Secret::from),
             });
         }
         if let Some(r) = frame.message_as_refusal() {
@@ -596,6 +632,23 @@ mod tests {
             ClientMessage::Hello {
                 protocol_version: 1,
                 name: "ada".into(),
+                password: None,
+                token: None,
+                create: false,
+            },
+            ClientMessage::Hello {
+                protocol_version: 3,
+                name: "bob".into(),
+                password: Some("correct horse".into()),
+                token: None,
+                create: true,
+            },
+            ClientMessage::Hello {
+                protocol_version: 3,
+                name: String::new(),
+                password: None,
+                token: Some("t0k3n".into()),
+                create: false,
             },
             ClientMessage::Command {
                 text: "say héllo ✓".into(),
@@ -615,10 +668,24 @@ mod tests {
                     ..Quantization::default()
                 },
                 walk_speed: 6.0,
+                token: None,
+            },
+            ServerMessage::Welcome {
+                session_id: 8,
+                entity_id: 3,
+                tick_rate: 20,
+                protocol_version: 3,
+                quantization: Quantization::default(),
+                walk_speed: 5.0,
+                token: Some("resume-me".into()),
             },
             ServerMessage::Refusal {
                 code: RefusalCode::NameTaken,
                 reason: "taken".into(),
+            },
+            ServerMessage::Refusal {
+                code: RefusalCode::Throttled,
+                reason: "try again in 30 s".into(),
             },
             ServerMessage::Event {
                 kind: EventKind::Say,
@@ -687,6 +754,9 @@ mod tests {
         let hello = ClientMessage::Hello {
             protocol_version: 1,
             name: "x".into(),
+            password: None,
+            token: None,
+            create: false,
         }
         .encode();
         // A client frame is not a datagram of either kind.
@@ -721,6 +791,47 @@ mod tests {
     }
 
     #[test]
+    fn rejects_over_long_credentials() {
+        let hello = |password: &str, token: &str| ClientMessage::Hello {
+            protocol_version: 3,
+            name: "ada".into(),
+            password: Some(password.into()),
+            token: Some(token.into()),
+            create: false,
+        };
+        let max = "p".repeat(limits::MAX_SECRET_BYTES);
+        let ok = hello(&max, &max);
+        assert_eq!(ClientMessage::decode(&ok.encode()).unwrap(), ok);
+        let long = "p".repeat(limits::MAX_SECRET_BYTES + 1);
+        for (bad, field) in [
+            (hello(&long, "t"), "password"),
+            (hello("p", &long), "token"),
+        ] {
+            match ClientMessage::decode(&bad.encode()) {
+                Err(DecodeError::InvalidField { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("expected {field} to be refused, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn credentials_stay_out_of_debug_output() {
+        let hello = ClientMessage::Hello {
+            protocol_version: 3,
+            name: "ada".into(),
+            password: Some("hunter22".into()),
+            token: Some("tok-123".into()),
+            create: false,
+        };
+        let shown = format!("{hello:?}");
+        assert!(shown.contains("ada"), "{shown}");
+        assert!(
+            !shown.contains("hunter22") && !shown.contains("tok-123"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn rejects_over_long_command() {
         let m = ClientMessage::Command {
             text: "x".repeat(limits::MAX_COMMAND_BYTES + 1),
@@ -741,7 +852,7 @@ mod tests {
 
         #[test]
         fn corrupted_valid_messages_never_panic(idx in 0usize..64, val in any::<u8>()) {
-            let mut bytes = ClientMessage::Hello { protocol_version: 1, name: "corrupt".into() }.encode();
+            let mut bytes = ClientMessage::Hello { protocol_version: 1, name: "corrupt".into(), password: Some("pw".into()), token: None, create: true }.encode();
             let i = idx % bytes.len();
             bytes[i] = val;
             let _ = ClientMessage::decode(&bytes);

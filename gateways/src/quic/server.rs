@@ -1,26 +1,53 @@
 //! The async shell of the QUIC gateway.
 //!
 //! Per connection: accept the client's bidirectional stream, read one
-//! [`ClientMessage::Hello`] within the handshake timeout, join the world, and
-//! answer [`ServerMessage::Welcome`] (or a [`ServerMessage::Refusal`] and a
-//! close). Then three loops run until one ends: stream frames in (commands),
+//! [`ClientMessage::Hello`] within the handshake timeout, log the player in
+//! (see below), join the world, and answer [`ServerMessage::Welcome`] (or a
+//! [`ServerMessage::Refusal`] and a close). Then three loops run until one ends: stream frames in (commands),
 //! datagrams in (inputs with snapshot acknowledgements, pings), and world
 //! messages out (events on the stream, snapshots as datagrams). Any
 //! malformed or oversized input closes the connection with a [`CloseCode`];
 //! nothing else is affected.
+//!
+//! # Logging in
+//!
+//! With an [`AccountService`] in [`QuicConfig::accounts`], the hello's
+//! credentials decide who joins:
+//!
+//! * a `token` resumes the account it was issued for
+//!   ([`AccountService::connect_token`]);
+//! * a `password` logs in to the account `name` ([`AccountService::connect`]),
+//!   or creates it when `create` is set ([`AccountService::create`]); the
+//!   welcome then carries a fresh resume token
+//!   ([`AccountService::issue_token`]);
+//! * neither joins the guest `name` if [`QuicConfig::allow_guests`] and no
+//!   account has that name, and is refused with
+//!   [`RefusalCode::AccountRequired`] otherwise.
+//!
+//! Failures are refusals with the account error's own words
+//! ([`RefusalCode::BadCredentials`], [`RefusalCode::Throttled`]...). All the
+//! service calls of one handshake together get
+//! [`QuicConfig::handshake_timeout`]. Without an account service every
+//! player is a guest, and a hello with credentials is refused with
+//! [`RefusalCode::Unavailable`] rather than silently playing unsaved.
+//!
+//! When the same account logs in again elsewhere, the world closes this
+//! session ([`CloseReason::TakenOver`]): the client reads an info event
+//! saying so, and the connection closes with [`CloseCode::TakenOver`].
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use gsp_engine::{
-    CloseReason, GatewayKind, JoinError, Outbound, RefusalReason, SendError, TextEvent, WorldHandle,
+    AccountError, AccountService, CloseReason, GatewayKind, JoinError, JoinRequest, Login,
+    Outbound, RefusalReason, SendError, TextEvent, WorldHandle,
 };
 use gsp_protocol::framing::{encode_frame, FrameDecoder};
 use gsp_protocol::{
-    limits, ClientDatagram, ClientMessage, CloseCode, EventKind, RefusalCode, ServerDatagram,
-    ServerMessage, ALPN, PROTOCOL_VERSION,
+    limits, ClientDatagram, ClientMessage, CloseCode, EventKind, RefusalCode, Secret,
+    ServerDatagram, ServerMessage, ALPN, PROTOCOL_VERSION,
 };
 use quinn::crypto::rustls::QuicServerConfig;
 use quinn::{Connection, RecvStream, SendStream, VarInt};
@@ -29,12 +56,18 @@ use tokio_util::sync::CancellationToken;
 use super::cert::ServerIdentity;
 
 /// Settings of the QUIC gateway.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct QuicConfig {
-    /// Time from connection to a complete hello.
+    /// Time from connection to a complete hello, and again for the account
+    /// service's answers.
     pub handshake_timeout: Duration,
     /// A connection silent this long is closed (QUIC idle timeout).
     pub idle_timeout: Duration,
+    /// The account service; `None` makes every player a guest.
+    pub accounts: Option<Arc<dyn AccountService>>,
+    /// With accounts: whether a hello without credentials may play as a
+    /// guest (under a name no account has). Bots rely on it.
+    pub allow_guests: bool,
 }
 
 impl Default for QuicConfig {
@@ -42,7 +75,20 @@ impl Default for QuicConfig {
         QuicConfig {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
+            accounts: None,
+            allow_guests: true,
         }
+    }
+}
+
+impl std::fmt::Debug for QuicConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuicConfig")
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("accounts", &self.accounts.is_some())
+            .field("allow_guests", &self.allow_guests)
+            .finish()
     }
 }
 
@@ -120,7 +166,7 @@ pub async fn serve(
                     return;
                 }
             };
-            let code = handle(&conn, world, &config, shutdown).await;
+            let code = handle(&conn, peer, world, &config, shutdown).await;
             tracing::debug!(%peer, ?code, "QUIC connection closed");
             conn.close(VarInt::from_u32(code.code()), code.describe().as_bytes());
         });
@@ -134,6 +180,7 @@ pub async fn serve(
 /// Runs one connection to its end and says why it ended.
 async fn handle(
     conn: &Connection,
+    peer: SocketAddr,
     world: WorldHandle,
     config: &QuicConfig,
     shutdown: CancellationToken,
@@ -150,10 +197,13 @@ async fn handle(
         Ok(Err(code)) => return code,
         Ok(Ok(parts)) => parts,
     };
-    let name = match hello {
+    let hello = match hello {
         Some(ClientMessage::Hello {
             protocol_version,
             name,
+            password,
+            token,
+            create,
         }) => {
             if protocol_version != PROTOCOL_VERSION {
                 let reason = format!(
@@ -162,12 +212,34 @@ async fn handle(
                 refuse(&mut send, RefusalCode::VersionMismatch, &reason).await;
                 return CloseCode::Refused;
             }
-            name
+            Hello {
+                name,
+                password,
+                token,
+                create,
+            }
         }
         Some(_) => return CloseCode::ProtocolViolation,
         None => return CloseCode::Normal,
     };
-    let session = match world.join(&name, GatewayKind::Quic).await {
+    let peer_ip = peer.ip().to_canonical();
+    let admitted = tokio::time::timeout(config.handshake_timeout, admit(config, hello, peer_ip));
+    let Admission { request, token } = match admitted.await {
+        Ok(Ok(admission)) => admission,
+        Ok(Err((code, reason))) => {
+            tracing::debug!(%peer, ?code, %reason, "QUIC login refused");
+            refuse(&mut send, code, &reason).await;
+            return CloseCode::Refused;
+        }
+        Err(_) => {
+            tracing::warn!(%peer, "the account service did not answer within the handshake timeout");
+            let reason = "the account service did not answer in time; try again later";
+            refuse(&mut send, RefusalCode::Unavailable, reason).await;
+            return CloseCode::Refused;
+        }
+    };
+    let name = request.name.clone();
+    let session = match world.join_as(request).await {
         Ok(s) => s,
         Err(e) => {
             let (code, reason) = match e {
@@ -186,6 +258,7 @@ async fn handle(
         protocol_version: PROTOCOL_VERSION,
         quantization: session.quantization,
         walk_speed: session.walk_speed,
+        token,
     };
     if write_message(&mut send, &welcome).await.is_err() {
         return CloseCode::Normal;
@@ -203,6 +276,114 @@ async fn handle(
         code = read_datagrams(conn, sender) => code,
         code = write_outbound(conn, send, receiver, notices_rx) => code,
     }
+}
+
+/// The hello's identity and credentials.
+struct Hello {
+    name: String,
+    password: Option<Secret>,
+    token: Option<Secret>,
+    create: bool,
+}
+
+/// Who joins, and the resume token for the welcome.
+struct Admission {
+    request: JoinRequest,
+    token: Option<Secret>,
+}
+
+/// A refusal: its code and its words.
+type Refusal = (RefusalCode, String);
+
+/// Decides who the hello joins as, asking the account service if there is
+/// one (see the module docs).
+async fn admit(config: &QuicConfig, hello: Hello, peer: IpAddr) -> Result<Admission, Refusal> {
+    let Hello {
+        name,
+        password,
+        token,
+        create,
+    } = hello;
+    let guest = |name: &str| Admission {
+        request: JoinRequest::guest(name, GatewayKind::Quic),
+        token: None,
+    };
+    let Some(accounts) = config.accounts.as_deref() else {
+        if password.is_some() || token.is_some() || create {
+            return Err((
+                RefusalCode::Unavailable,
+                "this world has no accounts; connect as a guest".into(),
+            ));
+        }
+        return Ok(guest(&name));
+    };
+    let joined = |login: Login, token: Option<Secret>| Admission {
+        request: JoinRequest::account(&login, GatewayKind::Quic),
+        token,
+    };
+    if let Some(token) = token {
+        let login = accounts
+            .connect_token(token.expose(), peer)
+            .await
+            .map_err(account_refusal)?;
+        return Ok(joined(login, None));
+    }
+    if let Some(password) = password {
+        let login = if create {
+            accounts.create(&name, password.expose(), peer).await
+        } else {
+            accounts.connect(&name, password.expose(), peer).await
+        }
+        .map_err(account_refusal)?;
+        let token = match accounts.issue_token(login.account).await {
+            Ok(t) => Some(Secret::from(t)),
+            Err(e) => {
+                // The login stands; the client just has no token this time.
+                tracing::warn!(account = %login.account, error = %e, "could not issue a resume token");
+                None
+            }
+        };
+        return Ok(joined(login, token));
+    }
+    if create {
+        return Err((
+            RefusalCode::WeakPassword,
+            "a new account needs a password".into(),
+        ));
+    }
+    if !config.allow_guests {
+        return Err((
+            RefusalCode::AccountRequired,
+            "this world has no guests; log in or create an account".into(),
+        ));
+    }
+    if accounts.exists(&name).await.map_err(account_refusal)? {
+        return Err((
+            RefusalCode::AccountRequired,
+            format!("{name} is an account's name; log in with its password"),
+        ));
+    }
+    Ok(guest(&name))
+}
+
+/// An account error as a refusal, in the error's own words (except the
+/// store's internals, which go to the log).
+fn account_refusal(e: AccountError) -> Refusal {
+    let code = match &e {
+        AccountError::BadName => RefusalCode::BadName,
+        AccountError::NameTaken => RefusalCode::NameTaken,
+        AccountError::WeakPassword(why) => return (RefusalCode::WeakPassword, why.clone()),
+        AccountError::BadCredentials => RefusalCode::BadCredentials,
+        AccountError::Throttled { .. } => RefusalCode::Throttled,
+        AccountError::Unavailable(detail) => {
+            tracing::warn!(%detail, "account service unavailable");
+            return (
+                RefusalCode::Unavailable,
+                "the account service is unavailable; try again later".into(),
+            );
+        }
+    };
+    (code, e.to_string())
 }
 
 fn refusal_code(reason: RefusalReason) -> RefusalCode {
@@ -361,12 +542,27 @@ async fn write_outbound(
                 return CloseCode::Normal;
             }
             Some(Outbound::Closed(CloseReason::ShuttingDown)) => return CloseCode::ShuttingDown,
-            Some(Outbound::Closed(CloseReason::TakenOver)) => return CloseCode::Normal,
+            Some(Outbound::Closed(CloseReason::TakenOver)) => {
+                let notice = ServerMessage::Event {
+                    kind: EventKind::Info,
+                    text: TAKEN_OVER_NOTICE.into(),
+                    actor: None,
+                    room: None,
+                };
+                if write_message(&mut send, &notice).await.is_ok() && send.finish().is_ok() {
+                    // Give the notice a moment to arrive before the close.
+                    let _ = tokio::time::timeout(Duration::from_millis(500), send.stopped()).await;
+                }
+                return CloseCode::TakenOver;
+            }
             Some(Outbound::Joined { .. } | Outbound::Refused(_)) => {}
             None => return CloseCode::TooSlow,
         }
     }
 }
+
+/// What a session taken over by a login elsewhere reads last.
+pub const TAKEN_OVER_NOTICE: &str = "Someone else has logged in as you. Goodbye.";
 
 /// A world event as a wire event.
 pub fn event_message(event: &TextEvent) -> ServerMessage {

@@ -1011,6 +1011,47 @@ mod tests {
     }
 
     #[test]
+    fn echo_negotiated_around_a_password_prompt() {
+        // The gateway's own config: ECHO is not an option it offers by
+        // itself, only one it asks for around password prompts.
+        let mut c = TelnetCodec::new(CodecConfig::default());
+        let local = |on| changed(opt::ECHO, Side::Local, on);
+
+        // A client that agrees: WILL, DO, then WONT, DONT.
+        c.request_local(opt::ECHO, true);
+        assert_eq!(c.take_output(), vec![IAC, WILL, opt::ECHO]);
+        assert_eq!(c.receive(&[IAC, DO, opt::ECHO]), vec![local(true)]);
+        assert!(c.local_enabled(opt::ECHO) && !c.has_output());
+        c.request_local(opt::ECHO, false);
+        assert_eq!(c.take_output(), vec![IAC, WONT, opt::ECHO]);
+        assert_eq!(c.receive(&[IAC, DONT, opt::ECHO]), vec![local(false)]);
+        assert!(!c.local_enabled(opt::ECHO) && !c.has_output());
+
+        // A client that refuses keeps echoing; there is nothing to undo.
+        c.request_local(opt::ECHO, true);
+        assert_eq!(c.take_output(), vec![IAC, WILL, opt::ECHO]);
+        assert_eq!(c.receive(&[IAC, DONT, opt::ECHO]), vec![]);
+        c.request_local(opt::ECHO, false);
+        assert!(!c.has_output() && !c.local_enabled(opt::ECHO));
+
+        // A client that has not answered yet: the WONT waits for its answer
+        // (RFC 1143's queue) and goes out as soon as the DO arrives.
+        c.request_local(opt::ECHO, true);
+        assert_eq!(c.take_output(), vec![IAC, WILL, opt::ECHO]);
+        c.request_local(opt::ECHO, false);
+        assert!(!c.has_output());
+        assert_eq!(c.receive(&[IAC, DO, opt::ECHO]), vec![]);
+        assert_eq!(c.take_output(), vec![IAC, WONT, opt::ECHO]);
+        assert_eq!(c.receive(&[IAC, DONT, opt::ECHO]), vec![]);
+        assert!(!c.local_enabled(opt::ECHO) && !c.has_output());
+
+        // Outside a password prompt a client's DO ECHO is refused.
+        assert_eq!(c.receive(&[IAC, DO, opt::ECHO]), vec![]);
+        assert_eq!(c.take_output(), vec![IAC, WONT, opt::ECHO]);
+        assert!(!c.local_enabled(opt::ECHO));
+    }
+
+    #[test]
     fn refusal_loop_and_do_storm_are_bounded() {
         let mut c = codec();
         // A peer that answers every WONT with DO again: one WONT per DO, never more.

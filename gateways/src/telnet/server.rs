@@ -1,38 +1,64 @@
 //! The async shell of the telnet gateway.
 //!
-//! One task per connection: banner, name prompt, join, then a loop that
-//! reads bytes into the [`TelnetCodec`], hands complete lines to the world,
-//! and writes the world's events back. Every wait has a deadline: the name
-//! prompt, idle players, and writes to a client that stopped reading.
+//! One task per connection: banner, login, then a loop that reads bytes
+//! into the [`TelnetCodec`], hands complete lines to the world, and writes
+//! the world's events back. Every wait has a deadline: the login, idle
+//! players, and writes to a client that stopped reading.
+//!
+//! The login conversation is the [`LoginFlow`] state machine; this shell
+//! only carries out its actions: text and prompts to the socket, echo off
+//! and on through the codec's option negotiation (IAC WILL ECHO / WONT
+//! ECHO), questions to the [`AccountService`] and the world, all within
+//! [`TelnetConfig::login_timeout`].
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use gsp_engine::{
-    CloseReason, GatewayKind, JoinError, Outbound, RefusalReason, SendError, WorldHandle,
-};
+use gsp_engine::{AccountError, AccountService, CloseReason, Outbound, SendError, WorldHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::protocol::{CodecConfig, TelnetCodec, TelnetEvent};
+use super::login::{Action, Input, LoginConfig, LoginFlow, Request, MAX_TRIES};
+use super::protocol::{opt, CodecConfig, TelnetCodec, TelnetEvent};
 use super::render::{render, ERROR, RESET, TITLE};
 
 /// Settings of the telnet gateway.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TelnetConfig {
     /// Longest input line, in bytes.
     pub max_line_bytes: usize,
     /// A player who sends nothing for this long is disconnected.
     pub idle_timeout: Duration,
-    /// Time allowed to choose a name.
+    /// Time allowed to log in (every prompt and every answer of the
+    /// account service together).
     pub login_timeout: Duration,
     /// A write that cannot complete in this time means the client stopped
     /// reading; the connection is closed.
     pub write_timeout: Duration,
     /// Connections served at once; more are told to come back later.
     pub max_connections: usize,
+    /// The account service; `None` makes every player a guest who only
+    /// chooses a name.
+    pub accounts: Option<Arc<dyn AccountService>>,
+    /// With accounts: whether `guest <name>` is offered at the login.
+    pub allow_guests: bool,
+}
+
+impl std::fmt::Debug for TelnetConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelnetConfig")
+            .field("max_line_bytes", &self.max_line_bytes)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("login_timeout", &self.login_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("accounts", &self.accounts.is_some())
+            .field("allow_guests", &self.allow_guests)
+            .finish()
+    }
 }
 
 impl Default for TelnetConfig {
@@ -43,6 +69,8 @@ impl Default for TelnetConfig {
             login_timeout: Duration::from_secs(120),
             write_timeout: Duration::from_secs(10),
             max_connections: 4096,
+            accounts: None,
+            allow_guests: true,
         }
     }
 }
@@ -57,6 +85,9 @@ const BANNER: &str = "
 ";
 
 const SHUTDOWN_NOTICE: &str = "The world is shutting down. Goodbye.\n";
+
+/// What a player reads when the same account logs in elsewhere.
+pub const TAKEN_OVER_NOTICE: &str = "Someone else has logged in as you. Goodbye.\n";
 
 /// Accepts telnet connections until `shutdown` is cancelled.
 pub async fn serve(
@@ -215,7 +246,7 @@ impl<'a> Connection<'a> {
                     Some(Outbound::Text(event)) => self.write_text(&render(&event)).await?,
                     Some(Outbound::Closed(CloseReason::Quit)) => return Ok(()),
                     Some(Outbound::Closed(CloseReason::TakenOver)) => {
-                        let _ = self.write_text("Someone else has logged in as you. Goodbye.\n").await;
+                        let _ = self.write_text(TAKEN_OVER_NOTICE).await;
                         return Ok(());
                     }
                     Some(Outbound::Closed(CloseReason::ShuttingDown)) => {
@@ -267,55 +298,139 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// Asks for a name until the world accepts one. `None` if the player
-    /// left or took too long.
+    /// Runs the login conversation. `None` if the player left, took too
+    /// long, or ran out of tries.
     async fn login(
         &mut self,
         world: &WorldHandle,
     ) -> Result<Option<gsp_engine::Session>, ConnError> {
         let deadline = Instant::now() + self.config.login_timeout;
-        for _ in 0..10 {
-            self.prompt("By what name do you wish to be known? ")
-                .await?;
-            let name = loop {
-                match self.next_event(deadline).await? {
-                    None => {
-                        self.write_text("\nToo slow. Goodbye.\n").await?;
-                        return Ok(None);
-                    }
-                    Some(TelnetEvent::Line(line)) => break line.trim().to_owned(),
-                    Some(TelnetEvent::LineTooLong { .. }) => {
-                        self.write_text("That is far too long for a name.\n")
-                            .await?;
-                    }
-                    Some(_) => {}
+        let mut flow = LoginFlow::new(LoginConfig {
+            accounts: self.config.accounts.is_some(),
+            allow_guests: self.config.allow_guests,
+            max_tries: MAX_TRIES,
+        });
+        let mut session = None;
+        let mut actions = flow.start();
+        loop {
+            let mut request = None;
+            for action in actions {
+                match action {
+                    Action::Write(text) => self.write_text(&text).await?,
+                    Action::Prompt(text) => self.prompt(&text).await?,
+                    Action::EchoOff => self.set_echo(false).await?,
+                    Action::EchoOn => self.set_echo(true).await?,
+                    Action::Request(r) => request = Some(r),
+                    Action::Done => return Ok(session),
+                    Action::Close => return Ok(None),
                 }
+            }
+            let input = match request {
+                Some(request) => self.ask(request, world, deadline, &mut session).await,
+                None => self.next_login_input(deadline).await?,
             };
-            if name.is_empty() {
-                continue;
-            }
-            if name.eq_ignore_ascii_case("quit") {
-                self.write_text("Goodbye.\n").await?;
-                return Ok(None);
-            }
-            match world.join(&name, GatewayKind::Telnet).await {
-                Ok(session) => return Ok(Some(session)),
-                Err(JoinError::Refused(
-                    reason @ (RefusalReason::BadName | RefusalReason::NameTaken),
-                )) => {
-                    self.write_text(&format!("Sorry, {reason}.\n")).await?;
-                }
-                Err(JoinError::Refused(reason)) => {
-                    self.write_text(&format!("Sorry, {reason}.\n")).await?;
-                    return Ok(None);
-                }
-                Err(e) => {
-                    self.write_text(&format!("Sorry: {e}.\n")).await?;
-                    return Ok(None);
-                }
+            actions = flow.handle(input);
+        }
+    }
+
+    /// Client echo on or off, through the codec's option negotiation: the
+    /// server offers to echo (IAC WILL ECHO) and does not, so the password
+    /// stays off the screen; IAC WONT ECHO gives echo back to the client.
+    async fn set_echo(&mut self, on: bool) -> Result<(), ConnError> {
+        self.codec.request_local(opt::ECHO, !on);
+        if self.codec.has_output() {
+            let out = self.codec.take_output();
+            self.write_raw(&out).await?;
+        }
+        Ok(())
+    }
+
+    /// The next line (or the deadline) at a login prompt.
+    async fn next_login_input(&mut self, deadline: Instant) -> Result<Input, ConnError> {
+        loop {
+            match self.next_event(deadline).await? {
+                None => return Ok(Input::TimedOut),
+                Some(TelnetEvent::Line(line)) => return Ok(Input::Line(line)),
+                Some(TelnetEvent::LineTooLong { .. }) => return Ok(Input::LineTooLong),
+                Some(_) => {}
             }
         }
-        self.write_text("Too many tries. Goodbye.\n").await?;
-        Ok(None)
+    }
+
+    /// Asks the account service or the world, within the login deadline.
+    /// A world that accepts the player leaves the session in `session`.
+    async fn ask(
+        &self,
+        request: Request,
+        world: &WorldHandle,
+        deadline: Instant,
+        session: &mut Option<gsp_engine::Session>,
+    ) -> Input {
+        let peer = self.peer;
+        let ip = peer.ip().to_canonical();
+        let accounts = self.config.accounts.as_deref();
+        let call = async {
+            let Some(service) = accounts else {
+                if let Request::Join(join) = request {
+                    return joined(world.join_as(join).await, session);
+                }
+                // The flow asks the service only when there is one.
+                let none = AccountError::Unavailable("no account service".into());
+                return Input::Login(Err(none));
+            };
+            match request {
+                Request::Exists { name } => Input::Exists(service.exists(&name).await),
+                Request::Connect { name, password } => {
+                    let result = service.connect(&name, password.expose(), ip).await;
+                    log_login(peer, &name, "connect", &result);
+                    Input::Login(result)
+                }
+                Request::Create { name, password } => {
+                    let result = service.create(&name, password.expose(), ip).await;
+                    log_login(peer, &name, "create", &result);
+                    Input::Login(result)
+                }
+                Request::Join(join) => joined(world.join_as(join).await, session),
+            }
+        };
+        let input = tokio::time::timeout_at(deadline, call)
+            .await
+            .unwrap_or(Input::TimedOut);
+        if let Input::Exists(Err(AccountError::Unavailable(detail))) = &input {
+            tracing::warn!(%peer, %detail, "account service unavailable");
+        }
+        input
+    }
+}
+
+/// The world's answer to a join as the flow's input; the session is kept.
+fn joined(
+    result: Result<gsp_engine::Session, gsp_engine::JoinError>,
+    session: &mut Option<gsp_engine::Session>,
+) -> Input {
+    match result {
+        Ok(s) => {
+            *session = Some(s);
+            Input::Joined(Ok(()))
+        }
+        Err(e) => Input::Joined(Err(e)),
+    }
+}
+
+/// Logs a login attempt's outcome (never the password).
+fn log_login(
+    peer: SocketAddr,
+    name: &str,
+    what: &str,
+    result: &Result<gsp_engine::Login, AccountError>,
+) {
+    match result {
+        Ok(login) => {
+            tracing::info!(%peer, account = %login.account, name = %login.name, what, "telnet login")
+        }
+        Err(AccountError::Unavailable(detail)) => {
+            tracing::warn!(%peer, %name, what, %detail, "account service unavailable")
+        }
+        Err(e) => tracing::debug!(%peer, %name, what, error = %e, "telnet login refused"),
     }
 }

@@ -13,16 +13,21 @@ pub mod wire {
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_REFUSAL_CODE: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_REFUSAL_CODE: u8 = 5;
+pub const ENUM_MAX_REFUSAL_CODE: u8 = 10;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_REFUSAL_CODE: [RefusalCode; 6] = [
+pub const ENUM_VALUES_REFUSAL_CODE: [RefusalCode; 11] = [
   RefusalCode::Unspecified,
   RefusalCode::VersionMismatch,
   RefusalCode::BadName,
   RefusalCode::NameTaken,
   RefusalCode::ServerFull,
   RefusalCode::ShuttingDown,
+  RefusalCode::BadCredentials,
+  RefusalCode::Throttled,
+  RefusalCode::AccountRequired,
+  RefusalCode::Unavailable,
+  RefusalCode::WeakPassword,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -36,9 +41,14 @@ impl RefusalCode {
   pub const NameTaken: Self = Self(3);
   pub const ServerFull: Self = Self(4);
   pub const ShuttingDown: Self = Self(5);
+  pub const BadCredentials: Self = Self(6);
+  pub const Throttled: Self = Self(7);
+  pub const AccountRequired: Self = Self(8);
+  pub const Unavailable: Self = Self(9);
+  pub const WeakPassword: Self = Self(10);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 5;
+  pub const ENUM_MAX: u8 = 10;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::Unspecified,
     Self::VersionMismatch,
@@ -46,6 +56,11 @@ impl RefusalCode {
     Self::NameTaken,
     Self::ServerFull,
     Self::ShuttingDown,
+    Self::BadCredentials,
+    Self::Throttled,
+    Self::AccountRequired,
+    Self::Unavailable,
+    Self::WeakPassword,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -56,6 +71,11 @@ impl RefusalCode {
       Self::NameTaken => Some("NameTaken"),
       Self::ServerFull => Some("ServerFull"),
       Self::ShuttingDown => Some("ShuttingDown"),
+      Self::BadCredentials => Some("BadCredentials"),
+      Self::Throttled => Some("Throttled"),
+      Self::AccountRequired => Some("AccountRequired"),
+      Self::Unavailable => Some("Unavailable"),
+      Self::WeakPassword => Some("WeakPassword"),
       _ => None,
     }
   }
@@ -886,6 +906,9 @@ impl<'a> ::flatbuffers::Follow<'a> for ClientHello<'a> {
 impl<'a> ClientHello<'a> {
   pub const VT_PROTOCOL_VERSION: ::flatbuffers::VOffsetT = 4;
   pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_PASSWORD: ::flatbuffers::VOffsetT = 8;
+  pub const VT_TOKEN: ::flatbuffers::VOffsetT = 10;
+  pub const VT_CREATE_ACCOUNT: ::flatbuffers::VOffsetT = 12;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -897,8 +920,11 @@ impl<'a> ClientHello<'a> {
     args: &'args ClientHelloArgs<'args>
   ) -> ::flatbuffers::WIPOffset<ClientHello<'bldr>> {
     let mut builder = ClientHelloBuilder::new(_fbb);
+    if let Some(x) = args.token { builder.add_token(x); }
+    if let Some(x) = args.password { builder.add_password(x); }
     if let Some(x) = args.name { builder.add_name(x); }
     builder.add_protocol_version(args.protocol_version);
+    builder.add_create_account(args.create_account);
     builder.finish()
   }
 
@@ -917,6 +943,27 @@ impl<'a> ClientHello<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ClientHello::VT_NAME, None)}
   }
+  #[inline]
+  pub fn password(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ClientHello::VT_PASSWORD, None)}
+  }
+  #[inline]
+  pub fn token(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ClientHello::VT_TOKEN, None)}
+  }
+  #[inline]
+  pub fn create_account(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ClientHello::VT_CREATE_ACCOUNT, Some(false)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ClientHello<'_> {
@@ -927,6 +974,9 @@ impl ::flatbuffers::Verifiable for ClientHello<'_> {
     v.visit_table(pos)?
      .visit_field::<u16>("protocol_version", Self::VT_PROTOCOL_VERSION, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("password", Self::VT_PASSWORD, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("token", Self::VT_TOKEN, false)?
+     .visit_field::<bool>("create_account", Self::VT_CREATE_ACCOUNT, false)?
      .finish();
     Ok(())
   }
@@ -934,6 +984,9 @@ impl ::flatbuffers::Verifiable for ClientHello<'_> {
 pub struct ClientHelloArgs<'a> {
     pub protocol_version: u16,
     pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub password: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub token: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub create_account: bool,
 }
 impl<'a> Default for ClientHelloArgs<'a> {
   #[inline]
@@ -941,6 +994,9 @@ impl<'a> Default for ClientHelloArgs<'a> {
     ClientHelloArgs {
       protocol_version: 0,
       name: None,
+      password: None,
+      token: None,
+      create_account: false,
     }
   }
 }
@@ -957,6 +1013,18 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ClientHelloBuilder<'a, 'b, A>
   #[inline]
   pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientHello::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_password(&mut self, password: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientHello::VT_PASSWORD, password);
+  }
+  #[inline]
+  pub fn add_token(&mut self, token: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ClientHello::VT_TOKEN, token);
+  }
+  #[inline]
+  pub fn add_create_account(&mut self, create_account: bool) {
+    self.fbb_.push_slot::<bool>(ClientHello::VT_CREATE_ACCOUNT, create_account, false);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ClientHelloBuilder<'a, 'b, A> {
@@ -978,6 +1046,9 @@ impl ::core::fmt::Debug for ClientHello<'_> {
     let mut ds = f.debug_struct("ClientHello");
       ds.field("protocol_version", &self.protocol_version());
       ds.field("name", &self.name());
+      ds.field("password", &self.password());
+      ds.field("token", &self.token());
+      ds.field("create_account", &self.create_account());
       ds.finish()
   }
 }
@@ -1184,6 +1255,7 @@ impl<'a> Welcome<'a> {
   pub const VT_PROTOCOL_VERSION: ::flatbuffers::VOffsetT = 10;
   pub const VT_QUANTIZATION: ::flatbuffers::VOffsetT = 12;
   pub const VT_WALK_SPEED: ::flatbuffers::VOffsetT = 14;
+  pub const VT_TOKEN: ::flatbuffers::VOffsetT = 16;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -1197,6 +1269,7 @@ impl<'a> Welcome<'a> {
     let mut builder = WelcomeBuilder::new(_fbb);
     builder.add_entity_id(args.entity_id);
     builder.add_session_id(args.session_id);
+    if let Some(x) = args.token { builder.add_token(x); }
     builder.add_walk_speed(args.walk_speed);
     if let Some(x) = args.quantization { builder.add_quantization(x); }
     builder.add_protocol_version(args.protocol_version);
@@ -1247,6 +1320,13 @@ impl<'a> Welcome<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<f32>(Welcome::VT_WALK_SPEED, Some(0.0)).unwrap()}
   }
+  #[inline]
+  pub fn token(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Welcome::VT_TOKEN, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Welcome<'_> {
@@ -1261,6 +1341,7 @@ impl ::flatbuffers::Verifiable for Welcome<'_> {
      .visit_field::<u16>("protocol_version", Self::VT_PROTOCOL_VERSION, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<Quantization>>("quantization", Self::VT_QUANTIZATION, false)?
      .visit_field::<f32>("walk_speed", Self::VT_WALK_SPEED, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("token", Self::VT_TOKEN, false)?
      .finish();
     Ok(())
   }
@@ -1272,6 +1353,7 @@ pub struct WelcomeArgs<'a> {
     pub protocol_version: u16,
     pub quantization: Option<::flatbuffers::WIPOffset<Quantization<'a>>>,
     pub walk_speed: f32,
+    pub token: Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for WelcomeArgs<'a> {
   #[inline]
@@ -1283,6 +1365,7 @@ impl<'a> Default for WelcomeArgs<'a> {
       protocol_version: 0,
       quantization: None,
       walk_speed: 0.0,
+      token: None,
     }
   }
 }
@@ -1317,6 +1400,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> WelcomeBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<f32>(Welcome::VT_WALK_SPEED, walk_speed, 0.0);
   }
   #[inline]
+  pub fn add_token(&mut self, token: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Welcome::VT_TOKEN, token);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> WelcomeBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     WelcomeBuilder {
@@ -1340,6 +1427,7 @@ impl ::core::fmt::Debug for Welcome<'_> {
       ds.field("protocol_version", &self.protocol_version());
       ds.field("quantization", &self.quantization());
       ds.field("walk_speed", &self.walk_speed());
+      ds.field("token", &self.token());
       ds.finish()
   }
 }
