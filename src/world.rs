@@ -116,8 +116,7 @@ pub struct WorldArgs {
 
 fn parse_world_name(s: &str) -> Result<String, String> {
     let ok = (1..=32).contains(&s.len())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(s.to_owned())

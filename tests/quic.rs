@@ -237,6 +237,9 @@ async fn malformed_input_closes_only_the_offending_connection() {
     let hello = gsp_protocol::ClientMessage::Hello {
         protocol_version: 1,
         name: "again".into(),
+        password: None,
+        token: None,
+        create: false,
     }
     .encode();
     let mut frame = Vec::new();

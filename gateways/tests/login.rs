@@ -616,7 +616,6 @@ async fn telnet_worlds_without_guests_ask_for_an_account() {
 }
 
 #[tokio::test]
-#[ignore = "needs engine takeover"]
 async fn telnet_takeover_closes_the_first_connection() {
     let server = Server::start(Some(Arc::new(FakeAccounts::default())), true).await;
     let mut first = Telnet::connect(server.telnet).await;
@@ -761,7 +760,6 @@ async fn quic_account_service_is_bounded_by_the_handshake_timeout() {
 }
 
 #[tokio::test]
-#[ignore = "needs engine takeover"]
 async fn quic_takeover_closes_the_first_connection() {
     let server = Server::start(Some(Arc::new(FakeAccounts::default())), true).await;
     let mut first = quic(&server, ConnectOptions::create("ada", "open-sesame"))
