@@ -8,10 +8,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use gsp_engine::{GameWorld, ReplicationConfig, WorldConfig, WorldMap, WorldRuntime};
+use std::sync::Arc;
+
+use gsp_engine::{
+    AccountService, GameWorld, PersistSink, ReplicationConfig, WorldConfig, WorldMap, WorldRuntime,
+};
 use gsp_gateways::quic::{QuicConfig, ServerIdentity};
 use gsp_gateways::telnet::TelnetConfig;
 use gsp_gateways::CancellationToken;
+
+/// Saves waiting for the writer; while it is this far behind, the world
+/// puts off new saves (their changes go out with a later one).
+const SAVE_QUEUE: usize = 4;
+
+/// How long a stopping world waits for its last save to be written.
+const FINAL_SAVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where a world listens and how it ticks.
 #[derive(Debug, Args)]
@@ -168,7 +179,49 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("invalid world settings: {e}"))?;
     let mods = find_mods(&args)?;
     let map = world_map(&mods)?;
+
+    // Storage: the database, the last complete save, and the writer that
+    // takes saves off the tick thread.
+    let db = match &args.database_url {
+        Some(url) => gsp_persistence::Database::connect(url).await,
+        None => gsp_persistence::Database::open_data_dir(&args.data).await,
+    }
+    .context("opening the database")?;
+    tracing::info!(backend = db.backend().name(), world = %args.world_name, "database ready");
+    let world_store = gsp_persistence::WorldStore::new(db.clone(), &args.world_name);
+    let accounts = gsp_persistence::AccountStore::new(db.clone(), &args.world_name);
+    let saved = world_store
+        .load()
+        .await
+        .context("loading the last world save")?;
+    if saved.generation > 0 {
+        tracing::info!(
+            generation = saved.generation,
+            entities = saved.entities.len(),
+            mods = saved.mod_storage.len(),
+            "restoring the last complete save"
+        );
+    }
+    let (save_tx, save_rx) = crossbeam_channel::bounded(SAVE_QUEUE);
+    let writer = gsp_persistence::Writer::spawn(world_store, accounts.clone(), save_rx);
+
     let mut game = GameWorld::new(config, map);
+    let interval_ticks = (args.save_interval * f64::from(args.tick_hz)).round().max(1.0) as u64;
+    game.enable_saves(PersistSink { tx: save_tx }, interval_ticks);
+    game.restore(&saved);
+
+    // Chat and presence between worlds.
+    let bus = gsp_persistence::bus::Bus::start(
+        gsp_persistence::bus::BusConfig::new(args.world_name.clone())
+            .redis_url(args.redis_url.as_deref())
+            .channel(args.bus_channel.clone()),
+    )
+    .context("starting the bus")?;
+    let (link, bus_guard) =
+        gsp_persistence::bus::bridge(&bus, &args.world_name, &tokio::runtime::Handle::current())
+            .context("connecting the world to the bus")?;
+    game.connect_bus(link);
+
     gsp_physics::install(&mut game);
     let watched: Vec<(String, PathBuf)> = mods
         .iter()
@@ -206,7 +259,12 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     let telnet = tokio::net::TcpListener::bind(args.telnet)
         .await
         .with_context(|| format!("binding telnet to {}", args.telnet))?;
-    let quic_config = QuicConfig::default();
+    let accounts: Arc<dyn AccountService> = Arc::new(accounts);
+    let quic_config = QuicConfig {
+        accounts: Some(accounts.clone()),
+        allow_guests: !args.no_guests,
+        ..QuicConfig::default()
+    };
     let quic = gsp_gateways::quic::endpoint(args.quic, &identity, &quic_config)
         .with_context(|| format!("binding QUIC to {}", args.quic))?;
     let http = tokio::net::TcpListener::bind(args.http)
@@ -219,6 +277,8 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let telnet_config = TelnetConfig {
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        accounts: Some(accounts),
+        allow_guests: false,
         ..TelnetConfig::default()
     };
     let tasks = [
@@ -276,8 +336,20 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
-    // Closes every session with a goodbye and stops the tick thread.
+    // Saves a last time, closes every session with a goodbye and stops the
+    // tick thread; then waits for the writer to have written it all.
     tokio::task::spawn_blocking(move || world.shutdown()).await?;
+    let flushed = tokio::task::spawn_blocking(move || {
+        let result = writer.flush(FINAL_SAVE_TIMEOUT);
+        (result, writer.stats())
+    })
+    .await?;
+    match flushed {
+        (Ok(()), stats) => tracing::info!(generation = stats.last_generation, "world saved"),
+        (Err(e), _) => tracing::error!("the last save was not written: {e}"),
+    }
+    drop(bus_guard);
+    db.close().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), quic.wait_idle()).await;
     tracing::info!("stopped");
     Ok(())

@@ -11,7 +11,7 @@ use common::{Telnet, World};
 use gsp_persistence::testing::TestDb;
 use gsp_persistence::{Database, WorldStore};
 
-const PASSWORD: &str = "correct horse";
+use common::PASSWORD;
 
 /// Logs `name` in with the one-line form (`create` or `connect`) and waits
 /// for the first room; returns the player and the room text.

@@ -76,9 +76,9 @@ async fn names_are_checked_and_unique() {
     t.expect("name").await;
     t.send("x").await;
     t.expect("names are 2 to 16 letters").await;
-    t.send("ADA").await;
-    t.expect("that name is already in use").await;
-    t.send("carol").await;
+    t.send(&format!("create ADA {}", common::PASSWORD)).await;
+    t.expect("that name is already taken").await;
+    t.send(&format!("create carol {}", common::PASSWORD)).await;
     t.expect("Players here: carol (you), ada.").await;
 }
 
@@ -93,7 +93,7 @@ async fn telnet_negotiation_is_refused_politely_without_loops() {
     // twice for the refusals to stay loop-free), then "already off" notices.
     t.send_raw(&[IAC, DO, 200, IAC, WILL, 201]).await;
     t.send_raw(&[IAC, DONT, 200, IAC, WONT, 201]).await;
-    t.send("ada").await;
+    t.send(&format!("create ada {}", common::PASSWORD)).await;
     t.expect("Players here:").await;
     let raw = t.raw.clone();
     let count = |seq: &[u8]| raw.windows(seq.len()).filter(|w| *w == seq).count();

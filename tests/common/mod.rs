@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The password of the characters tests create.
+pub const PASSWORD: &str = "correct horse";
+
 /// Path of the binary under test.
 pub fn gsp_bin() -> &'static str {
     env!("CARGO_BIN_EXE_gsp")
@@ -191,11 +194,12 @@ impl Telnet {
         }
     }
 
-    /// Connects, answers the name prompt, and waits for the first room.
+    /// Connects, creates the character `name` (password [`PASSWORD`]) with
+    /// the one-line form at the name prompt, and waits for the first room.
     pub async fn login(addr: SocketAddr, name: &str) -> Telnet {
         let mut t = Telnet::connect(addr).await;
         t.expect("name").await;
-        t.send(name).await;
+        t.send(&format!("create {name} {PASSWORD}")).await;
         t.expect("Players here:").await;
         t
     }
