@@ -206,7 +206,9 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     let writer = gsp_persistence::Writer::spawn(world_store, accounts.clone(), save_rx);
 
     let mut game = GameWorld::new(config, map);
-    let interval_ticks = (args.save_interval * f64::from(args.tick_hz)).round().max(1.0) as u64;
+    let interval_ticks = (args.save_interval * f64::from(args.tick_hz))
+        .round()
+        .max(1.0) as u64;
     game.enable_saves(PersistSink { tx: save_tx }, interval_ticks);
     game.restore(&saved);
 

@@ -1,9 +1,46 @@
-//! Storage and the event bus for GSP worlds.
+//! Storage and the event bus for GSP worlds: accounts, characters and world saves on SQLite
+//! (the default, a file under `--data`) or PostgreSQL (by URL), through one
+//! code path.
 //!
-//! This crate will hold the sqlx stores (SQLite by default under `--data`,
-//! PostgreSQL by URL) for accounts, characters and world saves, with one set
-//! of embedded migrations, and the event bus between worlds (in-process by
-//! default, Redis pub/sub across processes). Saves are serialised on the tick
-//! thread and written by a task elsewhere, atomically.
+//! - [`Database`] opens either backend and applies the embedded migrations;
+//!   writes go through [`Database::begin_write`], safe against SQLite's
+//!   "database is locked" upgrade failure.
+//! - [`AccountStore`] implements the engine's
+//!   [`AccountService`](gsp_engine::AccountService) (argon2id passwords,
+//!   resume tokens, login [`Throttle`]) and stores characters per world.
+//! - [`WorldStore`] applies a [`WorldSave`](gsp_engine::WorldSave) in one
+//!   transaction that advances the world's generation, and loads the last
+//!   complete save.
+//! - [`Writer`] is the thread that drains the world's save channel:
+//!   coalescing, retrying, flushing on shutdown.
+//! - [`bus`] carries chat and presence between worlds: in-process, or Redis
+//!   pub/sub across processes, degrading to local-only while Redis is away.
+//! - [`testing`] gives tests throwaway databases on both backends.
+//!
+//! Accounts are shared by every world of a database; characters and saves
+//! are keyed by world name, so several worlds can share one database.
+#![warn(missing_docs)]
 
+pub mod accounts;
 pub mod bus;
+pub mod db;
+pub mod error;
+pub mod testing;
+pub mod throttle;
+pub mod world;
+pub mod writer;
+
+mod characters;
+mod coalesce;
+mod password;
+mod sql;
+mod token;
+
+pub use accounts::AccountStore;
+pub use db::{Backend, Database, WriteTx};
+pub use error::StoreError;
+pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+pub use throttle::{Throttle, ThrottleRules};
+pub use token::{TOKEN_LIFETIME, TOKEN_PREFIX};
+pub use world::WorldStore;
+pub use writer::{FlushError, Writer, WriterHandle, WriterStats};

@@ -1,0 +1,290 @@
+//! Test support: throwaway databases on both backends, and
+//! [`both_backends!`](crate::both_backends) to run one test body on each.
+//!
+//! - [`TestDb::sqlite`]: a file in a fresh temporary directory.
+//! - [`TestDb::postgres`]: a fresh database `gsp_test_<random>` on the
+//!   server at `postgres://postgres@127.0.0.1:5432/postgres` (or the URL in
+//!   `GSP_TEST_POSTGRES_URL`), dropped again when the `TestDb` is. When the
+//!   server cannot be reached it prints why and returns `None`, so that a
+//!   machine without PostgreSQL skips those tests; with `CI=true` it panics
+//!   instead, so that CI cannot skip them by accident.
+//!
+//! ```no_run
+//! gsp_persistence::both_backends! {
+//!     fn generation_starts_at_zero(test) {
+//!         let store = gsp_persistence::WorldStore::new(test.db().clone(), "w");
+//!         assert_eq!(store.generation().await.unwrap(), 0);
+//!     }
+//! }
+//! ```
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::AnyConnection;
+use sqlx::{AssertSqlSafe, Connection};
+
+use crate::db::{sqlite_url, Backend, Database};
+use crate::error::redact_url;
+
+/// The server [`TestDb::postgres`] creates its databases on, unless
+/// [`POSTGRES_URL_ENV`] says otherwise.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The environment variable naming another server (a URL to an existing
+/// database, used to create and drop the test databases).
+pub const POSTGRES_URL_ENV: &str = "GSP_TEST_POSTGRES_URL";
+
+/// A throwaway database, removed when dropped.
+pub struct TestDb {
+    db: Database,
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    /// (admin URL, database name) of a PostgreSQL database to drop.
+    postgres: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb")
+            .field("url", &redact_url(&self.url))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestDb {
+    /// A migrated SQLite database in a new temporary directory. Panics if it
+    /// cannot be made (this is test support).
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::Builder::new()
+            .prefix("gsp-test-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
+        let db = Database::open_data_dir(dir.path())
+            .await
+            .unwrap_or_else(|e| panic!("cannot open a SQLite test database: {e}"));
+        let url = sqlite_url(&dir.path().join("gsp.db"))
+            .unwrap_or_else(|e| panic!("cannot name the SQLite test database: {e}"));
+        TestDb {
+            db,
+            url,
+            dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    /// A fresh, migrated PostgreSQL database; `None` (after printing why)
+    /// when the server cannot be reached, unless `CI=true`, where it panics.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = std::env::var(POSTGRES_URL_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+        match create_postgres(&admin).await {
+            Ok(db) => Some(db),
+            Err(why) => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("PostgreSQL is required under CI=true: {why}");
+                }
+                eprintln!("skipping a PostgreSQL test: {why} (with CI=true this fails)");
+                None
+            }
+        }
+    }
+
+    /// [`TestDb::sqlite`] or [`TestDb::postgres`].
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(TestDb::sqlite().await),
+            Backend::Postgres => TestDb::postgres().await,
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// Its backend.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// Its URL (for [`Database::connect`], as another process would).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The temporary directory holding a SQLite database.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_ref().map(|d| d.path())
+    }
+
+    /// A new [`Database`] on the same database, as a restarted process
+    /// would open it. Panics on failure.
+    pub async fn reopen(&self) -> Database {
+        Database::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reopen the test database: {e}"))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            drop_postgres(admin, name);
+        }
+    }
+}
+
+/// Drops the test database `name`, best effort. Runs on a thread of its
+/// own: Drop cannot await, and the test's runtime may be shutting down.
+fn drop_postgres(admin: String, name: String) {
+    let dropper = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            let Ok(Ok(mut conn)) =
+                tokio::time::timeout(Duration::from_secs(5), AnyConnection::connect(&admin)).await
+            else {
+                eprintln!("cannot drop the test database {name}: server unreachable");
+                return;
+            };
+            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            if let Err(e) = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut conn).await {
+                eprintln!("cannot drop the test database {name}: {e}");
+            }
+            let _ = conn.close().await;
+        });
+    });
+    let _ = dropper.join();
+}
+
+async fn create_postgres(admin: &str) -> Result<TestDb, String> {
+    sqlx::any::install_default_drivers();
+    let shown = redact_url(admin);
+    let mut conn =
+        match tokio::time::timeout(Duration::from_secs(5), AnyConnection::connect(admin)).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(format!("PostgreSQL unreachable at {shown}: {e}")),
+            Err(_) => return Err(format!("PostgreSQL unreachable at {shown}: timed out")),
+        };
+    let name = format!("gsp_test_{:016x}", fastrand::u64(..));
+    let mut attempt = 0;
+    loop {
+        let create = format!("CREATE DATABASE {name}");
+        match sqlx::raw_sql(AssertSqlSafe(create))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => break,
+            // Concurrent CREATE DATABASE may collide on the template.
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                tracing::debug!(error = %e, "CREATE DATABASE failed; retrying");
+            }
+            Err(e) => return Err(format!("cannot create a test database on {shown}: {e}")),
+        }
+    }
+    let _ = conn.close().await;
+    let url = with_database(admin, &name);
+    match Database::connect(&url).await {
+        Ok(db) => Ok(TestDb {
+            db,
+            url,
+            dir: None,
+            postgres: Some((admin.to_string(), name)),
+        }),
+        Err(e) => {
+            drop_postgres(admin.to_string(), name);
+            Err(format!("cannot open the test database: {e}"))
+        }
+    }
+}
+
+/// `url` with its database (path) replaced by `name`; the query is kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match query {
+        Some(query) => format!("{scheme}://{authority}/{name}?{query}"),
+        None => format!("{scheme}://{authority}/{name}"),
+    }
+}
+
+/// Runs `test` on a fresh database of `backend`, on a multi-threaded tokio
+/// runtime of its own; returns at once (the skip printed) when PostgreSQL
+/// is unreachable outside CI.
+pub fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("cannot start a tokio runtime: {e}"));
+    rt.block_on(async {
+        if let Some(db) = TestDb::new(backend).await {
+            test(db).await;
+        }
+    });
+}
+
+/// Defines a test module with one test per backend (`sqlite` and
+/// `postgres`), each running the body with a fresh [`TestDb`] bound to the
+/// given name. The body is async.
+///
+/// ```no_run
+/// gsp_persistence::both_backends! {
+///     fn opens(test) {
+///         assert!(test.db().pool().size() <= 8);
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! both_backends {
+    ($(#[$attr:meta])* fn $name:ident($db:ident) { $($body:tt)* }) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$attr])*
+            #[test]
+            fn sqlite() {
+                $crate::testing::run($crate::Backend::Sqlite, |$db| async move { $($body)* });
+            }
+
+            $(#[$attr])*
+            #[test]
+            fn postgres() {
+                $crate::testing::run($crate::Backend::Postgres, |$db| async move { $($body)* });
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_swapped_in() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "gsp_test_1"),
+            "postgres://postgres@127.0.0.1:5432/gsp_test_1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}
