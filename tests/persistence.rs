@@ -261,3 +261,39 @@ async fn two_worlds_on_one_redis_share_chat_and_who_all() {
         "chat delivered twice: {twice}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_login_takes_over_and_failed_logins_are_throttled() {
+    let world = World::start(&[]);
+    let (mut first, _) = enter(&world, "create", "ada").await;
+    first.send("n").await;
+    first.expect("The Prancing Pony").await;
+
+    // The same account again: the old connection is told and closed, the
+    // new one goes on where the character stands.
+    let (mut second, room) = enter(&world, "connect", "ada").await;
+    assert!(room.contains("The Prancing Pony"), "{room}");
+    let bye = first.expect_closed(Duration::from_secs(5)).await;
+    assert!(bye.contains("Someone else has logged in as you"), "{bye}");
+    second.send("who").await;
+    let who = second.expect("online:").await;
+    assert!(who.contains("1 player online"), "{who}");
+
+    // Wrong passwords, again and again: the account is locked for a while,
+    // even for the right password.
+    let mut eve = Telnet::connect(world.telnet).await;
+    eve.expect("What is your name?").await;
+    let mut throttled = false;
+    for _ in 0..8 {
+        eve.send("connect ada wrong-password").await;
+        let answer = eve.expect("name?").await;
+        if answer.contains("too many failed attempts") {
+            throttled = true;
+            break;
+        }
+        assert!(answer.contains("wrong name or password"), "{answer}");
+    }
+    assert!(throttled, "no throttling after repeated failures");
+    eve.send(&format!("connect ada {PASSWORD}")).await;
+    eve.expect("too many failed attempts").await;
+}
