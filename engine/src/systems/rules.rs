@@ -33,8 +33,7 @@ type AvatarQuery<'w, 's> = Query<
 
 /// Runs the commands typed since the last tick, in order.
 pub fn run_commands(
-    mut pending: ResMut<PendingCommands>,
-    mut removals: ResMut<PendingRemovals>,
+    (mut pending, mut removals): (ResMut<PendingCommands>, ResMut<PendingRemovals>),
     mut sessions: ResMut<Sessions>,
     mut events: ResMut<WorldEvents>,
     map: Res<WorldMap>,

@@ -30,12 +30,13 @@ use crate::persist::{
     CharacterState, EntityRecord, Persist, PersistSink, SavedBody, SavedWorld, WorldSave,
 };
 
+/// What [`ModStorageHook`] calls: every mod's storage, by mod name.
+pub type StorageFn = dyn FnMut(&mut World) -> Vec<(String, serde_json::Value)> + Send + Sync;
+
 /// Gives the storage of every mod, for saves: installed by the scripting
 /// crate, which the engine does not know.
 #[derive(Resource)]
-pub struct ModStorageHook(
-    pub Box<dyn FnMut(&mut World) -> Vec<(String, serde_json::Value)> + Send + Sync>,
-);
+pub struct ModStorageHook(pub Box<StorageFn>);
 
 /// Mod storage loaded from the last save, for the scripting crate to hand
 /// each mod when it loads.
