@@ -5,9 +5,12 @@
 //! - one save of 10,000 new persistent entities;
 //! - a save with 1,000 of them changed (median of several);
 //! - loading the 10,000 back (what a world does at start);
-//! - commits per second for small saves (1 entity each, one after another);
-//! - and, for comparison, this disk's raw fsync rate (write + fdatasync of
-//!   4 KiB in a loop, on a file next to the SQLite database).
+//! - commits per second for small saves (1 entity each, one after another),
+//!   with a write + fdatasync of 4 KiB on a file next to the SQLite database
+//!   between two saves, so that commit and raw sync latencies are compared
+//!   under the same conditions;
+//! - and this disk's raw fsync rate (write + fdatasync of 4 KiB in a loop,
+//!   appending and overwriting, in the same directory).
 //!
 //! ```text
 //! cargo run --release -p gsp-benches --bin save-report [-- ENTITIES CHANGED SMALL_SAVES]
@@ -28,7 +31,7 @@ struct Figures {
     full: Duration,
     changed: Duration,
     load: Duration,
-    commits_per_sec: f64,
+    small: Small,
 }
 
 fn record(i: usize, generation: u32) -> EntityRecord {
@@ -99,23 +102,80 @@ async fn measure(test: &TestDb, entities: usize, changed: usize) -> Figures {
         full,
         changed: median(changed_times),
         load,
-        commits_per_sec: 0.0,
+        small: Small::default(),
     }
 }
 
-/// Saves of 1 entity each, one after another: commits per second.
-async fn small_saves(test: &TestDb, small: usize) -> f64 {
+/// What the small saves measured.
+#[derive(Default)]
+struct Small {
+    commits_per_sec: f64,
+    median_commit: Duration,
+    median_fsync: Duration,
+}
+
+/// Saves of 1 entity each, one after another; between two saves, one
+/// write + fdatasync of 4 KiB on `probe`, so that commits and raw syncs are
+/// timed under the same conditions (this disk's sync latency drifts a lot).
+async fn small_saves(test: &TestDb, small: usize, probe: &mut Probe) -> Small {
     let store = WorldStore::new(test.db().clone(), "bench-small");
-    let t = Instant::now();
+    let mut commits = Vec::with_capacity(small);
+    let mut syncs = Vec::with_capacity(small);
     for i in 0..small {
         let save = WorldSave {
             tick: i as u64,
             upserts: vec![record(i % 100, i as u32)],
             ..Default::default()
         };
+        let t = Instant::now();
         store.save(&save).await.expect("small save");
+        commits.push(t.elapsed());
+        syncs.push(probe.sync_once().expect("fsync probe"));
     }
-    small as f64 / t.elapsed().as_secs_f64()
+    let total: Duration = commits.iter().sum();
+    Small {
+        commits_per_sec: small as f64 / total.as_secs_f64(),
+        median_commit: median(commits),
+        median_fsync: median(syncs),
+    }
+}
+
+/// A file next to the database for write + fdatasync probes, overwriting
+/// 4 KiB blocks of a region written and synced beforehand (as SQLite does
+/// once its WAL has wrapped around).
+struct Probe {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    n: u64,
+}
+
+const PROBE_REGION: u64 = 4 << 20;
+
+impl Probe {
+    fn new(dir: &Path) -> std::io::Result<Probe> {
+        let path = dir.join("fsync-probe-paired");
+        let mut file = std::fs::File::create(&path)?;
+        file.write_all(&vec![0u8; PROBE_REGION as usize])?;
+        file.sync_all()?;
+        Ok(Probe { file, path, n: 0 })
+    }
+
+    fn sync_once(&mut self) -> std::io::Result<Duration> {
+        use std::io::{Seek, SeekFrom};
+        let t = Instant::now();
+        self.file
+            .seek(SeekFrom::Start((self.n * 4096) % PROBE_REGION))?;
+        self.file.write_all(&[0xa5u8; 4096])?;
+        self.file.sync_data()?;
+        self.n += 1;
+        Ok(t.elapsed())
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// write + fdatasync of 4 KiB at a time, for about `budget`: appending to
@@ -154,6 +214,10 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
+fn ms2(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -173,53 +237,46 @@ fn main() {
             .dir()
             .expect("a SQLite test database has a directory")
             .to_path_buf();
+        // The raw loop first, while nothing else of ours touches the disk.
+        let appending = fsync_rate(&dir, PROBE, true).expect("fsync probe");
+        let overwriting = fsync_rate(&dir, PROBE, false).expect("fsync probe");
         let pg = TestDb::postgres().await;
         let mut figures = vec![measure(&sqlite, entities, changed).await];
         if let Some(pg) = &pg {
             figures.push(measure(pg, entities, changed).await);
         }
-        // This disk's fsync rate moves a lot with the machine's other work:
-        // probe it right before and after each run of small saves.
-        let probe = |dir: &Path| {
-            let appending = fsync_rate(dir, PROBE, true).expect("fsync probe");
-            let overwriting = fsync_rate(dir, PROBE, false).expect("fsync probe");
-            (appending, overwriting)
-        };
-        let mut probes = vec![probe(&dir)];
-        figures[0].commits_per_sec = small_saves(&sqlite, small).await;
-        probes.push(probe(&dir));
+        let mut probe = Probe::new(&dir).expect("fsync probe");
+        figures[0].small = small_saves(&sqlite, small, &mut probe).await;
         if let Some(pg) = &pg {
-            figures[1].commits_per_sec = small_saves(pg, small).await;
-            probes.push(probe(&dir));
+            figures[1].small = small_saves(pg, small, &mut probe).await;
         }
+        drop(probe);
         drop(sqlite);
 
         println!("save-report: {entities} entities, {changed} changed, {small} small saves");
         println!("temporary directory on this disk: {}", dir.display());
         println!();
         println!(
-            "| backend | save {entities} new | save {changed} changed (median of 7) | load {entities} | small saves (1 entity) |"
+            "| backend | save {entities} new | save {changed} changed (median of 7) | load {entities} \
+             | small saves (1 entity) | median small commit | median fdatasync between them |"
         );
-        println!("| --- | --- | --- | --- | --- |");
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
         for f in &figures {
             println!(
-                "| {} | {} | {} | {} | {:.0} commits/s |",
+                "| {} | {} | {} | {} | {:.0} commits/s | {} | {} |",
                 f.backend,
                 ms(f.full),
                 ms(f.changed),
                 ms(f.load),
-                f.commits_per_sec
+                f.small.commits_per_sec,
+                ms2(f.small.median_commit),
+                ms2(f.small.median_fsync),
             );
         }
         println!();
-        let shown: Vec<String> = probes
-            .iter()
-            .map(|(a, o)| format!("{a:.0}/{o:.0}"))
-            .collect();
         println!(
-            "raw fsync rate (write 4 KiB + fdatasync, same directory; appending/overwriting, per second), \
-             before and after each run of small saves: {}",
-            shown.join(", ")
+            "raw fsync loop (write 4 KiB + fdatasync, same directory, {PROBE:?} each): \
+             {appending:.0}/s appending, {overwriting:.0}/s overwriting"
         );
     });
 }
