@@ -152,7 +152,9 @@ impl Database {
 
     /// Begins a write transaction that cannot fail with "database is
     /// locked" halfway (see the module docs). Hold it briefly: on SQLite it
-    /// keeps this process's other writers waiting.
+    /// keeps every other writer waiting. On PostgreSQL it is `READ
+    /// COMMITTED`: a read-modify-write must lock what it reads first (write
+    /// it, as the stores do, or `SELECT ... FOR UPDATE`).
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         let (guard, tx) = match self.backend {
             Backend::Sqlite => {
