@@ -28,6 +28,7 @@ pub(crate) fn check(characters: &[(AccountId, CharacterState)]) -> Result<(), St
 /// caller's transaction.
 pub(crate) async fn save(
     conn: &mut AnyConnection,
+    params: sql::Params,
     world: &str,
     characters: &[(AccountId, CharacterState)],
     now_ms: i64,
@@ -45,7 +46,7 @@ pub(crate) async fn save(
              VALUES {} ON CONFLICT (world, account_id) DO UPDATE SET \
              pos_x = excluded.pos_x, pos_y = excluded.pos_y, pos_z = excluded.pos_z, \
              room = excluded.room, attributes = excluded.attributes, saved_ms = excluded.saved_ms",
-            sql::row_placeholders(1, chunk.len(), COLUMNS)
+            params.rows(1, chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(AssertSqlSafe(text));
         for &i in chunk {
@@ -78,7 +79,14 @@ pub(crate) async fn save_alone(
     sql::check_text("the world name", world)?;
     check(characters)?;
     let mut tx = db.begin_write().await?;
-    save(&mut tx, world, characters, sql::now_ms()).await?;
+    save(
+        &mut tx,
+        sql::Params(db.backend()),
+        world,
+        characters,
+        sql::now_ms(),
+    )
+    .await?;
     tx.commit().await
 }
 

@@ -46,6 +46,10 @@ use crate::error::{redact_url, StoreError};
 /// The embedded migrations, applied by [`Database::connect`].
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Connections per pool: enough for the gateways' logins and the loads;
+/// SQLite has one writer at a time anyway.
+const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
 /// How long a SQLite connection waits for another process's write lock.
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
 
@@ -108,7 +112,7 @@ impl Database {
         if backend == Backend::Sqlite {
             enable_wal(&url).await?;
         }
-        let pool = build_pool(&url, backend).await?;
+        let pool = build_pool(&url, backend, DEFAULT_MAX_CONNECTIONS).await?;
         migrate(&pool, &url, backend).await?;
         tracing::debug!(backend = backend.name(), url = %redact_url(&url), "database ready");
         Ok(Database {
@@ -148,7 +152,9 @@ impl Database {
 
     /// Begins a write transaction that cannot fail with "database is
     /// locked" halfway (see the module docs). Hold it briefly: on SQLite it
-    /// keeps this process's other writers waiting.
+    /// keeps every other writer waiting. On PostgreSQL it is `READ
+    /// COMMITTED`: a read-modify-write must lock what it reads first (write
+    /// it, as the stores do, or `SELECT ... FOR UPDATE`).
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         let (guard, tx) = match self.backend {
             Backend::Sqlite => {
@@ -197,8 +203,8 @@ impl Database {
     /// run again). PostgreSQL connections belong to the tokio runtime that
     /// opened them, so a thread with its own runtime (the save writer) needs
     /// its own pool. SQLite writers still share this process's write lock.
-    pub(crate) async fn reconnect(&self) -> Result<Database, StoreError> {
-        let pool = build_pool(&self.url, self.backend).await?;
+    pub(crate) async fn reconnect(&self, max_connections: u32) -> Result<Database, StoreError> {
+        let pool = build_pool(&self.url, self.backend, max_connections).await?;
         Ok(Database {
             pool,
             backend: self.backend,
@@ -320,12 +326,13 @@ async fn enable_wal(url: &str) -> Result<(), StoreError> {
 }
 
 /// A pool whose SQLite connections get this module's settings.
-async fn build_pool(url: &str, backend: Backend) -> Result<AnyPool, StoreError> {
+async fn build_pool(
+    url: &str,
+    backend: Backend,
+    max_connections: u32,
+) -> Result<AnyPool, StoreError> {
     let options = AnyPoolOptions::new()
-        .max_connections(match backend {
-            Backend::Sqlite => 4,
-            Backend::Postgres => 8,
-        })
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(30));
     let options = match backend {
         Backend::Sqlite => options.after_connect(|conn, _meta| {

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::db::Backend;
 use crate::error::StoreError;
 
 /// Bind parameters per statement, under SQLite's limit (32,766) and
@@ -16,37 +17,57 @@ pub(crate) fn rows_per_statement(columns: usize) -> usize {
     (MAX_BINDS / columns.max(1)).clamp(1, 1_000)
 }
 
-/// `($1, $2), ($3, $4)` for 2 rows of 2 columns, numbering from `$first`.
-pub(crate) fn row_placeholders(first: usize, rows: usize, columns: usize) -> String {
-    let mut out = String::with_capacity(rows * columns * 6);
-    let mut n = first;
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
+/// How generated statements write their bind parameters.
+///
+/// Hand-written queries use `$1`, which both backends accept. Generated
+/// multi-row statements have thousands of parameters, and SQLite looks a
+/// named parameter (`$N`) up by name in a list, both when preparing and when
+/// binding (sqlx asks each parameter's name): quadratic, about 7 s to save
+/// 10,000 entities. Anonymous `?` parameters are bound by position, so
+/// SQLite gets those; PostgreSQL only understands `$N`. One statement uses
+/// one style throughout (sqlx numbers `?` apart from `$N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Params(pub(crate) Backend);
+
+impl Params {
+    /// Parameter number `n` (counting from 1).
+    pub(crate) fn one(self, n: usize) -> String {
+        match self.0 {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${n}"),
         }
-        out.push('(');
-        for c in 0..columns {
-            if c > 0 {
+    }
+
+    /// `$2, $3, $4` for a list of 3 numbered from `$2`.
+    pub(crate) fn list(self, first: usize, n: usize) -> String {
+        let mut out = String::with_capacity(n * 6);
+        for i in 0..n {
+            if i > 0 {
                 out.push_str(", ");
             }
-            let _ = write!(out, "${n}");
-            n += 1;
+            match self.0 {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    let _ = write!(out, "${}", first + i);
+                }
+            }
         }
-        out.push(')');
+        out
     }
-    out
-}
 
-/// `$2, $3, $4` for a list of 3 numbered from `$2`.
-pub(crate) fn list_placeholders(first: usize, n: usize) -> String {
-    let mut out = String::with_capacity(n * 6);
-    for i in 0..n {
-        if i > 0 {
-            out.push_str(", ");
+    /// `($1, $2), ($3, $4)` for 2 rows of 2 columns, numbering from `$first`.
+    pub(crate) fn rows(self, first: usize, rows: usize, columns: usize) -> String {
+        let mut out = String::with_capacity(rows * (columns * 6 + 4));
+        for r in 0..rows {
+            if r > 0 {
+                out.push_str(", ");
+            }
+            out.push('(');
+            out.push_str(&self.list(first + r * columns, columns));
+            out.push(')');
         }
-        let _ = write!(out, "${}", first + i);
+        out
     }
-    out
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
@@ -85,9 +106,15 @@ mod tests {
 
     #[test]
     fn placeholders_number_in_order() {
-        assert_eq!(row_placeholders(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(row_placeholders(3, 1, 1), "($3)");
-        assert_eq!(list_placeholders(2, 3), "$2, $3, $4");
+        let pg = Params(Backend::Postgres);
+        assert_eq!(pg.rows(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(pg.rows(3, 1, 1), "($3)");
+        assert_eq!(pg.list(2, 3), "$2, $3, $4");
+        assert_eq!(pg.one(7), "$7");
+        let lite = Params(Backend::Sqlite);
+        assert_eq!(lite.rows(1, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(lite.list(2, 3), "?, ?, ?");
+        assert_eq!(lite.one(7), "?");
     }
 
     #[test]

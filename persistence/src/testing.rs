@@ -83,7 +83,13 @@ impl TestDb {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
                     panic!("PostgreSQL is required under CI=true: {why}");
                 }
-                eprintln!("skipping a PostgreSQL test: {why} (with CI=true this fails)");
+                // Straight to stderr, past the test harness's capture, so
+                // that the skip shows in a normal `cargo test` run.
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping a PostgreSQL test: {why} (with CI=true this fails)"
+                );
                 None
             }
         }

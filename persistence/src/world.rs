@@ -77,6 +77,10 @@ impl WorldStore {
         &self.db
     }
 
+    fn params(&self) -> sql::Params {
+        sql::Params(self.db.backend())
+    }
+
     /// The same store on another database handle (the writer's own pool).
     pub(crate) fn with_database(&self, db: Database) -> WorldStore {
         WorldStore {
@@ -126,7 +130,14 @@ impl WorldStore {
         self.remove_entities(&mut tx, &save.removals).await?;
         self.upsert_entities(&mut tx, &save.upserts).await?;
         self.upsert_mod_storage(&mut tx, &save.mod_storage).await?;
-        characters::save(&mut tx, characters_world, &save.characters, now).await?;
+        characters::save(
+            &mut tx,
+            self.params(),
+            characters_world,
+            &save.characters,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         u64::try_from(generation).map_err(|_| StoreError::Corrupt {
             table: "world_meta",
@@ -136,9 +147,11 @@ impl WorldStore {
 
     async fn remove_entities(&self, tx: &mut WriteTx, keys: &[Arc<str>]) -> Result<(), StoreError> {
         for chunk in keys.chunks(sql::rows_per_statement(1)) {
+            let params = self.params();
             let text = format!(
-                "DELETE FROM world_entities WHERE world = $1 AND entity_key IN ({})",
-                sql::list_placeholders(2, chunk.len())
+                "DELETE FROM world_entities WHERE world = {} AND entity_key IN ({})",
+                params.one(1),
+                params.list(2, chunk.len())
             );
             let mut query = sqlx::query(AssertSqlSafe(text)).bind(self.world.to_string());
             for key in chunk {
@@ -169,7 +182,7 @@ impl WorldStore {
                 "INSERT INTO world_entities ({}) VALUES {} \
                  ON CONFLICT (world, entity_key) DO UPDATE SET {updates}",
                 ENTITY_COLUMNS.join(", "),
-                sql::row_placeholders(1, chunk.len(), columns)
+                self.params().rows(1, chunk.len(), columns)
             );
             let mut query = sqlx::query(AssertSqlSafe(text));
             for &i in chunk {
@@ -218,7 +231,7 @@ impl WorldStore {
             let text = format!(
                 "INSERT INTO world_mod_storage (world, mod_name, data) VALUES {} \
                  ON CONFLICT (world, mod_name) DO UPDATE SET data = excluded.data",
-                sql::row_placeholders(1, chunk.len(), 3)
+                self.params().rows(1, chunk.len(), 3)
             );
             let mut query = sqlx::query(AssertSqlSafe(text));
             for &i in chunk {

@@ -39,6 +39,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// A write taking longer than this is abandoned (rolled back) and retried.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The writer's own pool: one transaction at a time, one spare.
+const WRITER_CONNECTIONS: u32 = 2;
 /// Write attempts after the last handle is dropped, before giving up.
 const ATTEMPTS_WHEN_STOPPING: u32 = 3;
 
@@ -380,7 +382,7 @@ impl State {
         let (world, db) = match &self.stores {
             Some(stores) => stores.clone(),
             None => {
-                let db = self.world.database().reconnect().await?;
+                let db = self.world.database().reconnect(WRITER_CONNECTIONS).await?;
                 let world = self.world.with_database(db.clone());
                 let generation = world.generation().await?;
                 lock(&self.stats).last_generation = generation;

@@ -130,3 +130,35 @@ async fn many_read_modify_writes_from_two_processes() {
     }
     assert_eq!(value(&first).await, 32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connection_gets_the_durable_settings() {
+    let test = TestDb::sqlite().await;
+    // Several connections at once, so that the pool opens more than one.
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        conns.push(test.db().pool().acquire().await.expect("connection"));
+    }
+    for conn in &mut conns {
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("pragma");
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("pragma");
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("pragma");
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("pragma");
+        assert_eq!(journal, "wal");
+        assert_eq!(synchronous, 2, "FULL");
+        assert_eq!(foreign_keys, 1);
+        assert_eq!(busy, 10_000);
+    }
+}
