@@ -231,6 +231,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // The tick thread's share first, on an idle machine: gathering the
+    // WorldSave of `entities` persistent props and handing it over.
+    let (mut world, rx) = gsp_benches::save_gather::world_with_props(entities);
+    let gather: Vec<(usize, Duration, Duration)> = [entities, changed, 0]
+        .into_iter()
+        .map(|n| {
+            let (mean, worst) = gsp_benches::save_gather::gather_cost(&mut world, &rx, n, 50);
+            (n, mean, worst)
+        })
+        .collect();
+    drop(world);
     rt.block_on(async {
         let sqlite = TestDb::sqlite().await;
         let dir = sqlite
@@ -255,6 +266,13 @@ fn main() {
 
         println!("save-report: {entities} entities, {changed} changed, {small} small saves");
         println!("temporary directory on this disk: {}", dir.display());
+        println!();
+        println!("tick thread: gather a save of {entities} persistent entities (target < 1 ms), 50 saves each");
+        println!("| changed since the last save | mean | worst |");
+        println!("| --- | --- | --- |");
+        for (n, mean, worst) in &gather {
+            println!("| {n} | {} | {} |", ms2(*mean), ms2(*worst));
+        }
         println!();
         println!(
             "| backend | save {entities} new | save {changed} changed (median of 7) | load {entities} \
