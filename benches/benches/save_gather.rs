@@ -9,7 +9,6 @@ fn gather(c: &mut Criterion) {
     let entities = 10_000;
     let (mut world, rx) = world_with_props(entities);
     for changed in [entities, entities / 10, 0] {
-        let mut step = 0u32;
         group.bench_with_input(
             BenchmarkId::new("changed", changed),
             &changed,

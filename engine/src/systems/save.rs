@@ -15,6 +15,8 @@
 //! Nothing is lost and the tick never waits.
 
 use std::collections::{HashMap, VecDeque};
+
+use bevy_ecs::entity::EntityHashMap;
 use std::sync::Arc;
 
 use bevy_ecs::change_detection::{DetectChanges, Tick};
@@ -50,7 +52,9 @@ pub struct SaveState {
     /// Ticks between periodic saves (0: only at shutdown).
     interval_ticks: u64,
     next_due: u64,
-    cache: HashMap<Arc<str>, Saved>,
+    /// What the last save held, by entity (hashing entities is far
+    /// cheaper than hashing keys).
+    cache: EntityHashMap<Saved>,
     /// Character saves the channel had no room for, retried every tick.
     backlog: VecDeque<Persist>,
     /// Counts gathers, to find cached keys not seen in this one.
@@ -63,6 +67,7 @@ pub struct SaveState {
 
 #[derive(Debug, Clone)]
 struct Saved {
+    key: Arc<str>,
     position: Vec3,
     rotation: [f32; 4],
     velocity: Vec3,
@@ -78,7 +83,7 @@ impl SaveState {
             sink,
             interval_ticks,
             next_due: interval_ticks,
-            cache: HashMap::new(),
+            cache: EntityHashMap::default(),
             backlog: VecDeque::new(),
             pass: 0,
             saves_sent: 0,
@@ -162,8 +167,9 @@ pub fn save_now(world: &mut World, wait: bool) -> bool {
             characters,
             ..WorldSave::default()
         };
-        let mut updates: Vec<(Arc<str>, Saved)> = Vec::new();
+        let mut changed_entities: Vec<Entity> = Vec::new();
         let mut query = world.query::<(
+            Entity,
             &Persistent,
             &Position,
             Option<&Rotation>,
@@ -172,7 +178,8 @@ pub fn save_now(world: &mut World, wait: bool) -> bool {
             Option<&Body>,
             Option<Ref<Attributes>>,
         )>();
-        for (persistent, position, rotation, velocity, replicated, body, attributes) in
+        let state = &mut *state;
+        for (entity, persistent, position, rotation, velocity, replicated, body, attributes) in
             query.iter(world)
         {
             let rotation = rotation.copied().unwrap_or_default().0;
@@ -180,19 +187,35 @@ pub fn save_now(world: &mut World, wait: bool) -> bool {
             let attributes_at = attributes
                 .as_ref()
                 .map_or(Tick::new(0), |a| a.last_changed());
-            let changed = match state.cache.get_mut(&persistent.key) {
-                Some(saved) => {
-                    saved.seen = pass;
-                    saved.position != position.0
-                        || saved.rotation != rotation
-                        || saved.velocity != velocity
-                        || attributes_at.is_newer_than(saved.attributes_at, now)
-                }
-                None => true,
-            };
+            // Updated in place; a save the writer does not take marks its
+            // entries unsaved again (see below).
+            let saved = state.cache.entry(entity).or_insert_with(|| Saved {
+                key: persistent.key.clone(),
+                position: Vec3::new(f32::NAN, f32::NAN, f32::NAN),
+                rotation,
+                velocity,
+                attributes_at: now,
+                seen: pass,
+            });
+            saved.seen = pass;
+            if saved.key != persistent.key {
+                // Re-keyed: the old key is gone.
+                save.removals
+                    .push(std::mem::replace(&mut saved.key, persistent.key.clone()));
+                saved.position.x = f32::NAN;
+            }
+            let changed = saved.position != position.0
+                || saved.rotation != rotation
+                || saved.velocity != velocity
+                || attributes_at.is_newer_than(saved.attributes_at, now);
             if !changed {
                 continue;
             }
+            saved.position = position.0;
+            saved.rotation = rotation;
+            saved.velocity = velocity;
+            saved.attributes_at = now;
+            changed_entities.push(entity);
             save.upserts.push(EntityRecord {
                 key: persistent.key.clone(),
                 kind: replicated.map_or(KIND_PROP, |r| r.kind),
@@ -202,23 +225,14 @@ pub fn save_now(world: &mut World, wait: bool) -> bool {
                 body: body.map(SavedBody::from),
                 attributes: attributes.map(|a| a.0.clone()).unwrap_or_default(),
             });
-            updates.push((
-                persistent.key.clone(),
-                Saved {
-                    position: position.0,
-                    rotation,
-                    velocity,
-                    attributes_at: now,
-                    seen: pass,
-                },
-            ));
         }
-        save.removals = state
-            .cache
-            .iter()
-            .filter(|(_, s)| s.seen != pass)
-            .map(|(k, _)| k.clone())
-            .collect();
+        save.removals.extend(
+            state
+                .cache
+                .values()
+                .filter(|s| s.seen != pass)
+                .map(|s| s.key.clone()),
+        );
         let sent = if wait {
             let backlog: Vec<Persist> = state.backlog.drain(..).collect();
             backlog
@@ -233,16 +247,21 @@ pub fn save_now(world: &mut World, wait: bool) -> bool {
             Ok(()) => {
                 state.saves_sent += 1;
                 state.cache.retain(|_, s| s.seen == pass);
-                state.cache.extend(updates);
                 true
             }
-            Err(TrySendError::Full(_)) => {
-                state.saves_deferred += 1;
-                tracing::debug!("the save writer is behind; this save goes out with the next");
-                false
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                tracing::error!("the save writer is gone; the world is not being saved");
+            Err(e) => {
+                // Not saved after all: what changed must go out next time.
+                for entity in changed_entities {
+                    if let Some(saved) = state.cache.get_mut(&entity) {
+                        saved.position.x = f32::NAN;
+                    }
+                }
+                if matches!(e, TrySendError::Full(_)) {
+                    state.saves_deferred += 1;
+                    tracing::debug!("the save writer is behind; this save goes out with the next");
+                } else {
+                    tracing::error!("the save writer is gone; the world is not being saved");
+                }
                 false
             }
         }
@@ -298,8 +317,9 @@ pub fn restore(world: &mut World, saved: &SavedWorld) {
             entity.insert(Attributes(record.attributes.clone()));
         }
         cached.push((
-            record.key.clone(),
+            entity.id(),
             Saved {
+                key: record.key.clone(),
                 position: record.position,
                 rotation: record.rotation,
                 velocity: record.velocity,
@@ -313,7 +333,7 @@ pub fn restore(world: &mut World, saved: &SavedWorld) {
         state.cache.extend(
             cached
                 .into_iter()
-                .map(|(k, s)| (k, Saved { seen: pass, ..s })),
+                .map(|(e, s)| (e, Saved { seen: pass, ..s })),
         );
     }
     world.insert_resource(RestoredStorage(saved.mod_storage.iter().cloned().collect()));
