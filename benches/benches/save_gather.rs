@@ -16,8 +16,7 @@ fn gather(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let mut spent = std::time::Duration::ZERO;
                     for _ in 0..iters {
-                        step += 1;
-                        move_props(&mut world, changed, step);
+                        move_props(&mut world, changed);
                         let start = std::time::Instant::now();
                         world.save_now(false);
                         spent += start.elapsed();
