@@ -212,11 +212,7 @@ impl Client {
         name: &str,
         trust: &Trust,
     ) -> Result<Client, ClientError> {
-        let endpoint = client_endpoint(trust)?;
-        let mut client =
-            Self::connect_with_options(&endpoint, server, &ConnectOptions::guest(name)).await?;
-        client._endpoint = Some(endpoint);
-        Ok(client)
+        Self::connect_as(server, &ConnectOptions::guest(name), trust).await
     }
 
     /// Connects to `server` as `options` say (a guest, an account, a new

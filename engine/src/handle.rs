@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::accounts::{AccountId, Login};
 use crate::persist::CharacterState;
 use crate::session::{
-    GatewayKind, Inbound, InputSlot, MoveInput, Outbound, RefusalReason, SessionId,
+    GatewayKind, Inbound, InputSlot, Joining, MoveInput, Outbound, RefusalReason, SessionId,
 };
 use crate::stats::WorldStats;
 
@@ -271,7 +271,7 @@ impl WorldHandle {
             id,
             leaves: self.leaves.clone(),
         });
-        match self.inbound.try_send(Inbound::Join {
+        match self.inbound.try_send(Inbound::Join(Joining {
             session: id,
             name,
             kind,
@@ -279,7 +279,7 @@ impl WorldHandle {
             character,
             outbound: tx,
             input: input.clone(),
-        }) {
+        })) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(JoinError::Busy),
             Err(TrySendError::Disconnected(_)) => return Err(JoinError::Stopped),

@@ -133,19 +133,20 @@ impl InputSlot {
 /// A message from a gateway to the world, applied in the next tick's ingest stage.
 #[derive(Debug)]
 pub(crate) enum Inbound {
-    Join {
-        session: SessionId,
-        name: String,
-        kind: GatewayKind,
-        account: Option<crate::accounts::AccountId>,
-        character: Option<crate::persist::CharacterState>,
-        outbound: tokio::sync::mpsc::Sender<Outbound>,
-        input: Arc<InputSlot>,
-    },
-    Command {
-        session: SessionId,
-        text: String,
-    },
+    Join(Joining),
+    Command { session: SessionId, text: String },
+}
+
+/// A join request on its way to the world.
+#[derive(Debug)]
+pub(crate) struct Joining {
+    pub session: SessionId,
+    pub name: String,
+    pub kind: GatewayKind,
+    pub account: Option<crate::accounts::AccountId>,
+    pub character: Option<crate::persist::CharacterState>,
+    pub outbound: tokio::sync::mpsc::Sender<Outbound>,
+    pub input: Arc<InputSlot>,
 }
 
 /// Why a join was refused.

@@ -7,12 +7,10 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use crate::components::*;
 use crate::events::{WorldEvent, WorldEvents};
 use crate::map::WorldMap;
-use std::sync::Arc;
 
-use crate::accounts::AccountId;
 use crate::persist::{CharacterState, Persist};
 use crate::session::{
-    CloseReason, GatewayKind, Inbound, InputSlot, Outbound, RefusalReason, SessionId, TextEvent,
+    CloseReason, Inbound, Joining, Outbound, RefusalReason, SessionId, TextEvent,
 };
 use crate::systems::save::{self, SaveState};
 
@@ -53,24 +51,7 @@ pub fn ingest(world: &mut World) {
 fn drain_inbox(world: &mut World, inbox: &Inbox) {
     for _ in 0..MAX_INBOUND_PER_TICK {
         match inbox.inbound.try_recv() {
-            Ok(Inbound::Join {
-                session,
-                name,
-                kind,
-                account,
-                character,
-                outbound,
-                input,
-            }) => {
-                let joining = Joining {
-                    session,
-                    name,
-                    kind,
-                    account,
-                    character,
-                    outbound,
-                    input,
-                };
+            Ok(Inbound::Join(joining)) => {
                 if let Some(account) = joining.account {
                     let online = world
                         .resource::<Sessions>()
@@ -97,17 +78,6 @@ fn drain_inbox(world: &mut World, inbox: &Inbox) {
     while let Ok(session) = inbox.leaves.try_recv() {
         remove_session(world, session);
     }
-}
-
-/// A join request as ingest handles it.
-struct Joining {
-    session: SessionId,
-    name: String,
-    kind: GatewayKind,
-    account: Option<AccountId>,
-    character: Option<CharacterState>,
-    outbound: tokio::sync::mpsc::Sender<Outbound>,
-    input: Arc<InputSlot>,
 }
 
 /// Accepts or refuses a new player.
