@@ -286,3 +286,64 @@ async fn handshake_refusals_are_clear() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn graphical_players_log_in_with_passwords_and_tokens() {
+    use gsp_client::ConnectOptions;
+    let world = World::start(&["--no-guests"]);
+    let trust = trust(&world);
+
+    // A guest is refused by a world without guests.
+    match Client::connect(world.quic, "gus", &trust).await {
+        Err(ClientError::Refused { code, .. }) => assert_eq!(code, RefusalCode::AccountRequired),
+        Ok(_) => panic!("a guest got into a world without guests"),
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+
+    // Creating an account hands out a resume token.
+    let quinn = Client::connect_as(
+        world.quic,
+        &ConnectOptions::create("quinn", common::PASSWORD),
+        &trust,
+    )
+    .await
+    .expect("create over QUIC");
+    let token = quinn.token().expect("a resume token").to_owned();
+    drop(quinn);
+
+    // The token logs in again, as does the password; a wrong one does not.
+    let mut again = Client::connect_as(world.quic, &ConnectOptions::token(&token), &trust)
+        .await
+        .expect("log in with the token");
+    again.command("say back again").await.unwrap();
+    expect_event(&mut again, "own speech", |m| {
+        is_text(m, EventKind::Say, "back again")
+    })
+    .await;
+    drop(again);
+    match Client::connect_as(
+        world.quic,
+        &ConnectOptions::password("quinn", "wrong password"),
+        &trust,
+    )
+    .await
+    {
+        Err(ClientError::Refused { code, .. }) => assert_eq!(code, RefusalCode::BadCredentials),
+        Ok(_) => panic!("a wrong password got in"),
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+    Client::connect_as(
+        world.quic,
+        &ConnectOptions::password("quinn", common::PASSWORD),
+        &trust,
+    )
+    .await
+    .expect("log in with the password");
+
+    // The account is the same one telnet players use.
+    let mut tess = Telnet::connect(world.telnet).await;
+    tess.expect("name").await;
+    tess.send(&format!("connect quinn {}", common::PASSWORD))
+        .await;
+    tess.expect("Players here:").await;
+}
