@@ -255,7 +255,14 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
             .resource_mut::<gsp_scripting::ScriptHost>()
             .watch(changes);
     }
+    let stats = game.stats().clone();
     let world = WorldRuntime::start(game).context("starting the world thread")?;
+    let reporter = tokio::spawn(report_services(
+        stats,
+        writer.clone(),
+        bus.clone(),
+        db.backend().name(),
+    ));
     let handle = world.handle();
 
     let telnet = tokio::net::TcpListener::bind(args.telnet)
@@ -334,6 +341,7 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
 
     wait_for_signal().await?;
     tracing::info!("shutting down");
+    reporter.abort();
     shutdown.cancel();
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
@@ -355,6 +363,39 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(2), quic.wait_idle()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Keeps `/status` told how saves and the bus are doing.
+async fn report_services(
+    stats: Arc<gsp_engine::WorldStats>,
+    writer: gsp_persistence::WriterHandle,
+    bus: gsp_persistence::bus::Bus,
+    database: &'static str,
+) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        let w = writer.stats();
+        let b = bus.status();
+        stats.set_services(
+            Some(gsp_engine::SaveReport {
+                database: database.to_owned(),
+                generation: w.last_generation,
+                saves_written: w.saves_written,
+                last_save_ms: w.last_save_duration.map(|d| d.as_secs_f64() * 1e3),
+                failures: w.failures,
+                last_error: w.last_error,
+            }),
+            Some(gsp_engine::BusReport {
+                backend: match b.backend {
+                    gsp_persistence::bus::BusBackend::InProcess => "in-process".into(),
+                    gsp_persistence::bus::BusBackend::Redis => "redis".into(),
+                },
+                connected: b.connected,
+                last_error: b.last_error,
+            }),
+        );
+    }
 }
 
 /// The map named by the last mod that provides one (`map = "map.toml"` in

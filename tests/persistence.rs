@@ -177,9 +177,19 @@ async fn survives_sigkill(data: &Path, database_url: Option<&str>) {
     }
     // One more life restores the crates instead of spawning new ones.
     let world = World::start_in(data, &args);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = world.status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status = world.status();
+        if status["saves"]["generation"].as_u64() > Some(last.0) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "/status shows no new save: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(status["entities"], 50, "{status}");
+    let backend = if database_url.is_some() { "postgres" } else { "sqlite" };
+    assert_eq!(status["saves"]["database"], backend, "{status}");
+    assert_eq!(status["saves"]["failures"], 0, "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,6 +243,18 @@ async fn two_worlds_on_one_redis_share_chat_and_who_all() {
     };
     let east = start("east");
     let west = start("west");
+    for world in [&east, &west] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = world.status();
+            if status["bus"]["connected"] == true {
+                assert_eq!(status["bus"]["backend"], "redis", "{status}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the bus never connected: {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     let (mut ada, _) = enter(&east, "create", "ada").await;
     let (mut bob, _) = enter(&west, "create", "bob").await;
 

@@ -73,6 +73,6 @@ pub use session::{
     CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, TextEvent,
     WhoEntry, WorldWho,
 };
-pub use stats::{ModReport, StatusSnapshot, WorldStats};
+pub use stats::{BusReport, ModReport, SaveReport, StatusSnapshot, WorldStats};
 pub use systems::TickStage;
 pub use world::GameWorld;

@@ -65,6 +65,34 @@ pub struct ModReport {
     pub last_error: Option<String>,
 }
 
+/// How the world's saves are going, as `/status` shows them.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SaveReport {
+    /// "sqlite" or "postgres".
+    pub database: String,
+    /// The last complete save's generation.
+    pub generation: u64,
+    /// Saves written since start.
+    pub saves_written: u64,
+    /// How long the last write took, ms.
+    pub last_save_ms: Option<f64>,
+    /// Failed write attempts (each retried).
+    pub failures: u64,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// How the bus between worlds is doing, as `/status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BusReport {
+    /// "in-process" or "redis".
+    pub backend: String,
+    /// Whether messages reach other worlds now.
+    pub connected: bool,
+    /// The last error, while disconnected.
+    pub last_error: Option<String>,
+}
+
 #[derive(Debug)]
 struct Window {
     durations: VecDeque<Duration>,
@@ -85,6 +113,7 @@ pub struct WorldStats {
     skipped: AtomicU64,
     slow: AtomicU64,
     mods: Mutex<Vec<ModReport>>,
+    services: Mutex<(Option<SaveReport>, Option<BusReport>)>,
     metrics: Metrics,
 }
 
@@ -175,6 +204,7 @@ impl WorldStats {
             skipped: AtomicU64::new(0),
             slow: AtomicU64::new(0),
             mods: Mutex::new(Vec::new()),
+            services: Mutex::new((None, None)),
             metrics: Metrics::new(tick_rate),
         }
     }
@@ -215,6 +245,19 @@ impl WorldStats {
     /// The mods and their health.
     pub fn mods(&self) -> Vec<ModReport> {
         self.mods.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Records how saves and the bus are doing (the binary refreshes it).
+    pub fn set_services(&self, saves: Option<SaveReport>, bus: Option<BusReport>) {
+        *self.services.lock().unwrap_or_else(|e| e.into_inner()) = (saves, bus);
+    }
+
+    /// How saves and the bus are doing, if the world has them.
+    pub fn services(&self) -> (Option<SaveReport>, Option<BusReport>) {
+        self.services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Records the population after a tick.

@@ -74,6 +74,12 @@ pub struct Status {
     pub uptime_secs: f64,
     /// The loaded mods and their health.
     pub mods: Vec<ModStatus>,
+    /// How saves are going, when the world saves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saves: Option<gsp_engine::SaveReport>,
+    /// How the bus between worlds is doing, when the world has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bus: Option<gsp_engine::BusReport>,
 }
 
 /// One mod in `/status`.
@@ -119,6 +125,7 @@ async fn status(State(world): State<WorldHandle>) -> Json<Status> {
     let s = world.stats().snapshot();
     let gap = health_gap(&world).as_secs_f64();
     let round = |v: f64| (v * 1000.0).round() / 1000.0;
+    let (saves, bus) = world.stats().services();
     Json(Status {
         healthy: s.since_last_tick_secs.is_some_and(|t| t <= gap),
         tick: s.tick,
@@ -151,6 +158,8 @@ async fn status(State(world): State<WorldHandle>) -> Json<Status> {
                 last_error: m.last_error,
             })
             .collect(),
+        saves,
+        bus,
     })
 }
 
