@@ -327,7 +327,12 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
             let t = local(telnet_addr);
             writeln!(out)?;
             writeln!(out, "GSP is up: the default world is running. Connect with")?;
-            writeln!(out, "  text:      telnet {} {}", t.ip(), t.port())?;
+            writeln!(
+                out,
+                "  text:      telnet {} {}   (type a new name to create a character)",
+                t.ip(),
+                t.port()
+            )?;
             writeln!(
                 out,
                 "  graphical: gsp bot --server {} --pin {fingerprint} --count 5 --duration 30",

@@ -183,11 +183,18 @@ async fn survives_sigkill(data: &Path, database_url: Option<&str>) {
         if status["saves"]["generation"].as_u64() > Some(last.0) {
             break status;
         }
-        assert!(Instant::now() < deadline, "/status shows no new save: {status}");
+        assert!(
+            Instant::now() < deadline,
+            "/status shows no new save: {status}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(status["entities"], 50, "{status}");
-    let backend = if database_url.is_some() { "postgres" } else { "sqlite" };
+    let backend = if database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(status["saves"]["database"], backend, "{status}");
     assert_eq!(status["saves"]["failures"], 0, "{status}");
 }
@@ -251,7 +258,10 @@ async fn two_worlds_on_one_redis_share_chat_and_who_all() {
                 assert_eq!(status["bus"]["backend"], "redis", "{status}");
                 break;
             }
-            assert!(Instant::now() < deadline, "the bus never connected: {status}");
+            assert!(
+                Instant::now() < deadline,
+                "the bus never connected: {status}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
