@@ -44,7 +44,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::error::{redact_url, StoreError};
 
 /// The embedded migrations, applied by [`Database::connect`].
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The stores' schema: accounts, characters and world saves.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Connections per pool: enough for the gateways' logins and the loads;
 /// SQLite has one writer at a time anyway.
@@ -107,13 +108,22 @@ impl Database {
     /// In-memory SQLite is refused: the save writer opens connections of its
     /// own, which would each see a different empty database.
     pub async fn connect(url: &str) -> Result<Database, StoreError> {
+        Database::connect_with(url, &MIGRATOR).await
+    }
+
+    /// [`Database::connect`] with another set of migrations: the platform
+    /// keeps its own schema (in its own database) with the same machinery.
+    pub async fn connect_with(
+        url: &str,
+        migrations: &'static Migrator,
+    ) -> Result<Database, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalize_url(url)?;
         if backend == Backend::Sqlite {
             enable_wal(&url).await?;
         }
         let pool = build_pool(&url, backend, DEFAULT_MAX_CONNECTIONS).await?;
-        migrate(&pool, &url, backend).await?;
+        migrate(&pool, &url, backend, migrations).await?;
         tracing::debug!(backend = backend.name(), url = %redact_url(&url), "database ready");
         Ok(Database {
             pool,
@@ -132,6 +142,21 @@ impl Database {
             source,
         })?;
         Database::connect(&sqlite_url(&dir.join("gsp.db"))?).await
+    }
+
+    /// The SQLite file `<dir>/<file>` with `migrations`, creating the
+    /// directory and the file if missing.
+    pub async fn open_file_with(
+        dir: impl AsRef<Path>,
+        file: &str,
+        migrations: &'static Migrator,
+    ) -> Result<Database, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Database::connect_with(&sqlite_url(&dir.join(file))?, migrations).await
     }
 
     /// Which backend this is.
@@ -364,10 +389,15 @@ async fn build_pool(
 /// Applies the migrations. SQLite has no migration lock, so two processes
 /// opening a new file together may collide; the loser retries and then finds
 /// the migrations applied.
-async fn migrate(pool: &AnyPool, url: &str, backend: Backend) -> Result<(), StoreError> {
+async fn migrate(
+    pool: &AnyPool,
+    url: &str,
+    backend: Backend,
+    migrations: &Migrator,
+) -> Result<(), StoreError> {
     let mut attempt = 0;
     loop {
-        match MIGRATOR.run(pool).await {
+        match migrations.run(pool).await {
             Ok(()) => return Ok(()),
             Err(e) if backend == Backend::Sqlite && attempt < 3 => {
                 attempt += 1;

@@ -27,6 +27,7 @@ use sqlx::{AssertSqlSafe, Connection};
 
 use crate::db::{sqlite_url, Backend, Database};
 use crate::error::redact_url;
+use sqlx::migrate::Migrator;
 
 /// The server [`TestDb::postgres`] creates its databases on, unless
 /// [`POSTGRES_URL_ENV`] says otherwise.
@@ -42,6 +43,7 @@ pub struct TestDb {
     dir: Option<tempfile::TempDir>,
     /// (admin URL, database name) of a PostgreSQL database to drop.
     postgres: Option<(String, String)>,
+    migrations: &'static Migrator,
 }
 
 impl std::fmt::Debug for TestDb {
@@ -56,11 +58,16 @@ impl TestDb {
     /// A migrated SQLite database in a new temporary directory. Panics if it
     /// cannot be made (this is test support).
     pub async fn sqlite() -> TestDb {
+        TestDb::sqlite_with(&crate::db::MIGRATOR).await
+    }
+
+    /// [`TestDb::sqlite`] with another schema (the platform's).
+    pub async fn sqlite_with(migrations: &'static Migrator) -> TestDb {
         let dir = tempfile::Builder::new()
             .prefix("gsp-test-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
-        let db = Database::open_data_dir(dir.path())
+        let db = Database::open_file_with(dir.path(), "gsp.db", migrations)
             .await
             .unwrap_or_else(|e| panic!("cannot open a SQLite test database: {e}"));
         let url = sqlite_url(&dir.path().join("gsp.db"))
@@ -70,14 +77,20 @@ impl TestDb {
             url,
             dir: Some(dir),
             postgres: None,
+            migrations,
         }
     }
 
     /// A fresh, migrated PostgreSQL database; `None` (after printing why)
     /// when the server cannot be reached, unless `CI=true`, where it panics.
     pub async fn postgres() -> Option<TestDb> {
+        TestDb::postgres_with(&crate::db::MIGRATOR).await
+    }
+
+    /// [`TestDb::postgres`] with another schema (the platform's).
+    pub async fn postgres_with(migrations: &'static Migrator) -> Option<TestDb> {
         let admin = std::env::var(POSTGRES_URL_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
-        match create_postgres(&admin).await {
+        match create_postgres(&admin, migrations).await {
             Ok(db) => Some(db),
             Err(why) => {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -97,9 +110,14 @@ impl TestDb {
 
     /// [`TestDb::sqlite`] or [`TestDb::postgres`].
     pub async fn new(backend: Backend) -> Option<TestDb> {
+        TestDb::new_with(backend, &crate::db::MIGRATOR).await
+    }
+
+    /// [`TestDb::new`] with another schema (the platform's).
+    pub async fn new_with(backend: Backend, migrations: &'static Migrator) -> Option<TestDb> {
         match backend {
-            Backend::Sqlite => Some(TestDb::sqlite().await),
-            Backend::Postgres => TestDb::postgres().await,
+            Backend::Sqlite => Some(TestDb::sqlite_with(migrations).await),
+            Backend::Postgres => TestDb::postgres_with(migrations).await,
         }
     }
 
@@ -126,7 +144,7 @@ impl TestDb {
     /// A new [`Database`] on the same database, as a restarted process
     /// would open it. Panics on failure.
     pub async fn reopen(&self) -> Database {
-        Database::connect(&self.url)
+        Database::connect_with(&self.url, self.migrations)
             .await
             .unwrap_or_else(|e| panic!("cannot reopen the test database: {e}"))
     }
@@ -167,7 +185,7 @@ fn drop_postgres(admin: String, name: String) {
     let _ = dropper.join();
 }
 
-async fn create_postgres(admin: &str) -> Result<TestDb, String> {
+async fn create_postgres(admin: &str, migrations: &'static Migrator) -> Result<TestDb, String> {
     sqlx::any::install_default_drivers();
     let shown = redact_url(admin);
     let mut conn =
@@ -196,12 +214,13 @@ async fn create_postgres(admin: &str) -> Result<TestDb, String> {
     }
     let _ = conn.close().await;
     let url = with_database(admin, &name);
-    match Database::connect(&url).await {
+    match Database::connect_with(&url, migrations).await {
         Ok(db) => Ok(TestDb {
             db,
             url,
             dir: None,
             postgres: Some((admin.to_string(), name)),
+            migrations,
         }),
         Err(e) => {
             drop_postgres(admin.to_string(), name);
