@@ -1,7 +1,13 @@
 //! The GSP platform: the control plane that hosts worlds.
 //!
-//! This crate will serve the web API and dashboard (accounts and auth, a
-//! credits ledger with hourly billing, servers), run node agents that start
-//! worlds as Docker containers or child processes, and the sidecar proxy that
-//! wakes a sleeping world on its first connection. It never links the engine:
-//! it drives worlds as processes, through their command line and HTTP API.
+//! This crate serves (as it fills in) the web API and dashboard: accounts
+//! and auth, a double-entry credits ledger with hourly billing, and servers. It never links the engine: it
+//! drives worlds as processes, through their command line and HTTP API.
+//!
+//! Storage is [`gsp_persistence::Database`] (SQLite by default, PostgreSQL
+//! by URL) with the platform's own migrations ([`db::MIGRATOR`]), kept in a
+//! database of its own (`platform.db` in the data directory).
+
+#![warn(missing_docs)]
+
+pub mod db;
