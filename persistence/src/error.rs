@@ -59,13 +59,13 @@ pub enum StoreError {
 
 impl StoreError {
     /// A `map_err` adapter for query errors: `.map_err(StoreError::query("loading entities"))`.
-    pub(crate) fn query(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    pub fn query(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
         move |source| StoreError::Query { context, source }
     }
 
     /// Whether the error is a unique-constraint violation (an `INSERT` of a
     /// key that exists).
-    pub(crate) fn is_unique_violation(&self) -> bool {
+    pub fn is_unique_violation(&self) -> bool {
         match self {
             StoreError::Query {
                 source: sqlx::Error::Database(e),

@@ -25,16 +25,16 @@ pub mod accounts;
 pub mod bus;
 pub mod db;
 pub mod error;
+pub mod password;
 pub mod testing;
 pub mod throttle;
+pub mod token;
 pub mod world;
 pub mod writer;
 
 mod characters;
 mod coalesce;
-mod password;
 mod sql;
-mod token;
 
 pub use accounts::AccountStore;
 pub use db::{Backend, Database, WriteTx};

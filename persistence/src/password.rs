@@ -1,4 +1,5 @@
-//! Password rules and argon2id hashing. Hashing is slow on purpose (tens of
+//! Password rules and argon2id hashing, for world accounts and for the
+//! platform's users alike. Hashing is slow on purpose (tens of
 //! milliseconds): callers run these functions on a blocking thread.
 
 use std::sync::OnceLock;
@@ -32,13 +33,13 @@ pub(crate) fn check_new(name: &str, password: &str) -> Result<(), AccountError> 
 
 /// Whether `password` is too long to be any account's (so that verifying it
 /// is pointless): more bytes than the longest password can have.
-pub(crate) fn too_long(password: &str) -> bool {
+pub fn too_long(password: &str) -> bool {
     password.len() > MAX_PASSWORD_CHARS * 4
 }
 
 /// An argon2id PHC string for `password`, with a random salt and the
 /// crate's default parameters.
-pub(crate) fn hash(password: &str) -> Result<String, String> {
+pub fn hash(password: &str) -> Result<String, String> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
@@ -47,7 +48,7 @@ pub(crate) fn hash(password: &str) -> Result<String, String> {
 
 /// Whether `password` matches the PHC string `hash`. A malformed hash
 /// matches nothing (and is logged).
-pub(crate) fn verify(password: &str, hash: &str) -> bool {
+pub fn verify(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -61,7 +62,7 @@ pub(crate) fn verify(password: &str, hash: &str) -> bool {
 
 /// A hash with the same parameters as real ones, to verify against when the
 /// name is unknown: the answer then takes as long as for a wrong password.
-pub(crate) fn dummy_hash() -> &'static str {
+pub fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         Argon2::default()

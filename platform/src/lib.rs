@@ -10,4 +10,5 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod db;
