@@ -2,6 +2,7 @@
 //! the work happens in the crates.
 
 mod bot;
+mod platform;
 mod world;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,9 @@ enum Command {
     Up(world::WorldArgs),
     /// Run one world server: telnet, QUIC and HTTP (health, status, metrics).
     World(world::WorldArgs),
+    /// Run the platform: the web API over its own database, or an admin
+    /// command (`user create`, `apikey create`).
+    Platform(platform::PlatformArgs),
     /// Run a swarm of headless QUIC bots against a world and report what they saw.
     Bot(bot::BotArgs),
 }
@@ -47,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::Up(args) => world::run(args, true),
         Command::World(args) => world::run(args, false),
         Command::Bot(args) => bot::run(args),
+        Command::Platform(args) => platform::run(args),
     };
     match result {
         Ok(code) => code,

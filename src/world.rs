@@ -436,7 +436,7 @@ fn find_mods(args: &WorldArgs) -> anyhow::Result<Vec<gsp_scripting::ModSource>> 
         .with_context(|| format!("reading the mods in {}", args.mods.display()))
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -10,5 +10,6 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod auth;
 pub mod db;

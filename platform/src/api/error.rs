@@ -1,0 +1,85 @@
+//! API errors: a status code and `{"error": "..."}`.
+
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::auth::AuthError;
+
+/// Why an API call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or breaks a rule.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no caller, or an unknown one.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing (or not the caller's).
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: it conflicts with what exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// 429: too many calls; retry after the duration.
+    #[error("too many requests; retry in {} s", .0.as_secs().max(1))]
+    TooManyRequests(Duration),
+    /// 500: our fault; the details go to the log, not the caller.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!("API call failed: {detail}");
+        }
+        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        let mut response = (self.status(), body).into_response();
+        if let ApiError::TooManyRequests(wait) = self {
+            if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::BadCredentials => ApiError::Unauthorized(e.to_string()),
+            AuthError::BadEmail | AuthError::WeakPassword(_) | AuthError::BadCode => {
+                ApiError::BadRequest(e.to_string())
+            }
+            AuthError::EmailTaken => ApiError::Conflict(e.to_string()),
+            AuthError::NotFound => ApiError::NotFound(e.to_string()),
+            AuthError::Random(_) | AuthError::Store(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}

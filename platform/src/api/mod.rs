@@ -1,0 +1,167 @@
+//! The platform's JSON API under `/api`.
+//!
+//! Every call names its caller with `Authorization: Bearer gsp_ak_…` (an
+//! API key) or, from the dashboard, the session cookie (with the session's
+//! CSRF token in `X-CSRF-Token` on anything that changes state). Errors
+//! are JSON, `{"error": "..."}`, with the status code that fits. Calls are
+//! rate limited per caller.
+
+mod error;
+mod keys;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use gsp_persistence::Database;
+use serde::Serialize;
+
+use crate::auth::ratelimit::RateLimiter;
+use crate::auth::{cookie, ApiKeys, Role, Sessions, Users};
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The users.
+    pub users: Users,
+    /// Dashboard sessions.
+    pub sessions: Sessions,
+    /// API keys.
+    pub keys: ApiKeys,
+    limiter: Arc<Mutex<RateLimiter<String>>>,
+}
+
+/// API calls one caller may make at once, and per second sustained.
+pub const API_BURST: u32 = 60;
+/// See [`API_BURST`].
+pub const API_PER_SECOND: f64 = 20.0;
+
+impl AppState {
+    /// The state over `db`.
+    pub fn new(db: Database) -> AppState {
+        AppState {
+            users: Users::new(db.clone()),
+            sessions: Sessions::new(db.clone()),
+            keys: ApiKeys::new(db),
+            limiter: Arc::new(Mutex::new(RateLimiter::new(
+                API_BURST,
+                API_PER_SECOND,
+                100_000,
+            ))),
+        }
+    }
+}
+
+/// The routes of the API (and `/health`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/api/me", get(me))
+        .route("/api/keys", get(keys::list).post(keys::create))
+        .route("/api/keys/{id}", delete(keys::revoke))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .with_state(state)
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The user.
+    pub user_id: i64,
+    /// Their role.
+    pub role: Role,
+}
+
+impl Caller {
+    /// `Forbidden` unless the caller is an admin.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("admins only".into()))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header_text = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let caller = if let Some(auth) = header_text(header::AUTHORIZATION.as_str()) {
+            let key = auth.strip_prefix("Bearer ").ok_or_else(|| {
+                ApiError::Unauthorized("use Authorization: Bearer <API key>".into())
+            })?;
+            let who = state
+                .keys
+                .authenticate(key.trim())
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
+            Caller {
+                user_id: who.user_id,
+                role: who.role,
+            }
+        } else if let Some(token) =
+            header_text(header::COOKIE.as_str()).and_then(cookie::token_from_header)
+        {
+            let session = state
+                .sessions
+                .get(token)
+                .await?
+                .filter(|s| s.complete)
+                .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))?;
+            // Cookies ride along on cross-site requests; changes need the
+            // session's CSRF token too.
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if !safe && !header_text("x-csrf-token").is_some_and(|t| session.csrf_ok(t)) {
+                return Err(ApiError::Forbidden("missing or wrong CSRF token".into()));
+            }
+            Caller {
+                user_id: session.user_id,
+                role: session.role,
+            }
+        } else {
+            return Err(ApiError::Unauthorized(
+                "use Authorization: Bearer <API key>, or sign in".into(),
+            ));
+        };
+        let limited = state
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(&format!("user:{}", caller.user_id), Instant::now());
+        if let Err(wait) = limited {
+            return Err(ApiError::TooManyRequests(wait));
+        }
+        Ok(caller)
+    }
+}
+
+/// The caller, as `GET /api/me` answers.
+#[derive(Debug, Serialize)]
+struct Me {
+    id: i64,
+    email: String,
+    role: &'static str,
+    totp_enabled: bool,
+}
+
+async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let user = state
+        .users
+        .get(caller.user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    Ok(Json(Me {
+        id: user.id,
+        email: user.email,
+        role: user.role.as_str(),
+        totp_enabled: user.totp_enabled,
+    }))
+}

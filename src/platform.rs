@@ -1,0 +1,173 @@
+//! `gsp platform`: the control plane's web API, and admin commands on the
+//! same database.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use gsp_platform::api::{router, AppState};
+use gsp_platform::auth::{ApiKeys, Role, Users};
+
+/// The platform's flags.
+#[derive(Debug, Args)]
+pub struct PlatformArgs {
+    /// What to do; without one, serve the web API.
+    #[command(subcommand)]
+    action: Option<Action>,
+    /// HTTP listener for the API and dashboard (port 0 picks a free port).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        env = "GSP_PLATFORM_HTTP"
+    )]
+    http: SocketAddr,
+    /// Directory for the platform's files (`platform.db`).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "./data",
+        env = "GSP_DATA",
+        global = true
+    )]
+    data: PathBuf,
+    /// The platform's database, `postgres://…` or `sqlite://…`, instead of
+    /// `platform.db` in --data. Give it a database of its own (not a
+    /// world's).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GSP_PLATFORM_DATABASE_URL",
+        global = true
+    )]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserAction),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(KeyAction),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Create a user (a customer, or an admin with --admin).
+    Create {
+        /// Email address, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Password (8 to 128 characters).
+        #[arg(long, env = "GSP_PASSWORD")]
+        password: String,
+        /// Make an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyAction {
+    /// Create an API key for a user; prints it once.
+    Create {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// A name to tell the key apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// Runs `gsp platform`.
+pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("gsp-platform")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let db = gsp_platform::db::open(args.database_url.as_deref(), &args.data)
+            .await
+            .context("opening the platform database")?;
+        let result = match args.action {
+            None => serve(args.http, AppState::new(db.clone())).await,
+            Some(Action::User(UserAction::Create {
+                email,
+                password,
+                admin,
+            })) => {
+                let role = if admin { Role::Admin } else { Role::Customer };
+                let user = Users::new(db.clone())
+                    .create(&email, Some(&password), role)
+                    .await
+                    .context("creating the user")?;
+                println!(
+                    "created {} user {} (id {})",
+                    role.as_str(),
+                    user.email,
+                    user.id
+                );
+                Ok(())
+            }
+            Some(Action::Apikey(KeyAction::Create { email, name })) => {
+                let user = Users::new(db.clone())
+                    .find_by_email(&email)
+                    .await?
+                    .with_context(|| format!("no user has the email {email}"))?;
+                let (key, secret) = ApiKeys::new(db.clone())
+                    .create(user.id, &name)
+                    .await
+                    .context("creating the API key")?;
+                println!("{secret}");
+                eprintln!(
+                    "API key {} ({}) for {}: shown once, keep it safe",
+                    key.id, key.name, user.email
+                );
+                Ok(())
+            }
+        };
+        db.close().await;
+        result.map(|()| ExitCode::SUCCESS)
+    })
+}
+
+async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
+    let first_start = state.users.count().await? == 0;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding HTTP to {addr}"))?;
+    let bound = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening http={bound}")?;
+        if first_start {
+            writeln!(out)?;
+            writeln!(out, "No users yet. Create the first admin with")?;
+            writeln!(
+                out,
+                "  gsp platform user create --email you@example.com --password '<8+ characters>' --admin"
+            )?;
+            writeln!(out, "and an API key for it with")?;
+            writeln!(out, "  gsp platform apikey create --email you@example.com")?;
+        }
+        out.flush()?;
+    }
+    let shutdown = gsp_gateways::CancellationToken::new();
+    let server = tokio::spawn(gsp_gateways::http::serve(
+        listener,
+        router(state),
+        shutdown.clone(),
+    ));
+    crate::world::wait_for_signal().await?;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let _ = server.await;
+    Ok(())
+}
