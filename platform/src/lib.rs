@@ -13,3 +13,4 @@
 pub mod api;
 pub mod auth;
 pub mod db;
+pub mod servers;

@@ -1,0 +1,60 @@
+//! How the platform makes servers real: an [`Agent`] on a node starts and
+//! stops them (a child process or a Docker container) and reports their
+//! logs and stats. The node agents (`gsp agent`) implement it over HTTP;
+//! the platform only ever talks to this trait.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+
+use super::{Server, Template};
+
+/// A boxed future, so that [`Agent`] can be a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a node reports about one server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// Whether its process or container runs.
+    pub running: bool,
+    /// CPU use, percent of one core.
+    pub cpu_percent: f64,
+    /// Memory in use, MiB.
+    pub memory_mib: f64,
+    /// Players connected, as the world reports them.
+    pub players: u32,
+}
+
+/// Why an agent call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// No node has room for the server.
+    #[error("no node has room for this server")]
+    NoCapacity,
+    /// The node does not know the server.
+    #[error("the node does not know this server")]
+    Unknown,
+    /// The node could not be reached or failed; the text is for the log.
+    #[error("the node failed: {0}")]
+    Node(String),
+}
+
+/// Starts, stops and watches servers on nodes.
+pub trait Agent: Send + Sync + 'static {
+    /// Starts (or wakes) `server` as `template` says.
+    fn start<'a>(
+        &'a self,
+        server: &'a Server,
+        template: &'a Template,
+    ) -> BoxFuture<'a, Result<(), AgentError>>;
+    /// Stops the server, keeping its data (hibernation): a final save, then
+    /// the process or container stops.
+    fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), AgentError>>;
+    /// Stops the server and removes it with its data.
+    fn remove(&self, server_id: i64) -> BoxFuture<'_, Result<(), AgentError>>;
+    /// The last `lines` lines of its log.
+    fn logs(&self, server_id: i64, lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>>;
+    /// Its current stats.
+    fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, AgentError>>;
+}
