@@ -11,4 +11,6 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod billing;
 pub mod db;
+pub mod ledger;
