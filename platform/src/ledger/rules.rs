@@ -430,7 +430,7 @@ impl Tx {
         if sum != 0 {
             return Err(RuleError::Unbalanced(sum));
         }
-        postings.sort_by(|a, b| a.account.to_string().cmp(&b.account.to_string()));
+        postings.sort_by_cached_key(|p| p.account.to_string());
         if let Some(w) = postings.windows(2).find(|w| w[0].account == w[1].account) {
             return Err(RuleError::DuplicateAccount(w[0].account.to_string()));
         }
