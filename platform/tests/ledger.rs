@@ -215,6 +215,97 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn concurrent_charges_on_one_wallet_never_overspend(test) {
+        let ledger = Ledger::new(test.db().clone());
+        ledger.grant("root", "r1", "u1", credits(10), "").await.expect("grant");
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let ledger = ledger.clone();
+                tokio::spawn(async move { ledger.charge(&format!("s{i}"), 0, "u1", credits(1), "billing").await })
+            })
+            .collect();
+        let (mut posted, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(p) if p.is_new() => posted += 1,
+                Err(LedgerError::InsufficientFunds { .. }) => refused += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((posted, refused), (10, 40));
+        assert_eq!(ledger.balance(&wallet("u1")).await.expect("balance"), Millis::ZERO);
+        assert_sound(&ledger).await;
+    }
+}
+
+both_backends! {
+    fn concurrent_deliveries_of_one_key_post_once(test) {
+        let ledger = Ledger::new(test.db().clone());
+        ledger.grant("root", "r1", "u1", credits(100), "").await.expect("grant");
+        let tx = Tx::charge("srv", 0, "u1", credits(1), "billing").expect("tx");
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let (ledger, tx) = (ledger.clone(), tx.clone());
+                tokio::spawn(async move { ledger.post(&tx).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.expect("task").expect("posted"));
+        }
+        assert_eq!(results.iter().filter(|p| p.is_new()).count(), 1);
+        let original = results.iter().find(|p| p.is_new()).expect("one new").recorded().clone();
+        assert!(results.iter().all(|p| *p.recorded() == original));
+        assert_eq!(ledger.balance(&wallet("u1")).await.expect("balance"), credits(99));
+        assert_sound(&ledger).await;
+    }
+}
+
+both_backends! {
+    fn billing_can_rerun_and_hibernates_when_credit_runs_out(test) {
+        use gsp_platform::billing::{decide, plan, Decision, ServerState, Transition, HOUR_MS};
+        let ledger = Ledger::new(test.db().clone());
+        let price = credits(2);
+        ledger.grant("root", "r1", "u1", credits(5), "").await.expect("grant");
+        let t0 = 1_700_000_000_000;
+        let mut transitions = vec![Transition { at_ms: t0, state: ServerState::Running }];
+        // A billing pass: post every hour due; stop at the first refusal.
+        async fn pass(ledger: &Ledger, transitions: &[Transition], price: Millis, now: i64) -> (usize, Option<i64>) {
+            let due = plan("srv", transitions, price, now).expect("plan");
+            let mut new = 0;
+            for charge in &due.charges {
+                match ledger.post(&charge.tx("u1", "billing").expect("tx")).await {
+                    Ok(p) => new += usize::from(p.is_new()),
+                    Err(LedgerError::InsufficientFunds { .. }) => return (new, Some(charge.start_ms)),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            (new, None)
+        }
+        let now = t0 + HOUR_MS + 5;
+        assert_eq!(pass(&ledger, &transitions, price, now).await, (2, None));
+        // A restart runs the same pass again: nothing is charged twice.
+        assert_eq!(pass(&ledger, &transitions, price, now).await, (0, None));
+        assert_eq!(ledger.balance(&wallet("u1")).await.expect("balance"), credits(1));
+        // 1 credit left cannot cover the next hour.
+        let p = plan("srv", &transitions, price, now).expect("plan");
+        let balance = ledger.balance(&wallet("u1")).await.expect("balance");
+        assert_eq!(decide(&p, balance, price), Decision::Hibernate { at_ms: t0 + 2 * HOUR_MS });
+        // When that hour comes, its charge is refused; the server is
+        // hibernated as of the hour's start, and the hour is never billed.
+        let later = t0 + 2 * HOUR_MS + 10;
+        let (new, refused_at) = pass(&ledger, &transitions, price, later).await;
+        assert_eq!((new, refused_at), (0, Some(t0 + 2 * HOUR_MS)));
+        transitions.push(Transition { at_ms: t0 + 2 * HOUR_MS, state: ServerState::Hibernated });
+        assert_eq!(pass(&ledger, &transitions, price, later + HOUR_MS).await, (0, None));
+        assert_eq!(ledger.balance(&wallet("u1")).await.expect("balance"), credits(1));
+        let history = ledger.history(&wallet("u1"), 10).await.expect("history");
+        assert_eq!(history.iter().filter(|e| e.kind == Kind::Charge).count(), 2);
+        assert_sound(&ledger).await;
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The property: concurrent chargers with retries and duplicate deliveries.
 
