@@ -214,3 +214,15 @@ fn bad_input_is_refused_with_a_reason() {
         Err(BillingError::TooManyPeriods)
     );
 }
+
+#[test]
+fn a_refused_wake_recorded_as_an_empty_interval_is_never_billed() {
+    let w = T0 + 3 * HOUR_MS;
+    let transitions = [
+        tr(T0, ServerState::Running),
+        tr(T0 + 10 * MIN, ServerState::Hibernated),
+        tr(w, ServerState::Running),
+        tr(w, ServerState::Hibernated),
+    ];
+    assert_eq!(starts(&transitions, w + 5 * HOUR_MS), vec![0]);
+}

@@ -30,6 +30,13 @@
 //! wake is refused and the server stays asleep. Waking inside an hour
 //! already paid costs nothing.
 //!
+//! Crash-safe order for a wake at `w`: record `Running` at `w`, post the
+//! hold, start the server. If the hold is refused, record `Hibernated` at
+//! the same `w` (an empty interval, never billed) and do not start it. A
+//! crash between the steps leaves a recorded wake whose hold the next
+//! billing pass posts under the same key, so nothing is charged twice or
+//! lost.
+//!
 //! # Hibernation for want of credit
 //!
 //! When a running server's next hour comes and its charge is refused for
@@ -242,8 +249,8 @@ pub fn plan(
 
 /// The hold to charge when `server` wakes at `at_ms`: the hour starting
 /// then, or `None` when `at_ms` falls inside an hour already due (paid).
-/// `transitions` are those before the wake; post the hold, and record the
-/// wake only if the ledger accepted it.
+/// `transitions` are those before the wake (see the [module docs](self)
+/// for the order of recording and posting).
 pub fn wake_hold(
     server: &str,
     transitions: &[Transition],
