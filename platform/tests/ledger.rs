@@ -103,6 +103,10 @@ both_backends! {
         assert_eq!(history[2].memo, "welcome");
         assert!(history.iter().all(|e| e.created_ms > 1_600_000_000_000));
         assert_eq!(ledger.history(&u, 1).await.expect("history").len(), 1);
+        // Pages: after the newest, the two older ones, then nothing.
+        let page: Vec<i64> = ledger.history_before(&u, Some(3), 10).await.expect("page").iter().map(|e| e.seq).collect();
+        assert_eq!(page, vec![2, 1]);
+        assert!(ledger.history_before(&u, Some(1), 10).await.expect("page").is_empty());
         assert!(ledger.history(&wallet("nobody"), 10).await.expect("history").is_empty());
         assert_sound(&ledger).await;
     }
