@@ -1,8 +1,12 @@
 //! The GSP platform: the control plane that hosts worlds.
 //!
-//! This crate serves (as it fills in) the web API and dashboard: accounts
-//! and auth, a double-entry credits ledger with hourly billing, and servers. It never links the engine: it
-//! drives worlds as processes, through their command line and HTTP API.
+//! This crate serves (as it fills in) the web API and dashboard. Its parts:
+//! [`auth`] (users, sessions, API keys, TOTP), [`ledger`] (double-entry
+//! credits in integer milli-credits, idempotent and never negative),
+//! [`billing`] (hourly charges from servers' state changes), [`servers`]
+//! (templates, servers, the agent interface) and [`api`] (the JSON API).
+//! It never links the engine: it drives worlds as processes, through their
+//! command line and HTTP API.
 //!
 //! Storage is [`gsp_persistence::Database`] (SQLite by default, PostgreSQL
 //! by URL) with the platform's own migrations ([`db::MIGRATOR`]), kept in a
@@ -12,5 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod billing;
 pub mod db;
+pub mod ledger;
 pub mod servers;
