@@ -44,6 +44,15 @@ pub struct PlatformArgs {
         global = true
     )]
     database_url: Option<String>,
+    /// The payment provider's webhook signing secret (Stripe's `whsec_…`);
+    /// without it, /api/webhooks/payments answers 404.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "GSP_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,7 +106,10 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("opening the platform database")?;
         let result = match args.action {
-            None => serve(args.http, AppState::new(db.clone())).await,
+            None => {
+                let state = AppState::new(db.clone()).with_webhook_secret(args.webhook_secret);
+                serve(args.http, state).await
+            }
             Some(Action::User(UserAction::Create {
                 email,
                 password,

@@ -25,9 +25,14 @@ impl Drop for Platform {
 }
 
 fn start(data: &std::path::Path) -> Platform {
+    start_with(data, &[])
+}
+
+fn start_with(data: &std::path::Path, extra: &[&str]) -> Platform {
     let mut child = Command::new(gsp_bin())
         .args(["platform", "--http", "127.0.0.1:0", "--data"])
         .arg(data)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -250,4 +255,188 @@ fn admin_commands_api_keys_and_revocation() {
     assert!(json(&body)["error"].is_string());
     let (code, _) = http_request(platform.http, "GET", "/health", &[], "");
     assert_eq!(code, 200);
+}
+
+/// An admin and a customer with API keys: (admin bearer, customer bearer, customer id).
+fn admin_and_customer(data: &std::path::Path, platform: &Platform) -> (String, String, i64) {
+    admin(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--password",
+            "correct horse",
+            "--admin",
+        ],
+    );
+    admin(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "cy@example.com",
+            "--password",
+            "another horse",
+        ],
+    );
+    let root = format!(
+        "Bearer {}",
+        admin(data, &["apikey", "create", "--email", "root@example.com"]).trim()
+    );
+    let cy = format!(
+        "Bearer {}",
+        admin(data, &["apikey", "create", "--email", "cy@example.com"]).trim()
+    );
+    let (_, me) = http_request(
+        platform.http,
+        "GET",
+        "/api/me",
+        &[("Authorization", &cy)],
+        "",
+    );
+    let cy_id = json(&me)["id"].as_i64().unwrap();
+    (root, cy, cy_id)
+}
+
+fn balance(platform: &Platform, bearer: &str) -> i64 {
+    let (code, body) = http_request(
+        platform.http,
+        "GET",
+        "/api/billing",
+        &[("Authorization", bearer)],
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+    json(&body)["balance_millis"].as_i64().unwrap()
+}
+
+#[test]
+fn grants_and_signed_payment_webhooks_credit_once() {
+    const SECRET: &str = "whsec_test_secret";
+    let dir = tempfile::tempdir().unwrap();
+    let platform = start_with(dir.path(), &["--webhook-secret", SECRET]);
+    let (root, cy, cy_id) = admin_and_customer(dir.path(), &platform);
+    assert_eq!(balance(&platform, &cy), 0);
+
+    // Grants: admins only; the same request id grants once.
+    let grant = format!(
+        r#"{{"user_id":{cy_id},"amount_millis":5000,"request_id":"r-1","memo":"welcome"}}"#
+    );
+    let (code, body) = http_request(
+        platform.http,
+        "POST",
+        "/api/admin/credits",
+        &[("Authorization", &cy)],
+        &grant,
+    );
+    assert_eq!(code, 403, "{body}");
+    let (code, body) = http_request(
+        platform.http,
+        "POST",
+        "/api/admin/credits",
+        &[("Authorization", &root)],
+        &grant,
+    );
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = http_request(
+        platform.http,
+        "POST",
+        "/api/admin/credits",
+        &[("Authorization", &root)],
+        &grant,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["duplicate"], true);
+    assert_eq!(balance(&platform, &cy), 5000);
+    let (code, _) = http_request(
+        platform.http,
+        "POST",
+        "/api/admin/credits",
+        &[("Authorization", &root)],
+        r#"{"user_id":999,"amount_millis":1,"request_id":"r-2"}"#,
+    );
+    assert_eq!(code, 400, "no such user");
+
+    // A signed payment deposits; the same event again deposits nothing.
+    let event = format!(
+        r#"{{"id":"evt_1","type":"payment_intent.succeeded","data":{{"object":{{"id":"pi_1","amount_received":2500,"metadata":{{"user_id":"{cy_id}"}}}}}}}}"#
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signed = |t: u64, secret: &str| {
+        format!(
+            "t={t},v1={}",
+            gsp_platform::payments::sign(secret, t, event.as_bytes())
+        )
+    };
+    let post = |signature: &str| {
+        http_request(
+            platform.http,
+            "POST",
+            "/api/webhooks/payments",
+            &[("Stripe-Signature", signature)],
+            &event,
+        )
+    };
+    let (code, body) = post(&signed(now, SECRET));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["duplicate"], false);
+    let (code, body) = post(&signed(now, SECRET));
+    assert_eq!(
+        (code, json(&body)["duplicate"].clone()),
+        (200, serde_json::json!(true))
+    );
+    assert_eq!(balance(&platform, &cy), 5000 + 25_000);
+
+    // Forged, stale or unsigned: refused, nothing credited.
+    for bad in [
+        signed(now, "whsec_wrong"),
+        signed(now - 3600, SECRET),
+        String::new(),
+    ] {
+        let (code, body) = post(&bad);
+        assert_eq!(code, 400, "{bad}: {body}");
+        assert!(json(&body)["error"].is_string());
+    }
+    assert_eq!(balance(&platform, &cy), 30_000);
+
+    // The history says who caused what; only admins read others' billing.
+    let (_, body) = http_request(
+        platform.http,
+        "GET",
+        "/api/billing",
+        &[("Authorization", &cy)],
+        "",
+    );
+    let history = json(&body);
+    let whos: Vec<&str> = history["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["who"].as_str().unwrap())
+        .collect();
+    assert_eq!(whos.len(), 2, "{body}");
+    assert!(whos.contains(&"webhook:evt_1"), "{body}");
+    let (code, body) = http_request(
+        platform.http,
+        "GET",
+        &format!("/api/billing?user={cy_id}"),
+        &[("Authorization", &root)],
+        "",
+    );
+    assert_eq!(code, 200);
+    assert_eq!(json(&body)["balance_millis"], 30_000);
+    let (code, _) = http_request(
+        platform.http,
+        "GET",
+        "/api/billing?user=1",
+        &[("Authorization", &cy)],
+        "",
+    );
+    assert_eq!(code, 403);
 }

@@ -19,4 +19,5 @@ pub mod auth;
 pub mod billing;
 pub mod db;
 pub mod ledger;
+pub mod payments;
 pub mod servers;

@@ -61,7 +61,7 @@ pub(super) async fn create(
     caller: Caller,
     body: Result<Json<NewKey>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let Json(body) = body.map_err(ApiError::from)?;
+    let Json(body) = body?;
     let (key, secret) = state.keys.create(caller.user_id, &body.name).await?;
     Ok((
         StatusCode::CREATED,

@@ -6,6 +6,7 @@
 //! are JSON, `{"error": "..."}`, with the status code that fits. Calls are
 //! rate limited per caller.
 
+mod billing;
 mod error;
 mod keys;
 
@@ -15,13 +16,14 @@ use std::time::Instant;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gsp_persistence::Database;
 use serde::Serialize;
 
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::{cookie, ApiKeys, Role, Sessions, Users};
+use crate::ledger::Ledger;
 
 pub use error::ApiError;
 
@@ -34,6 +36,11 @@ pub struct AppState {
     pub sessions: Sessions,
     /// API keys.
     pub keys: ApiKeys,
+    /// The credits ledger.
+    pub ledger: Ledger,
+    /// The payment webhook's signing secret; without one, the webhook
+    /// answers 404.
+    pub webhook_secret: Option<Arc<str>>,
     limiter: Arc<Mutex<RateLimiter<String>>>,
 }
 
@@ -43,12 +50,20 @@ pub const API_BURST: u32 = 60;
 pub const API_PER_SECOND: f64 = 20.0;
 
 impl AppState {
+    /// With the payment webhook's signing secret.
+    pub fn with_webhook_secret(mut self, secret: Option<String>) -> AppState {
+        self.webhook_secret = secret.map(Arc::from);
+        self
+    }
+
     /// The state over `db`.
     pub fn new(db: Database) -> AppState {
         AppState {
             users: Users::new(db.clone()),
             sessions: Sessions::new(db.clone()),
-            keys: ApiKeys::new(db),
+            keys: ApiKeys::new(db.clone()),
+            ledger: Ledger::new(db),
+            webhook_secret: None,
             limiter: Arc::new(Mutex::new(RateLimiter::new(
                 API_BURST,
                 API_PER_SECOND,
@@ -65,6 +80,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(me))
         .route("/api/keys", get(keys::list).post(keys::create))
         .route("/api/keys/{id}", delete(keys::revoke))
+        .route("/api/billing", get(billing::billing))
+        .route("/api/admin/credits", post(billing::grant))
+        .route("/api/webhooks/payments", post(billing::payment_webhook))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
 }
