@@ -14,6 +14,9 @@ pub enum ApiError {
     /// 400: the request is malformed or breaks a rule.
     #[error("{0}")]
     BadRequest(String),
+    /// 422: well-formed JSON of the wrong shape.
+    #[error("{0}")]
+    Unprocessable(String),
     /// 401: no caller, or an unknown one.
     #[error("{0}")]
     Unauthorized(String),
@@ -29,6 +32,12 @@ pub enum ApiError {
     /// 429: too many calls; retry after the duration.
     #[error("too many requests; retry in {} s", .0.as_secs().max(1))]
     TooManyRequests(Duration),
+    /// 502: a node agent failed.
+    #[error("{0}")]
+    BadGateway(String),
+    /// 503: something the call needs is not there (no node agent).
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: our fault; the details go to the log, not the caller.
     #[error("internal error")]
     Internal(String),
@@ -38,11 +47,14 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,7 +78,11 @@ impl IntoResponse for ApiError {
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
-        ApiError::BadRequest(e.body_text())
+        if e.status() == StatusCode::UNPROCESSABLE_ENTITY {
+            ApiError::Unprocessable(e.body_text())
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
     }
 }
 

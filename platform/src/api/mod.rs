@@ -9,6 +9,7 @@
 mod billing;
 mod error;
 mod keys;
+mod servers;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -24,6 +25,8 @@ use serde::Serialize;
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::{cookie, ApiKeys, Role, Sessions, Users};
 use crate::ledger::Ledger;
+use crate::servers::agent::Agent;
+use crate::servers::Servers;
 
 pub use error::ApiError;
 
@@ -38,6 +41,11 @@ pub struct AppState {
     pub keys: ApiKeys,
     /// The credits ledger.
     pub ledger: Ledger,
+    /// Templates and servers.
+    pub servers: Servers,
+    /// How servers are started and stopped; without one, the calls that
+    /// need it answer 503.
+    pub agent: Option<Arc<dyn Agent>>,
     /// The payment webhook's signing secret; without one, the webhook
     /// answers 404.
     pub webhook_secret: Option<Arc<str>>,
@@ -56,13 +64,21 @@ impl AppState {
         self
     }
 
+    /// With the agent that starts and stops servers.
+    pub fn with_agent(mut self, agent: Arc<dyn Agent>) -> AppState {
+        self.agent = Some(agent);
+        self
+    }
+
     /// The state over `db`.
     pub fn new(db: Database) -> AppState {
         AppState {
             users: Users::new(db.clone()),
             sessions: Sessions::new(db.clone()),
             keys: ApiKeys::new(db.clone()),
-            ledger: Ledger::new(db),
+            ledger: Ledger::new(db.clone()),
+            servers: Servers::new(db),
+            agent: None,
             webhook_secret: None,
             limiter: Arc::new(Mutex::new(RateLimiter::new(
                 API_BURST,
@@ -81,6 +97,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/keys", get(keys::list).post(keys::create))
         .route("/api/keys/{id}", delete(keys::revoke))
         .route("/api/billing", get(billing::billing))
+        .route("/api/templates", get(servers::templates))
+        .route("/api/admin/templates", post(servers::create_template))
+        .route("/api/servers", get(servers::list).post(servers::create))
+        .route(
+            "/api/servers/{id}",
+            get(servers::get).delete(servers::delete),
+        )
+        .route("/api/servers/{id}/wake", post(servers::wake))
+        .route("/api/servers/{id}/hibernate", post(servers::hibernate))
+        .route("/api/servers/{id}/logs", get(servers::logs))
+        .route("/api/servers/{id}/stats", get(servers::stats))
         .route("/api/admin/credits", post(billing::grant))
         .route("/api/webhooks/payments", post(billing::payment_webhook))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })

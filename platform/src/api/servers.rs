@@ -1,0 +1,198 @@
+//! `/api/templates` and `/api/servers`: what customers run.
+//!
+//! Changes go through the platform's [`Agent`](crate::servers::agent::Agent):
+//! creating or waking a server starts it, hibernating stops it, deleting
+//! removes it. The database records the state change first and the agent
+//! acts after, so a failed agent call leaves a recorded state that the next
+//! attempt (or the agent's own report) settles; the caller gets 502 with
+//! the reason.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::{ApiError, AppState, Caller};
+use crate::servers::agent::{Agent, AgentError, Stats};
+use crate::servers::{NewTemplate, Server, ServerError, ServerState, Template};
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        match e {
+            ServerError::Invalid(_) => ApiError::BadRequest(e.to_string()),
+            ServerError::NotFound => ApiError::NotFound("no such server".into()),
+            ServerError::NameTaken | ServerError::WrongState(_) => {
+                ApiError::Conflict(e.to_string())
+            }
+            ServerError::Store(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(e: AgentError) -> Self {
+        match e {
+            AgentError::NoCapacity => ApiError::Conflict(e.to_string()),
+            AgentError::Unknown | AgentError::Node(_) => ApiError::BadGateway(e.to_string()),
+        }
+    }
+}
+
+fn agent(state: &AppState) -> Result<&Arc<dyn Agent>, ApiError> {
+    state
+        .agent
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("no node agent is connected".into()))
+}
+
+pub(super) async fn templates(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Vec<Template>>, ApiError> {
+    Ok(Json(state.servers.templates().await?))
+}
+
+pub(super) async fn create_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<NewTemplate>, JsonRejection>,
+) -> Result<(StatusCode, Json<Template>), ApiError> {
+    caller.require_admin()?;
+    let Json(t) = body?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.servers.create_template(&t).await?),
+    ))
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Server>>, ApiError> {
+    Ok(Json(state.servers.list(caller.user_id, caller.role).await?))
+}
+
+/// `POST /api/servers` body.
+#[derive(Debug, Deserialize)]
+pub(super) struct NewServer {
+    template_id: i64,
+    name: String,
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<NewServer>, JsonRejection>,
+) -> Result<(StatusCode, Json<Server>), ApiError> {
+    let Json(new) = body?;
+    let agent = agent(&state)?.clone();
+    let server = state
+        .servers
+        .create(caller.user_id, new.template_id, &new.name)
+        .await?;
+    let template = state
+        .servers
+        .template(server.template_id)
+        .await?
+        .ok_or(ServerError::NotFound)?;
+    agent.start(&server, &template).await?;
+    Ok((StatusCode::CREATED, Json(server)))
+}
+
+async fn visible(state: &AppState, caller: Caller, id: i64) -> Result<Server, ApiError> {
+    state
+        .servers
+        .get(caller.user_id, caller.role, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such server".into()))
+}
+
+pub(super) async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Server>, ApiError> {
+    Ok(Json(visible(&state, caller, id).await?))
+}
+
+async fn change(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    to: ServerState,
+) -> Result<Server, ApiError> {
+    let agent = agent(state)?.clone();
+    let server = visible(state, caller, id).await?;
+    let moved = state
+        .servers
+        .transition(
+            server.id,
+            to,
+            crate::auth::now_ms(),
+            &format!("user:{}", caller.user_id),
+        )
+        .await?;
+    match to {
+        ServerState::Running => {
+            let template = state
+                .servers
+                .template(moved.template_id)
+                .await?
+                .ok_or(ServerError::NotFound)?;
+            agent.start(&moved, &template).await?;
+        }
+        ServerState::Hibernated => agent.stop(moved.id).await?,
+        ServerState::Deleted => agent.remove(moved.id).await?,
+    }
+    Ok(moved)
+}
+
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    change(&state, caller, id, ServerState::Deleted).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn wake(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Server>, ApiError> {
+    Ok(Json(
+        change(&state, caller, id, ServerState::Running).await?,
+    ))
+}
+
+pub(super) async fn hibernate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Server>, ApiError> {
+    Ok(Json(
+        change(&state, caller, id, ServerState::Hibernated).await?,
+    ))
+}
+
+pub(super) async fn logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let server = visible(&state, caller, id).await?;
+    Ok(Json(agent(&state)?.logs(server.id, 200).await?))
+}
+
+pub(super) async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Stats>, ApiError> {
+    let server = visible(&state, caller, id).await?;
+    Ok(Json(agent(&state)?.stats(server.id).await?))
+}
