@@ -17,6 +17,13 @@ struct Platform {
     intro: Vec<String>,
 }
 
+impl Platform {
+    /// A request with `Authorization: <bearer>`: (status, body).
+    fn call(&self, method: &str, path: &str, bearer: &str, body: &str) -> (u16, String) {
+        http_request(self.http, method, path, &[("Authorization", bearer)], body)
+    }
+}
+
 impl Drop for Platform {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -117,13 +124,7 @@ fn admin_commands_api_keys_and_revocation() {
     assert!(key.starts_with("gsp_ak_"), "{key}");
     let bearer = format!("Bearer {key}");
 
-    let (code, body) = http_request(
-        platform.http,
-        "GET",
-        "/api/me",
-        &[("Authorization", &bearer)],
-        "",
-    );
+    let (code, body) = platform.call("GET", "/api/me", &bearer, "");
     assert_eq!(code, 200, "{body}");
     let me = json(&body);
     assert_eq!(
@@ -146,52 +147,22 @@ fn admin_commands_api_keys_and_revocation() {
     }
 
     // A second key through the API, shown once; revoking it locks it out.
-    let (code, body) = http_request(
-        platform.http,
-        "POST",
-        "/api/keys",
-        &[("Authorization", &bearer)],
-        r#"{"name":"deploys"}"#,
-    );
+    let (code, body) = platform.call("POST", "/api/keys", &bearer, r#"{"name":"deploys"}"#);
     assert_eq!(code, 201, "{body}");
     let second = json(&body);
     let second_secret = second["secret"].as_str().unwrap().to_owned();
     let second_bearer = format!("Bearer {second_secret}");
     let id = second["id"].as_i64().unwrap();
-    let (code, _) = http_request(
-        platform.http,
-        "GET",
-        "/api/me",
-        &[("Authorization", &second_bearer)],
-        "",
-    );
+    let (code, _) = platform.call("GET", "/api/me", &second_bearer, "");
     assert_eq!(code, 200);
-    let (code, body) = http_request(
-        platform.http,
-        "GET",
-        "/api/keys",
-        &[("Authorization", &bearer)],
-        "",
-    );
+    let (code, body) = platform.call("GET", "/api/keys", &bearer, "");
     assert_eq!(code, 200);
     let listed = json(&body);
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{body}");
     assert!(!body.contains(&second_secret), "secrets are never listed");
-    let (code, body) = http_request(
-        platform.http,
-        "DELETE",
-        &format!("/api/keys/{id}"),
-        &[("Authorization", &bearer)],
-        "",
-    );
+    let (code, body) = platform.call("DELETE", &format!("/api/keys/{id}"), &bearer, "");
     assert_eq!(code, 204, "{body}");
-    let (code, body) = http_request(
-        platform.http,
-        "GET",
-        "/api/me",
-        &[("Authorization", &second_bearer)],
-        "",
-    );
+    let (code, body) = platform.call("GET", "/api/me", &second_bearer, "");
     assert_eq!(code, 401, "a revoked key is refused: {body}");
     assert!(body.contains("revoked"), "{body}");
 
@@ -212,42 +183,15 @@ fn admin_commands_api_keys_and_revocation() {
         &["apikey", "create", "--email", "cy@example.com"],
     );
     let cy = format!("Bearer {}", cy_key.trim());
-    let root_keys = json(
-        &http_request(
-            platform.http,
-            "GET",
-            "/api/keys",
-            &[("Authorization", &bearer)],
-            "",
-        )
-        .1,
-    );
+    let root_keys = json(&platform.call("GET", "/api/keys", &bearer, "").1);
     let root_key_id = root_keys[1]["id"].as_i64().unwrap();
-    let (code, _) = http_request(
-        platform.http,
-        "DELETE",
-        &format!("/api/keys/{root_key_id}"),
-        &[("Authorization", &cy)],
-        "",
-    );
+    let (code, _) = platform.call("DELETE", &format!("/api/keys/{root_key_id}"), &cy, "");
     assert_eq!(code, 404);
-    let (code, _) = http_request(
-        platform.http,
-        "GET",
-        "/api/me",
-        &[("Authorization", &bearer)],
-        "",
-    );
+    let (code, _) = platform.call("GET", "/api/me", &bearer, "");
     assert_eq!(code, 200, "the admin's key still works");
 
     // Bad input: 400/404 with JSON, never a crash.
-    let (code, body) = http_request(
-        platform.http,
-        "POST",
-        "/api/keys",
-        &[("Authorization", &bearer)],
-        "{not json",
-    );
+    let (code, body) = platform.call("POST", "/api/keys", &bearer, "{not json");
     assert_eq!(code, 400, "{body}");
     assert!(json(&body)["error"].is_string(), "{body}");
     let (code, body) = http_request(platform.http, "GET", "/api/nothing-here", &[], "");
@@ -290,25 +234,13 @@ fn admin_and_customer(data: &std::path::Path, platform: &Platform) -> (String, S
         "Bearer {}",
         admin(data, &["apikey", "create", "--email", "cy@example.com"]).trim()
     );
-    let (_, me) = http_request(
-        platform.http,
-        "GET",
-        "/api/me",
-        &[("Authorization", &cy)],
-        "",
-    );
+    let (_, me) = platform.call("GET", "/api/me", &cy, "");
     let cy_id = json(&me)["id"].as_i64().unwrap();
     (root, cy, cy_id)
 }
 
 fn balance(platform: &Platform, bearer: &str) -> i64 {
-    let (code, body) = http_request(
-        platform.http,
-        "GET",
-        "/api/billing",
-        &[("Authorization", bearer)],
-        "",
-    );
+    let (code, body) = platform.call("GET", "/api/billing", bearer, "");
     assert_eq!(code, 200, "{body}");
     json(&body)["balance_millis"].as_i64().unwrap()
 }
@@ -325,37 +257,18 @@ fn grants_and_signed_payment_webhooks_credit_once() {
     let grant = format!(
         r#"{{"user_id":{cy_id},"amount_millis":5000,"request_id":"r-1","memo":"welcome"}}"#
     );
-    let (code, body) = http_request(
-        platform.http,
-        "POST",
-        "/api/admin/credits",
-        &[("Authorization", &cy)],
-        &grant,
-    );
+    let (code, body) = platform.call("POST", "/api/admin/credits", &cy, &grant);
     assert_eq!(code, 403, "{body}");
-    let (code, body) = http_request(
-        platform.http,
-        "POST",
-        "/api/admin/credits",
-        &[("Authorization", &root)],
-        &grant,
-    );
+    let (code, body) = platform.call("POST", "/api/admin/credits", &root, &grant);
     assert_eq!(code, 201, "{body}");
-    let (code, body) = http_request(
-        platform.http,
-        "POST",
-        "/api/admin/credits",
-        &[("Authorization", &root)],
-        &grant,
-    );
+    let (code, body) = platform.call("POST", "/api/admin/credits", &root, &grant);
     assert_eq!(code, 200, "{body}");
     assert_eq!(json(&body)["duplicate"], true);
     assert_eq!(balance(&platform, &cy), 5000);
-    let (code, _) = http_request(
-        platform.http,
+    let (code, _) = platform.call(
         "POST",
         "/api/admin/credits",
-        &[("Authorization", &root)],
+        &root,
         r#"{"user_id":999,"amount_millis":1,"request_id":"r-2"}"#,
     );
     assert_eq!(code, 400, "no such user");
@@ -406,13 +319,7 @@ fn grants_and_signed_payment_webhooks_credit_once() {
     assert_eq!(balance(&platform, &cy), 30_000);
 
     // The history says who caused what; only admins read others' billing.
-    let (_, body) = http_request(
-        platform.http,
-        "GET",
-        "/api/billing",
-        &[("Authorization", &cy)],
-        "",
-    );
+    let (_, body) = platform.call("GET", "/api/billing", &cy, "");
     let history = json(&body);
     let whos: Vec<&str> = history["transactions"]
         .as_array()
@@ -422,21 +329,9 @@ fn grants_and_signed_payment_webhooks_credit_once() {
         .collect();
     assert_eq!(whos.len(), 2, "{body}");
     assert!(whos.contains(&"webhook:evt_1"), "{body}");
-    let (code, body) = http_request(
-        platform.http,
-        "GET",
-        &format!("/api/billing?user={cy_id}"),
-        &[("Authorization", &root)],
-        "",
-    );
+    let (code, body) = platform.call("GET", &format!("/api/billing?user={cy_id}"), &root, "");
     assert_eq!(code, 200);
     assert_eq!(json(&body)["balance_millis"], 30_000);
-    let (code, _) = http_request(
-        platform.http,
-        "GET",
-        "/api/billing?user=1",
-        &[("Authorization", &cy)],
-        "",
-    );
+    let (code, _) = platform.call("GET", "/api/billing?user=1", &cy, "");
     assert_eq!(code, 403);
 }

@@ -200,6 +200,29 @@ impl Sessions {
         }
     }
 
+    /// Queues `message` for every connected session.
+    pub fn send_all(&mut self, message: Outbound) {
+        for entry in self.by_id.values_mut() {
+            entry.outbox.push(message.clone());
+        }
+    }
+
+    /// The names of everyone online, sorted case-insensitively.
+    pub fn names_sorted(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.by_id.values().map(|e| e.name.clone()).collect();
+        names.sort_by_key(|n| n.to_lowercase());
+        names
+    }
+
+    /// Changes whenever someone joins or leaves: the number of sessions and
+    /// the sum of their ids. (A joining session's id is larger than every
+    /// id before it, so any mix of joins and leaves changes one or the
+    /// other.) Cheap enough to check every tick.
+    pub fn roster(&self) -> (usize, u64) {
+        let sum = self.by_id.keys().fold(0u64, |s, id| s.wrapping_add(id.0));
+        (self.by_id.len(), sum)
+    }
+
     /// Sessions currently connected: (telnet, quic).
     pub fn counts(&self) -> (usize, usize) {
         let telnet = self

@@ -251,13 +251,22 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_with(backend, &crate::db::MIGRATOR, test);
+}
+
+/// [`run`] with another schema (the platform's).
+pub fn run_with<F, Fut>(backend: Backend, migrations: &'static Migrator, test: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("cannot start a tokio runtime: {e}"));
     rt.block_on(async {
-        if let Some(db) = TestDb::new(backend).await {
+        if let Some(db) = TestDb::new_with(backend, migrations).await {
             test(db).await;
         }
     });
@@ -265,7 +274,8 @@ where
 
 /// Defines a test module with one test per backend (`sqlite` and
 /// `postgres`), each running the body with a fresh [`TestDb`] bound to the
-/// given name. The body is async.
+/// given name. The body is async. A leading `migrations = EXPR;` gives
+/// another schema (`&gsp_platform::db::MIGRATOR`).
 ///
 /// ```no_run
 /// gsp_persistence::both_backends! {
@@ -277,6 +287,12 @@ where
 #[macro_export]
 macro_rules! both_backends {
     ($(#[$attr:meta])* fn $name:ident($db:ident) { $($body:tt)* }) => {
+        $crate::both_backends! {
+            migrations = &$crate::db::MIGRATOR;
+            $(#[$attr])* fn $name($db) { $($body)* }
+        }
+    };
+    (migrations = $migrations:expr; $(#[$attr:meta])* fn $name:ident($db:ident) { $($body:tt)* }) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -284,13 +300,13 @@ macro_rules! both_backends {
             $(#[$attr])*
             #[test]
             fn sqlite() {
-                $crate::testing::run($crate::Backend::Sqlite, |$db| async move { $($body)* });
+                $crate::testing::run_with($crate::Backend::Sqlite, $migrations, |$db| async move { $($body)* });
             }
 
             $(#[$attr])*
             #[test]
             fn postgres() {
-                $crate::testing::run($crate::Backend::Postgres, |$db| async move { $($body)* });
+                $crate::testing::run_with($crate::Backend::Postgres, $migrations, |$db| async move { $($body)* });
             }
         }
     };

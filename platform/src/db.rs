@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use gsp_persistence::{Database, StoreError};
+use gsp_persistence::{Database, StoreError, WriteTx};
 use sqlx::migrate::Migrator;
 
 /// The platform's schema: users and auth, the ledger, servers.
@@ -19,4 +19,16 @@ pub async fn open(url: Option<&str>, data: &Path) -> Result<Database, StoreError
         Some(url) => Database::connect_with(url, &MIGRATOR).await,
         None => Database::open_file_with(data, DEFAULT_FILE, &MIGRATOR).await,
     }
+}
+
+/// The next id of `counter` (a row of `id_counters`: "users", "api_keys",
+/// "templates", "servers"), inside the write transaction that uses it. The
+/// counter's row is the transaction's first write, so it also serialises
+/// concurrent creators on PostgreSQL.
+pub async fn next_id(tx: &mut WriteTx, counter: &'static str) -> Result<i64, StoreError> {
+    sqlx::query_scalar("UPDATE id_counters SET value = value + 1 WHERE name = $1 RETURNING value")
+        .bind(counter)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(StoreError::query("allocating an id"))
 }

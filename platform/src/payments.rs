@@ -81,10 +81,9 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: u64) -> Result<(), W
         return Err(WebhookError::MalformedSignature);
     }
     let expected = sign(secret, timestamp, body);
-    let matches = signatures.iter().any(|s| {
-        use subtle::ConstantTimeEq;
-        s.len() == expected.len() && bool::from(s.as_bytes().ct_eq(expected.as_bytes()))
-    });
+    let matches = signatures
+        .iter()
+        .any(|s| crate::auth::same_secret(s, &expected));
     if !matches {
         return Err(WebhookError::BadSignature);
     }

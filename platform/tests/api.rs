@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gsp_persistence::testing::TestDb;
-use gsp_persistence::Backend;
 use gsp_platform::api::{router, AppState};
 use gsp_platform::auth::{ApiKeys, Role, Users};
 use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Stats};
@@ -239,16 +238,9 @@ async fn servers_api(t: TestDb) {
     assert!(body["error"].is_string());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn servers_api_sqlite() {
-    if let Some(t) = TestDb::new_with(Backend::Sqlite, &gsp_platform::db::MIGRATOR).await {
-        servers_api(t).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn servers_api_postgres() {
-    if let Some(t) = TestDb::new_with(Backend::Postgres, &gsp_platform::db::MIGRATOR).await {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn servers_api(t) {
         servers_api(t).await;
     }
 }

@@ -1,39 +1,12 @@
 //! Users, sessions, API keys and second factors, on SQLite and PostgreSQL.
 
-use gsp_persistence::testing::TestDb;
-use gsp_persistence::Backend;
 use gsp_platform::auth::{totp, ApiKeys, AuthError, Role, Sessions, Users};
-
-async fn db(backend: Backend) -> Option<TestDb> {
-    TestDb::new_with(backend, &gsp_platform::db::MIGRATOR).await
-}
-
-/// Runs `body` once per backend, as two tests.
-macro_rules! both_backends {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                if let Some(db) = db(Backend::Sqlite).await {
-                    ($body)(db).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = db(Backend::Postgres).await {
-                    ($body)(db).await;
-                }
-            }
-        }
-    };
-}
 
 const PW: &str = "correct horse battery";
 
-both_backends!(
-    users_sign_in_by_email_and_password,
-    |t: TestDb| async move {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn users_sign_in_by_email_and_password(t) {
         let users = Users::new(t.db().clone());
         assert_eq!(users.count().await.unwrap(), 0);
         let ada = users
@@ -83,9 +56,11 @@ both_backends!(
         assert_eq!(users.count().await.unwrap(), 2);
         assert_eq!(users.list().await.unwrap().len(), 2);
     }
-);
+}
 
-both_backends!(sessions_rotate_and_carry_csrf, |t: TestDb| async move {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn sessions_rotate_and_carry_csrf(t) {
     let users = Users::new(t.db().clone());
     let sessions = Sessions::new(t.db().clone());
     let ada = users
@@ -110,11 +85,12 @@ both_backends!(sessions_rotate_and_carry_csrf, |t: TestDb| async move {
     assert!(sessions.get("gsp_s_nonsense").await.unwrap().is_none());
     sessions.end(&second).await.unwrap();
     assert!(sessions.get(&second).await.unwrap().is_none());
-});
+}
+}
 
-both_backends!(
-    api_keys_are_shown_once_scoped_and_revocable,
-    |t: TestDb| async move {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn api_keys_are_shown_once_scoped_and_revocable(t) {
         let users = Users::new(t.db().clone());
         let keys = ApiKeys::new(t.db().clone());
         let ada = users
@@ -156,9 +132,11 @@ both_backends!(
             Err(AuthError::NotFound)
         ));
     }
-);
+}
 
-both_backends!(totp_and_recovery_codes_work_once, |t: TestDb| async move {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn totp_and_recovery_codes_work_once(t) {
     let users = Users::new(t.db().clone());
     let sessions = Sessions::new(t.db().clone());
     let ada = users
@@ -216,4 +194,5 @@ both_backends!(totp_and_recovery_codes_work_once, |t: TestDb| async move {
         users.second_factor(ada.id, "aaaaa-bbbbb", later).await,
         Err(AuthError::BadCode)
     ));
-});
+}
+}

@@ -1,12 +1,8 @@
 //! The platform's database opens on both backends with its own schema.
 
 use gsp_persistence::testing::TestDb;
-use gsp_persistence::Backend;
 
-async fn opens_with_the_platform_schema(backend: Backend) {
-    let Some(db) = TestDb::new_with(backend, &gsp_platform::db::MIGRATOR).await else {
-        return;
-    };
+async fn opens_with_the_platform_schema(db: TestDb) {
     sqlx::query("INSERT INTO platform_info (key, value) VALUES ($1, $2)")
         .bind("made_by")
         .bind("test")
@@ -26,12 +22,9 @@ async fn opens_with_the_platform_schema(backend: Backend) {
         .is_err());
 }
 
-#[tokio::test]
-async fn opens_on_sqlite() {
-    opens_with_the_platform_schema(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn opens_on_postgres() {
-    opens_with_the_platform_schema(Backend::Postgres).await;
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn opens(t) {
+        opens_with_the_platform_schema(t).await;
+    }
 }

@@ -3,7 +3,6 @@
 //! the issue demands.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,46 +11,6 @@ use gsp_persistence::Backend;
 use gsp_platform::ledger::{
     Account, IdemKey, Kind, Ledger, LedgerError, Millis, Posted, RuleError, Tx,
 };
-
-/// Runs `test` on a fresh platform database of `backend` (skipped, with a
-/// message, when PostgreSQL is absent outside CI).
-fn run<F, Fut>(backend: Backend, test: F)
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    rt.block_on(async {
-        if let Some(db) = TestDb::new_with(backend, &gsp_platform::db::MIGRATOR).await {
-            test(db).await;
-        }
-    });
-}
-
-/// One test per backend, as `gsp_persistence::both_backends!` but with the
-/// platform's schema.
-macro_rules! both_backends {
-    (fn $name:ident($db:ident) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[test]
-            fn sqlite() {
-                run(Backend::Sqlite, |$db| async move $body);
-            }
-
-            #[test]
-            fn postgres() {
-                run(Backend::Postgres, |$db| async move $body);
-            }
-        }
-    };
-}
 
 fn wallet(user: &str) -> Account {
     Account::wallet(user).expect("valid user id")
@@ -73,7 +32,8 @@ async fn assert_sound(ledger: &Ledger) {
     assert_eq!(audit.negative_wallet_postings, 0);
 }
 
-both_backends! {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
     fn grant_deposit_charge_and_history(test) {
         let ledger = Ledger::new(test.db().clone());
         let u = wallet("u1");
@@ -112,7 +72,8 @@ both_backends! {
     }
 }
 
-both_backends! {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
     fn a_used_key_returns_the_original_and_moves_nothing(test) {
         let ledger = Ledger::new(test.db().clone());
         let first = ledger.grant("root", "req-1", "u1", credits(3), "first").await.expect("grant");
@@ -136,7 +97,8 @@ both_backends! {
     }
 }
 
-both_backends! {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
     fn a_reversal_restores_the_balance(test) {
         let ledger = Ledger::new(test.db().clone());
         ledger.grant("root", "r1", "u1", credits(5), "").await.expect("grant");
@@ -180,7 +142,8 @@ both_backends! {
     }
 }
 
-both_backends! {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
     fn insufficient_funds_change_nothing(test) {
         let ledger = Ledger::new(test.db().clone());
         ledger.grant("root", "r1", "u1", credits(1), "").await.expect("grant");
@@ -219,7 +182,8 @@ both_backends! {
     }
 }
 
-both_backends! {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
     fn concurrent_charges_on_one_wallet_never_overspend(test) {
         let ledger = Ledger::new(test.db().clone());
         ledger.grant("root", "r1", "u1", credits(10), "").await.expect("grant");
@@ -243,7 +207,8 @@ both_backends! {
     }
 }
 
-both_backends! {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
     fn concurrent_deliveries_of_one_key_post_once(test) {
         let ledger = Ledger::new(test.db().clone());
         ledger.grant("root", "r1", "u1", credits(100), "").await.expect("grant");
@@ -266,7 +231,8 @@ both_backends! {
     }
 }
 
-both_backends! {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
     fn billing_can_rerun_and_hibernates_when_credit_runs_out(test) {
         use gsp_platform::billing::{decide, plan, Decision, ServerState, Transition, HOUR_MS};
         let ledger = Ledger::new(test.db().clone());
@@ -620,7 +586,9 @@ async fn concurrent_chargers(test: TestDb, seed: u64) {
 /// Each seed on a fresh database of `backend`.
 fn property(backend: Backend) {
     for seed in SEEDS {
-        run(backend, move |test| concurrent_chargers(test, seed));
+        gsp_persistence::testing::run_with(backend, &gsp_platform::db::MIGRATOR, move |test| {
+            concurrent_chargers(test, seed)
+        });
     }
 }
 

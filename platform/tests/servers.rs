@@ -2,13 +2,8 @@
 //! state changes and their history.
 
 use gsp_persistence::testing::TestDb;
-use gsp_persistence::Backend;
 use gsp_platform::auth::Role;
 use gsp_platform::servers::{NewTemplate, Port, ServerError, ServerState, Servers};
-
-async fn db(backend: Backend) -> Option<TestDb> {
-    TestDb::new_with(backend, &gsp_platform::db::MIGRATOR).await
-}
 
 fn world_template() -> NewTemplate {
     NewTemplate {
@@ -148,16 +143,9 @@ async fn templates_servers_and_owners(t: TestDb) {
     assert_eq!(servers.history(b.id).await.unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn templates_servers_and_owners_sqlite() {
-    if let Some(t) = db(Backend::Sqlite).await {
-        templates_servers_and_owners(t).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn templates_servers_and_owners_postgres() {
-    if let Some(t) = db(Backend::Postgres).await {
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn templates_servers_and_owners(t) {
         templates_servers_and_owners(t).await;
     }
 }

@@ -24,7 +24,7 @@ pub struct BusState {
     link: BusLink,
     /// The other worlds and their players.
     pub presence: PresenceBook,
-    last_players: Option<Vec<String>>,
+    last_roster: Option<(usize, u64)>,
     last_presence: Option<Instant>,
     warned_full: bool,
 }
@@ -35,7 +35,7 @@ impl BusState {
         BusState {
             link,
             presence: PresenceBook::default(),
-            last_players: None,
+            last_roster: None,
             last_presence: None,
             warned_full: false,
         }
@@ -81,20 +81,13 @@ pub fn receive(mut bus: Option<ResMut<BusState>>, mut sessions: ResMut<Sessions>
                 from,
                 text,
             } => {
-                let here = *world == bus.link.world;
-                let ids: Vec<_> = sessions.by_id.keys().copied().collect();
-                for id in ids {
-                    sessions.send(
-                        id,
-                        Outbound::Text(TextEvent::Chat {
-                            channel: channel.clone(),
-                            world: world.clone(),
-                            here,
-                            from: from.clone(),
-                            text: text.clone(),
-                        }),
-                    );
-                }
+                sessions.send_all(Outbound::Text(TextEvent::Chat {
+                    channel: channel.clone(),
+                    world: world.clone(),
+                    here: *world == bus.link.world,
+                    from: from.clone(),
+                    text: text.clone(),
+                }));
             }
             BusMessage::Presence { world, .. } | BusMessage::Gone { world } => {
                 if *world != bus.link.world {
@@ -114,24 +107,20 @@ pub fn publish_presence(mut bus: Option<ResMut<BusState>>, sessions: Res<Session
     let due = bus
         .last_presence
         .is_none_or(|at| now.duration_since(at) >= PRESENCE_EVERY);
-    let changed = sessions.is_changed() || bus.last_players.is_none();
-    if !due && !changed {
-        return;
-    }
-    let mut players: Vec<String> = sessions.by_id.values().map(|e| e.name.clone()).collect();
-    players.sort_by_key(|p| p.to_lowercase());
-    if !due && bus.last_players.as_ref() == Some(&players) {
+    // Not `is_changed`: the emit stage writes `Sessions` every tick.
+    let roster = sessions.roster();
+    if !due && bus.last_roster == Some(roster) {
         return;
     }
     let message = BusMessage::Presence {
         world: bus.link.world.clone(),
-        players: players.clone(),
+        players: sessions.names_sorted(),
         sent_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
     };
     if bus.publish(message) {
-        bus.last_players = Some(players);
+        bus.last_roster = Some(roster);
         bus.last_presence = Some(now);
     }
 }

@@ -116,9 +116,7 @@ pub fn run_commands(
                 sessions.send(session, Outbound::Text(TextEvent::Who(entries)));
             }
             Command::WhoAll => {
-                let mut here: Vec<String> =
-                    sessions.by_id.values().map(|e| e.name.clone()).collect();
-                here.sort_by_key(|n| n.to_lowercase());
+                let here = sessions.names_sorted();
                 let mut worlds = vec![WorldWho {
                     world: bus
                         .as_deref()
@@ -157,21 +155,13 @@ pub fn run_commands(
                             );
                         }
                     }
-                    None => {
-                        let ids: Vec<SessionId> = sessions.by_id.keys().copied().collect();
-                        for id in ids {
-                            sessions.send(
-                                id,
-                                Outbound::Text(TextEvent::Chat {
-                                    channel: channel.to_owned(),
-                                    world: "this world".into(),
-                                    here: true,
-                                    from: name.clone(),
-                                    text: said.to_owned(),
-                                }),
-                            );
-                        }
-                    }
+                    None => sessions.send_all(Outbound::Text(TextEvent::Chat {
+                        channel: channel.to_owned(),
+                        world: "this world".into(),
+                        here: true,
+                        from: name.clone(),
+                        text: said.to_owned(),
+                    })),
                 }
             }
             Command::Channels => {

@@ -67,12 +67,7 @@ impl ApiKeys {
         let name: String = name.chars().take(100).collect();
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "UPDATE id_counters SET value = value + 1 WHERE name = 'api_keys' RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::query("allocating a key id"))?;
+        let id = crate::db::next_id(&mut tx, "api_keys").await?;
         let inserted = sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, shown_prefix, key_hash, created_at) \
              SELECT $1, id, $2, $3, $4, $5 FROM users WHERE id = $6",
@@ -133,11 +128,7 @@ impl ApiKeys {
         Ok(Some(KeyIdentity {
             key_id,
             user_id,
-            role: if role == "admin" {
-                Role::Admin
-            } else {
-                Role::Customer
-            },
+            role: Role::parse(&role),
         }))
     }
 

@@ -109,11 +109,7 @@ impl Sessions {
         .map_err(StoreError::query("reading a session"))?;
         Ok(row.map(|(user_id, csrf, complete, role)| Session {
             user_id,
-            role: if role == "admin" {
-                Role::Admin
-            } else {
-                Role::Customer
-            },
+            role: Role::parse(&role),
             csrf,
             complete: complete != 0,
         }))

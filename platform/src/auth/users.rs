@@ -24,7 +24,8 @@ impl Role {
         }
     }
 
-    fn parse(s: &str) -> Role {
+    /// From its stored form; anything but "admin" is a customer.
+    pub(crate) fn parse(s: &str) -> Role {
         if s == "admin" {
             Role::Admin
         } else {
@@ -152,12 +153,7 @@ impl Users {
             None => None,
         };
         let mut tx = self.db.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "UPDATE id_counters SET value = value + 1 WHERE name = 'users' RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::query("allocating a user id"))?;
+        let id = crate::db::next_id(&mut tx, "users").await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, email, email_key, password_hash, role, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",

@@ -182,16 +182,6 @@ impl Servers {
         Servers { db }
     }
 
-    async fn next_id(tx: &mut gsp_persistence::WriteTx, counter: &str) -> Result<i64, StoreError> {
-        sqlx::query_scalar(
-            "UPDATE id_counters SET value = value + 1 WHERE name = $1 RETURNING value",
-        )
-        .bind(counter.to_owned())
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(StoreError::query("allocating an id"))
-    }
-
     /// Adds a template (admins).
     pub async fn create_template(&self, t: &NewTemplate) -> Result<Template, ServerError> {
         let name = check_name(&t.name, "template")?;
@@ -221,7 +211,7 @@ impl Servers {
         let ports = serde_json::to_string(&t.ports)
             .map_err(|e| ServerError::Invalid(format!("ports: {e}")))?;
         let mut tx = self.db.begin_write().await?;
-        let id = Self::next_id(&mut tx, "templates").await?;
+        let id = crate::db::next_id(&mut tx, "templates").await?;
         let inserted = sqlx::query(
             "INSERT INTO templates (id, name, runtime, launch, ports, cpu_millis, memory_mib, \
              price_per_hour, idle_minutes, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
@@ -289,7 +279,7 @@ impl Servers {
         }
         let now = crate::auth::now_ms();
         let mut tx = self.db.begin_write().await?;
-        let id = Self::next_id(&mut tx, "servers").await?;
+        let id = crate::db::next_id(&mut tx, "servers").await?;
         sqlx::query(
             "INSERT INTO servers (id, owner_id, template_id, name, state, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
