@@ -2,69 +2,19 @@
 //! standing in for the node agents (which come with the agents issue): who
 //! may see and change what, and that every change reaches the agent.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gsp_persistence::testing::TestDb;
 use gsp_platform::api::{router, AppState};
 use gsp_platform::auth::{ApiKeys, Role, Users};
-use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Stats};
-use gsp_platform::servers::{Server, Template};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// Records calls; fails them all while `broken` is set.
-#[derive(Default)]
-struct Recorder {
-    calls: Mutex<Vec<String>>,
-    broken: Mutex<bool>,
-}
-
-impl Recorder {
-    fn note(&self, call: String) -> Result<(), AgentError> {
-        if *self.broken.lock().unwrap() {
-            return Err(AgentError::Node("node unreachable".into()));
-        }
-        self.calls.lock().unwrap().push(call);
-        Ok(())
-    }
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
-impl Agent for Recorder {
-    fn start<'a>(
-        &'a self,
-        s: &'a Server,
-        t: &'a Template,
-    ) -> BoxFuture<'a, Result<(), AgentError>> {
-        Box::pin(async move { self.note(format!("start {} {}", s.id, t.name)) })
-    }
-    fn stop(&self, id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
-        Box::pin(async move { self.note(format!("stop {id}")) })
-    }
-    fn remove(&self, id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
-        Box::pin(async move { self.note(format!("remove {id}")) })
-    }
-    fn logs(&self, id: i64, _lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>> {
-        Box::pin(async move {
-            self.note(format!("logs {id}"))?;
-            Ok(vec![format!("server {id} says hello")])
-        })
-    }
-    fn stats(&self, id: i64) -> BoxFuture<'_, Result<Stats, AgentError>> {
-        Box::pin(async move {
-            self.note(format!("stats {id}"))?;
-            Ok(Stats {
-                running: true,
-                players: 2,
-                ..Stats::default()
-            })
-        })
-    }
-}
+#[path = "support/recorder.rs"]
+mod recorder;
+use recorder::Recorder;
 
 struct Api {
     router: axum::Router,
@@ -102,6 +52,7 @@ async fn servers_api(t: TestDb) {
     let users = Users::new(db.clone());
     let keys = ApiKeys::new(db.clone());
     let mut bearer = Vec::new();
+    let mut ids = Vec::new();
     for (email, role) in [
         ("root@x.com", Role::Admin),
         ("ada@x.com", Role::Customer),
@@ -112,6 +63,7 @@ async fn servers_api(t: TestDb) {
             .await
             .unwrap();
         bearer.push(keys.create(u.id, "test").await.unwrap().1);
+        ids.push(u.id);
     }
     let (root, ada, bob) = (&bearer[0], &bearer[1], &bearer[2]);
 
@@ -143,8 +95,33 @@ async fn servers_api(t: TestDb) {
         (code, templates.as_array().map(Vec::len)),
         (StatusCode::OK, Some(1))
     );
+    // No credits, no server: refused before anything is made or started.
+    let (code, body) = api.call("POST", "/api/servers", ada, &create).await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("not enough credits"));
+    let (_, list) = api.call("GET", "/api/servers", ada, "").await;
+    assert_eq!(list, serde_json::json!([]));
+    assert!(agent.calls().is_empty());
+    let grant = format!(
+        r#"{{"user_id":{},"amount_millis":2000,"request_id":"r1"}}"#,
+        ids[1]
+    );
+    let (code, body) = api.call("POST", "/api/admin/credits", root, &grant).await;
+    assert!(code.is_success(), "{body}");
+
     let (code, server) = api.call("POST", "/api/servers", ada, &create).await;
     assert_eq!(code, StatusCode::CREATED, "{server}");
+    // The first hour is held at once.
+    let (_, billing) = api.call("GET", "/api/billing", ada, "").await;
+    assert_eq!(billing["balance_millis"], 500, "{billing}");
+    assert_eq!(billing["transactions"][0]["amount_millis"], -1500);
+    assert_eq!(
+        billing["transactions"][0]["who"],
+        format!("user:{}", ids[1])
+    );
     let id = server["id"].as_i64().unwrap();
     assert_eq!(server["state"], "running");
     assert_eq!(agent.calls(), vec![format!("start {id} gsp-world")]);
@@ -185,6 +162,11 @@ async fn servers_api(t: TestDb) {
         .call("POST", &format!("/api/servers/{id}/wake"), ada, "")
         .await;
     assert_eq!(code, StatusCode::OK);
+    let (_, billing) = api.call("GET", "/api/billing", ada, "").await;
+    assert_eq!(
+        billing["balance_millis"], 500,
+        "a wake inside the paid hour costs nothing: {billing}"
+    );
     let (_, logs) = api
         .call("GET", &format!("/api/servers/{id}/logs"), ada, "")
         .await;

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::{cookie, ApiKeys, Role, Sessions, Users};
+use crate::billing::Biller;
 use crate::ledger::Ledger;
 use crate::servers::agent::Agent;
 use crate::servers::Servers;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Templates and servers.
     pub servers: Servers,
+    /// Posts servers' charges (the hold at wake, the hourly charges).
+    pub biller: Biller,
     /// How servers are started and stopped; without one, the calls that
     /// need it answer 503.
     pub agent: Option<Arc<dyn Agent>>,
@@ -77,7 +80,8 @@ impl AppState {
             sessions: Sessions::new(db.clone()),
             keys: ApiKeys::new(db.clone()),
             ledger: Ledger::new(db.clone()),
-            servers: Servers::new(db),
+            servers: Servers::new(db.clone()),
+            biller: Biller::new(Servers::new(db.clone()), Ledger::new(db)),
             agent: None,
             webhook_secret: None,
             limiter: Arc::new(Mutex::new(RateLimiter::new(

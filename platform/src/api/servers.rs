@@ -15,7 +15,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+use super::billing::wallet;
 use super::{ApiError, AppState, Caller};
+use crate::auth::now_ms;
+use crate::billing::{BillError, Settled};
+use crate::ledger::Millis;
 use crate::servers::agent::{Agent, AgentError, Stats};
 use crate::servers::{NewTemplate, Server, ServerError, ServerState, Template};
 
@@ -28,6 +32,16 @@ impl From<ServerError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             ServerError::Store(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<BillError> for ApiError {
+    fn from(e: BillError) -> Self {
+        match e {
+            BillError::Server(e) => e.into(),
+            BillError::Ledger(e) => e.into(),
+            BillError::Rules(e) => ApiError::Internal(e.to_string()),
         }
     }
 }
@@ -89,17 +103,50 @@ pub(super) async fn create(
 ) -> Result<(StatusCode, Json<Server>), ApiError> {
     let Json(new) = body?;
     let agent = agent(&state)?.clone();
+    let template = state
+        .servers
+        .template(new.template_id)
+        .await?
+        .ok_or_else(|| ApiError::BadRequest(format!("there is no template {}", new.template_id)))?;
+    // Refused up front when the first hour is out of reach, so a wallet
+    // that cannot pay leaves no server behind. The hold below is the real
+    // check (the balance can change in between).
+    let balance = state.ledger.balance(&wallet(caller.user_id)?).await?;
+    if balance.0 < template.price_per_hour {
+        return Err(insufficient(balance, Millis(template.price_per_hour)));
+    }
     let server = state
         .servers
         .create(caller.user_id, new.template_id, &new.name)
         .await?;
-    let template = state
-        .servers
-        .template(server.template_id)
-        .await?
-        .ok_or(ServerError::NotFound)?;
-    agent.start(&server, &template).await?;
+    let server = hold_then_start(&state, agent.as_ref(), server, &template, caller).await?;
     Ok((StatusCode::CREATED, Json(server)))
+}
+
+fn insufficient(balance: Millis, price: Millis) -> ApiError {
+    ApiError::Conflict(format!(
+        "not enough credits: the first hour costs {price} and the balance is {balance}"
+    ))
+}
+
+/// Posts the hold for a server just recorded running (see
+/// [`crate::billing`]), then starts it. When the wallet cannot pay, the
+/// server is recorded hibernated instead and the caller gets 409.
+async fn hold_then_start(
+    state: &AppState,
+    agent: &dyn Agent,
+    server: Server,
+    template: &Template,
+    caller: Caller,
+) -> Result<Server, ApiError> {
+    let who = format!("user:{}", caller.user_id);
+    match state.biller.settle(&server, now_ms(), &who).await? {
+        Settled::Paid { .. } => {
+            agent.start(&server, template).await?;
+            Ok(server)
+        }
+        Settled::Hibernated { balance, price, .. } => Err(insufficient(balance, price)),
+    }
 }
 
 async fn visible(state: &AppState, caller: Caller, id: i64) -> Result<Server, ApiError> {
@@ -128,12 +175,7 @@ async fn change(
     let server = visible(state, caller, id).await?;
     let moved = state
         .servers
-        .transition(
-            server.id,
-            to,
-            crate::auth::now_ms(),
-            &format!("user:{}", caller.user_id),
-        )
+        .transition(server.id, to, now_ms(), &format!("user:{}", caller.user_id))
         .await?;
     match to {
         ServerState::Running => {
@@ -142,7 +184,7 @@ async fn change(
                 .template(moved.template_id)
                 .await?
                 .ok_or(ServerError::NotFound)?;
-            agent.start(&moved, &template).await?;
+            return hold_then_start(state, agent.as_ref(), moved, &template, caller).await;
         }
         ServerState::Hibernated => agent.stop(moved.id).await?,
         ServerState::Deleted => agent.remove(moved.id).await?,

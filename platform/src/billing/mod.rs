@@ -1,6 +1,8 @@
 //! Billing rules: which hours of a server are charged, from its state
-//! transitions. Pure functions, no clock and no database: the caller
-//! passes "now" and posts the charges to the [`ledger`](crate::ledger).
+//! transitions. The rules in this module are pure functions, no clock and
+//! no database: the caller passes "now". [`biller`] is the async shell that
+//! posts the charges to the [`ledger`](crate::ledger), hibernates servers
+//! that cannot pay, and runs the billing loop.
 //!
 //! # Per started hour, prepaid
 //!
@@ -53,6 +55,10 @@
 //! The same transitions always give the same hours and keys, so a billing
 //! loop that crashes, restarts or runs twice recomputes the same charges
 //! and the ledger's idempotency posts each once.
+
+pub mod biller;
+
+pub use biller::{BillError, Biller, Settled};
 
 use crate::ledger::{IdemKey, Millis, RuleError, Tx};
 

@@ -345,6 +345,18 @@ impl Servers {
         Ok(rows.into_iter().map(server_of).collect())
     }
 
+    /// Every running server, of every owner, oldest first (for billing).
+    pub async fn running(&self) -> Result<Vec<Server>, ServerError> {
+        let rows: Vec<ServerRow> = sqlx::query_as(
+            "SELECT id, owner_id, template_id, name, state, created_at FROM servers \
+             WHERE state = 'running' ORDER BY id",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::query("listing running servers"))?;
+        Ok(rows.into_iter().map(server_of).collect())
+    }
+
     /// Moves server `id` to `to` at `at` (ms), recording `cause`. Waking a
     /// running server or hibernating a hibernated one is `WrongState`;
     /// nothing leaves `Deleted`.

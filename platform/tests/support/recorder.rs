@@ -1,0 +1,60 @@
+//! An in-process [`Agent`] for tests: records every call, and fails them
+//! all while `broken` is set. It stands in for the node agents.
+#![allow(dead_code)]
+
+use std::sync::Mutex;
+
+use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Stats};
+use gsp_platform::servers::{Server, Template};
+
+/// Records calls; fails them all while `broken` is set.
+#[derive(Default)]
+pub struct Recorder {
+    pub calls: Mutex<Vec<String>>,
+    pub broken: Mutex<bool>,
+}
+
+impl Recorder {
+    fn note(&self, call: String) -> Result<(), AgentError> {
+        if *self.broken.lock().unwrap() {
+            return Err(AgentError::Node("node unreachable".into()));
+        }
+        self.calls.lock().unwrap().push(call);
+        Ok(())
+    }
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl Agent for Recorder {
+    fn start<'a>(
+        &'a self,
+        s: &'a Server,
+        t: &'a Template,
+    ) -> BoxFuture<'a, Result<(), AgentError>> {
+        Box::pin(async move { self.note(format!("start {} {}", s.id, t.name)) })
+    }
+    fn stop(&self, id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async move { self.note(format!("stop {id}")) })
+    }
+    fn remove(&self, id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async move { self.note(format!("remove {id}")) })
+    }
+    fn logs(&self, id: i64, _lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>> {
+        Box::pin(async move {
+            self.note(format!("logs {id}"))?;
+            Ok(vec![format!("server {id} says hello")])
+        })
+    }
+    fn stats(&self, id: i64) -> BoxFuture<'_, Result<Stats, AgentError>> {
+        Box::pin(async move {
+            self.note(format!("stats {id}"))?;
+            Ok(Stats {
+                running: true,
+                players: 2,
+                ..Stats::default()
+            })
+        })
+    }
+}
