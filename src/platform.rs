@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use gsp_platform::api::{router, AppState};
+use gsp_platform::api::AppState;
 use gsp_platform::auth::{ApiKeys, Role, Users};
 
 /// The platform's flags.
@@ -53,6 +53,11 @@ pub struct PlatformArgs {
         hide_env_values = true
     )]
     webhook_secret: Option<String>,
+    /// The address people use to reach the dashboard, e.g.
+    /// `https://play.example.com` (default: `http://` and the listener).
+    /// With `https://`, session cookies are `Secure`.
+    #[arg(long, value_name = "URL", env = "GSP_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,8 +112,14 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
             .context("opening the platform database")?;
         let result = match args.action {
             None => {
-                let state = AppState::new(db.clone()).with_webhook_secret(args.webhook_secret);
-                serve(args.http, state).await
+                let secure = args
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://"));
+                let state = AppState::new(db.clone())
+                    .with_webhook_secret(args.webhook_secret)
+                    .with_secure_cookies(secure);
+                serve(args.http, args.public_url, state).await
             }
             Some(Action::User(UserAction::Create {
                 email,
@@ -150,7 +161,11 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
+async fn serve(
+    addr: SocketAddr,
+    public_url: Option<String>,
+    state: AppState,
+) -> anyhow::Result<()> {
     let first_start = state.users.count().await? == 0;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -159,6 +174,8 @@ async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening http={bound}")?;
+        let url = public_url.unwrap_or_else(|| format!("http://{bound}"));
+        writeln!(out, "dashboard {}/", url.trim_end_matches('/'))?;
         if first_start {
             writeln!(out)?;
             writeln!(out, "No users yet. Create the first admin with")?;
@@ -171,12 +188,8 @@ async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
         }
         out.flush()?;
     }
-    let shutdown = gsp_gateways::CancellationToken::new();
-    let server = tokio::spawn(gsp_gateways::http::serve(
-        listener,
-        router(state),
-        shutdown.clone(),
-    ));
+    let shutdown = state.shutdown.clone();
+    let server = tokio::spawn(gsp_platform::serve(listener, state));
     crate::world::wait_for_signal().await?;
     tracing::info!("shutting down");
     shutdown.cancel();

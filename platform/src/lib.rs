@@ -4,7 +4,8 @@
 //! [`auth`] (users, sessions, API keys, TOTP), [`ledger`] (double-entry
 //! credits in integer milli-credits, idempotent and never negative),
 //! [`billing`] (hourly charges from servers' state changes), [`servers`]
-//! (templates, servers, the agent interface) and [`api`] (the JSON API).
+//! (templates, servers, the agent interface), [`api`] (the JSON API) and
+//! [`web`] (the dashboard).
 //! It never links the engine: it drives worlds as processes, through their
 //! command line and HTTP API.
 //!
@@ -21,3 +22,25 @@ pub mod db;
 pub mod ledger;
 pub mod payments;
 pub mod servers;
+pub mod web;
+
+use std::net::SocketAddr;
+
+/// The whole web surface: the JSON API ([`api::router`]) and the dashboard
+/// ([`web::router`]).
+pub fn app(state: api::AppState) -> axum::Router {
+    api::router(state.clone()).merge(web::router(state))
+}
+
+/// Serves [`app`] on `listener` until `state.shutdown` is cancelled, then
+/// lets requests in flight finish (event streams end with the token).
+/// Handlers see the client's address (for sign-in rate limits).
+pub async fn serve(listener: tokio::net::TcpListener, state: api::AppState) -> std::io::Result<()> {
+    let shutdown = state.shutdown.clone();
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+}

@@ -13,7 +13,7 @@ use super::{ApiError, AppState, Caller};
 use crate::ledger::{Account, LedgerError, Millis, Posted};
 use crate::payments;
 
-pub(super) fn wallet(user_id: i64) -> Result<Account, ApiError> {
+pub(crate) fn wallet(user_id: i64) -> Result<Account, ApiError> {
     Account::wallet(&user_id.to_string()).map_err(|e| ApiError::Internal(e.to_string()))
 }
 

@@ -6,10 +6,10 @@
 //! are JSON, `{"error": "..."}`, with the status code that fits. Calls are
 //! rate limited per caller.
 
-mod billing;
+pub(crate) mod billing;
 mod error;
 mod keys;
-mod servers;
+pub(crate) mod servers;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -21,6 +21,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gsp_persistence::Database;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::{cookie, ApiKeys, Role, Sessions, Users};
@@ -52,19 +53,64 @@ pub struct AppState {
     /// The payment webhook's signing secret; without one, the webhook
     /// answers 404.
     pub webhook_secret: Option<Arc<str>>,
+    /// Whether the dashboard is served over HTTPS: cookies then get
+    /// `Secure` and the `__Host-` name.
+    pub secure_cookies: bool,
+    /// Cancelled when the platform shuts down: long-lived responses (the
+    /// dashboard's event streams) end with it.
+    pub shutdown: CancellationToken,
     limiter: Arc<Mutex<RateLimiter<String>>>,
+    signin_by_address: Arc<Mutex<RateLimiter<String>>>,
+    signin_by_email: Arc<Mutex<RateLimiter<String>>>,
 }
 
 /// API calls one caller may make at once, and per second sustained.
 pub const API_BURST: u32 = 60;
 /// See [`API_BURST`].
 pub const API_PER_SECOND: f64 = 20.0;
+/// Sign-in attempts from one address at once, and per minute sustained.
+pub const SIGNIN_BURST_PER_ADDRESS: u32 = 20;
+/// Sign-in attempts for one email (or one pending TOTP session) at once,
+/// and per minute sustained.
+pub const SIGNIN_BURST_PER_EMAIL: u32 = 5;
+/// See [`SIGNIN_BURST_PER_ADDRESS`] and [`SIGNIN_BURST_PER_EMAIL`].
+pub const SIGNIN_PER_MINUTE: f64 = 6.0;
 
 impl AppState {
     /// With the payment webhook's signing secret.
     pub fn with_webhook_secret(mut self, secret: Option<String>) -> AppState {
         self.webhook_secret = secret.map(Arc::from);
         self
+    }
+
+    /// Serving over HTTPS: `Secure` cookies.
+    pub fn with_secure_cookies(mut self, secure: bool) -> AppState {
+        self.secure_cookies = secure;
+        self
+    }
+
+    /// Takes one sign-in attempt from `address` for `email`: `Err` with
+    /// the wait when either has tried too often.
+    pub fn check_signin_limit(
+        &self,
+        address: &str,
+        email: &str,
+        now: Instant,
+    ) -> Result<(), std::time::Duration> {
+        let take = |limiter: &Mutex<RateLimiter<String>>, key: String| {
+            limiter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .check(&key, now)
+        };
+        take(&self.signin_by_address, address.to_string())?;
+        take(&self.signin_by_email, email.trim().to_lowercase())
+    }
+
+    /// The OpenID Connect providers to offer on the sign-in page: (name,
+    /// label).
+    pub fn oidc_providers(&self) -> Vec<(String, String)> {
+        Vec::new()
     }
 
     /// With the agent that starts and stops servers.
@@ -84,6 +130,18 @@ impl AppState {
             biller: Biller::new(Servers::new(db.clone()), Ledger::new(db)),
             agent: None,
             webhook_secret: None,
+            secure_cookies: false,
+            shutdown: CancellationToken::new(),
+            signin_by_address: Arc::new(Mutex::new(RateLimiter::new(
+                SIGNIN_BURST_PER_ADDRESS,
+                SIGNIN_PER_MINUTE / 60.0,
+                100_000,
+            ))),
+            signin_by_email: Arc::new(Mutex::new(RateLimiter::new(
+                SIGNIN_BURST_PER_EMAIL,
+                SIGNIN_PER_MINUTE / 60.0,
+                100_000,
+            ))),
             limiter: Arc::new(Mutex::new(RateLimiter::new(
                 API_BURST,
                 API_PER_SECOND,

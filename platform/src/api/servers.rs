@@ -55,7 +55,7 @@ impl From<AgentError> for ApiError {
     }
 }
 
-fn agent(state: &AppState) -> Result<&Arc<dyn Agent>, ApiError> {
+pub(crate) fn agent(state: &AppState) -> Result<&Arc<dyn Agent>, ApiError> {
     state
         .agent
         .as_ref()
@@ -102,12 +102,24 @@ pub(super) async fn create(
     body: Result<Json<NewServer>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Server>), ApiError> {
     let Json(new) = body?;
-    let agent = agent(&state)?.clone();
+    let server = create_server(&state, caller, new.template_id, &new.name).await?;
+    Ok((StatusCode::CREATED, Json(server)))
+}
+
+/// Creates a server for `caller` (the API's and the dashboard's way): checks
+/// the wallet, records it running, posts the first hour, starts it.
+pub(crate) async fn create_server(
+    state: &AppState,
+    caller: Caller,
+    template_id: i64,
+    name: &str,
+) -> Result<Server, ApiError> {
+    let agent = agent(state)?.clone();
     let template = state
         .servers
-        .template(new.template_id)
+        .template(template_id)
         .await?
-        .ok_or_else(|| ApiError::BadRequest(format!("there is no template {}", new.template_id)))?;
+        .ok_or_else(|| ApiError::BadRequest(format!("there is no template {template_id}")))?;
     // Refused up front when the first hour is out of reach, so a wallet
     // that cannot pay leaves no server behind. The hold below is the real
     // check (the balance can change in between).
@@ -117,10 +129,9 @@ pub(super) async fn create(
     }
     let server = state
         .servers
-        .create(caller.user_id, new.template_id, &new.name)
+        .create(caller.user_id, template_id, name)
         .await?;
-    let server = hold_then_start(&state, agent.as_ref(), server, &template, caller).await?;
-    Ok((StatusCode::CREATED, Json(server)))
+    hold_then_start(state, agent.as_ref(), server, &template, caller).await
 }
 
 fn insufficient(balance: Millis, price: Millis) -> ApiError {
@@ -149,7 +160,7 @@ async fn hold_then_start(
     }
 }
 
-async fn visible(state: &AppState, caller: Caller, id: i64) -> Result<Server, ApiError> {
+pub(crate) async fn visible(state: &AppState, caller: Caller, id: i64) -> Result<Server, ApiError> {
     state
         .servers
         .get(caller.user_id, caller.role, id)
@@ -165,7 +176,9 @@ pub(super) async fn get(
     Ok(Json(visible(&state, caller, id).await?))
 }
 
-async fn change(
+/// Moves a server the caller may see to `to`, then has the agent act
+/// (with the billing hold on a wake).
+pub(crate) async fn change(
     state: &AppState,
     caller: Caller,
     id: i64,
