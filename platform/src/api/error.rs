@@ -5,8 +5,18 @@ use std::time::Duration;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::AuthError;
+
+/// The body of every error answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"error": "no such server"}))]
+pub struct ErrorBody {
+    /// What went wrong, fit to show a user.
+    pub error: String,
+}
 
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +76,9 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!("API call failed: {detail}");
         }
-        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        let body = Json(ErrorBody {
+            error: self.to_string(),
+        });
         let mut response = (self.status(), body).into_response();
         if let ApiError::TooManyRequests(wait) = self {
             if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
@@ -84,6 +96,18 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         } else {
             ApiError::BadRequest(e.body_text())
         }
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
     }
 }
 

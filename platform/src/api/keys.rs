@@ -1,22 +1,32 @@
 //! `/api/keys`: a caller's own API keys.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{ApiError, AppState, Caller};
+use super::doc::{BAD_ID, BAD_JSON, WRONG_SHAPE};
+use super::{ApiError, AppState, Caller, ErrorBody, PathId};
 use crate::auth::ApiKey;
 
-/// An API key as listed.
-#[derive(Debug, Serialize)]
+/// An API key as listed (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct KeyView {
+    /// Its id.
     id: i64,
+    /// The name its owner gave it.
     name: String,
+    /// The start of the key, to tell keys apart.
+    #[schema(example = "gsp_ak_3f9a")]
     prefix: String,
+    /// When it was made, ms since the epoch.
     created_at: i64,
+    /// Whether it has been revoked.
     revoked: bool,
+    /// When it was last used, ms since the epoch; null if never.
+    #[schema(required = true)]
     last_used_at: Option<i64>,
 }
 
@@ -33,6 +43,15 @@ impl From<ApiKey> for KeyView {
     }
 }
 
+/// The caller's API keys, revoked ones too.
+#[utoipa::path(
+    get,
+    path = "/api/keys",
+    operation_id = "list_keys",
+    tag = "account",
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, description = "The caller's keys.", body = Vec<KeyView>)),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,20 +61,39 @@ pub(super) async fn list(
 }
 
 /// `POST /api/keys` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct NewKey {
+    /// A name to tell it by (empty if left out).
     #[serde(default)]
     name: String,
 }
 
 /// A new key: the only time its secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Created {
     #[serde(flatten)]
     key: KeyView,
+    /// The key itself, for `Authorization: Bearer`; store it now, it is
+    /// never shown again.
+    #[schema(example = "gsp_ak_…")]
     secret: String,
 }
 
+/// Makes an API key for the caller.
+#[utoipa::path(
+    post,
+    path = "/api/keys",
+    operation_id = "create_key",
+    tag = "account",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    request_body = NewKey,
+    responses(
+        (status = 201, description = "The new key, with its secret.", body = Created),
+        (status = 404, description = "The caller's user is gone.", body = ErrorBody),
+        (status = 400, description = BAD_JSON, body = ErrorBody),
+        (status = 422, description = WRONG_SHAPE, body = ErrorBody),
+    ),
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -72,10 +110,24 @@ pub(super) async fn create(
     ))
 }
 
+/// Revokes one of the caller's API keys.
+#[utoipa::path(
+    delete,
+    path = "/api/keys/{id}",
+    operation_id = "revoke_key",
+    tag = "account",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "The key's id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 400, description = BAD_ID, body = ErrorBody),
+        (status = 404, description = "The caller has no such key.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     state.keys.revoke(caller.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)

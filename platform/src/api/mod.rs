@@ -5,8 +5,18 @@
 //! CSRF token in `X-CSRF-Token` on anything that changes state). Errors
 //! are JSON, `{"error": "..."}`, with the status code that fits. Calls are
 //! rate limited per caller.
+//!
+//! The API describes itself: `GET /openapi.json` (no caller needed) serves
+//! its OpenAPI 3.1 document, also available in code as [`openapi`]. Each
+//! handler carries its own `#[utoipa::path]` (method, path, parameters,
+//! body, every status it answers, who may call it), and [`router`] is
+//! built from those same annotated handlers by `utoipa-axum`, so a route
+//! cannot be served without being described. The fixed parts (info, tags,
+//! security schemes, the answers every authenticated call shares) live in
+//! `doc.rs`; `tests/openapi.rs` checks the document against the router.
 
 pub(crate) mod billing;
+mod doc;
 mod error;
 mod keys;
 pub(crate) mod servers;
@@ -14,14 +24,16 @@ pub(crate) mod servers;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gsp_persistence::Database;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::ratelimit::RateLimiter;
 use crate::auth::{cookie, ApiKeys, Role, Sessions, Users};
@@ -30,7 +42,7 @@ use crate::ledger::Ledger;
 use crate::servers::agent::Agent;
 use crate::servers::Servers;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -151,29 +163,55 @@ impl AppState {
     }
 }
 
-/// The routes of the API (and `/health`).
+/// The routes of the API (with `/health` and `/openapi.json`), and a JSON
+/// 404 for anything else.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { "ok\n" }))
-        .route("/api/me", get(me))
-        .route("/api/keys", get(keys::list).post(keys::create))
-        .route("/api/keys/{id}", delete(keys::revoke))
-        .route("/api/billing", get(billing::billing))
-        .route("/api/templates", get(servers::templates))
-        .route("/api/admin/templates", post(servers::create_template))
-        .route("/api/servers", get(servers::list).post(servers::create))
-        .route(
-            "/api/servers/{id}",
-            get(servers::get).delete(servers::delete),
-        )
-        .route("/api/servers/{id}/wake", post(servers::wake))
-        .route("/api/servers/{id}/hibernate", post(servers::hibernate))
-        .route("/api/servers/{id}/logs", get(servers::logs))
-        .route("/api/servers/{id}/stats", get(servers::stats))
-        .route("/api/admin/credits", post(billing::grant))
-        .route("/api/webhooks/payments", post(billing::payment_webhook))
+    let (routes, _) = routes().split_for_parts();
+    routes
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
+}
+
+/// The API's OpenAPI document, as `GET /openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// Every route with its description: the one list both [`router`] and
+/// [`openapi`] come from. `routes!` takes handlers of one path only.
+fn routes() -> OpenApiRouter<AppState> {
+    let mut api = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(doc::openapi_json))
+        .routes(routes!(me))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(billing::billing))
+        .routes(routes!(servers::templates))
+        .routes(routes!(servers::create_template))
+        .routes(routes!(servers::list, servers::create))
+        .routes(routes!(servers::get, servers::delete))
+        .routes(routes!(servers::wake))
+        .routes(routes!(servers::hibernate))
+        .routes(routes!(servers::logs))
+        .routes(routes!(servers::stats))
+        .routes(routes!(billing::grant))
+        .routes(routes!(billing::payment_webhook));
+    doc::add_caller_responses(api.get_openapi_mut());
+    api
+}
+
+/// Whether the platform is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "meta",
+    responses((status = 200, description = "Up.", body = String, content_type = "text/plain",
+        example = "ok\n")),
+)]
+async fn health() -> &'static str {
+    "ok\n"
 }
 
 /// The authenticated caller of a request.
@@ -250,15 +288,46 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The numeric `{id}` of a path. A bad one is a JSON 400 like every other
+/// error, not axum's plain-text rejection.
+#[derive(Debug, Clone, Copy)]
+struct PathId(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) = Path::<i64>::from_request_parts(parts, state).await?;
+        Ok(PathId(id))
+    }
+}
+
 /// The caller, as `GET /api/me` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Me {
+    /// The user's id.
     id: i64,
+    /// Their email address.
     email: String,
+    /// `admin` or `customer`.
+    #[schema(value_type = String, example = "customer")]
     role: &'static str,
+    /// Whether they sign in with a TOTP code too.
     totp_enabled: bool,
 }
 
+/// The caller's own user.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    operation_id = "me",
+    tag = "account",
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+        (status = 404, description = "The caller's user is gone.", body = ErrorBody),
+    ),
+)]
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let user = state
         .users

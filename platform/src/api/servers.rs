@@ -10,13 +10,15 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::billing::wallet;
-use super::{ApiError, AppState, Caller};
+use super::doc::{ADMINS_ONLY, BAD_ID, NODE_FAILED, NO_AGENT, WRONG_SHAPE};
+use super::{ApiError, AppState, Caller, ErrorBody, PathId};
 use crate::auth::now_ms;
 use crate::billing::{BillError, Settled};
 use crate::ledger::Millis;
@@ -62,6 +64,17 @@ pub(crate) fn agent(state: &AppState) -> Result<&Arc<dyn Agent>, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("no node agent is connected".into()))
 }
 
+/// The templates servers can be made from.
+#[utoipa::path(
+    get,
+    path = "/api/templates",
+    operation_id = "list_templates",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Every template.", body = Vec<Template>),
+    ),
+)]
 pub(super) async fn templates(
     State(state): State<AppState>,
     _caller: Caller,
@@ -69,6 +82,23 @@ pub(super) async fn templates(
     Ok(Json(state.servers.templates().await?))
 }
 
+/// Adds a template (admins only).
+#[utoipa::path(
+    post,
+    path = "/api/admin/templates",
+    operation_id = "create_template",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    request_body = NewTemplate,
+    responses(
+        (status = 201, description = "The new template.", body = Template),
+        (status = 400, description = "The body is not JSON, or breaks a rule (an unknown runtime or protocol, \
+            an empty name, no memory...).", body = ErrorBody),
+        (status = 403, description = ADMINS_ONLY, body = ErrorBody),
+        (status = 409, description = "A template with that name exists.", body = ErrorBody),
+        (status = 422, description = WRONG_SHAPE, body = ErrorBody),
+    ),
+)]
 pub(super) async fn create_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -82,6 +112,17 @@ pub(super) async fn create_template(
     ))
 }
 
+/// The caller's servers (an admin's: everyone's), deleted ones left out.
+#[utoipa::path(
+    get,
+    path = "/api/servers",
+    operation_id = "list_servers",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The servers.", body = Vec<Server>),
+    ),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,12 +131,32 @@ pub(super) async fn list(
 }
 
 /// `POST /api/servers` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct NewServer {
+    /// The template to make it from.
     template_id: i64,
+    /// A name for it.
+    #[schema(example = "Ada's town")]
     name: String,
 }
 
+/// Makes a server from a template and starts it.
+#[utoipa::path(
+    post,
+    path = "/api/servers",
+    operation_id = "create_server",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    request_body = NewServer,
+    responses(
+        (status = 201, description = "The new server, running.", body = Server),
+        (status = 400, description = "The body is not JSON, or there is no such template, or the name is bad.", body = ErrorBody),
+        (status = 409, description = "Not enough credits for the first hour, or no node has room for it.", body = ErrorBody),
+        (status = 422, description = WRONG_SHAPE, body = ErrorBody),
+        (status = 502, description = NODE_FAILED, body = ErrorBody),
+        (status = 503, description = NO_AGENT, body = ErrorBody),
+    ),
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,10 +229,24 @@ pub(crate) async fn visible(state: &AppState, caller: Caller, id: i64) -> Result
         .ok_or_else(|| ApiError::NotFound("no such server".into()))
 }
 
+/// One server.
+#[utoipa::path(
+    get,
+    path = "/api/servers/{id}",
+    operation_id = "get_server",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "The server's id.")),
+    responses(
+        (status = 200, description = "The server.", body = Server),
+        (status = 400, description = BAD_ID, body = ErrorBody),
+        (status = 404, description = "No such server (or not the caller's).", body = ErrorBody),
+    ),
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> Result<Json<Server>, ApiError> {
     Ok(Json(visible(&state, caller, id).await?))
 }
@@ -205,48 +280,130 @@ pub(crate) async fn change(
     Ok(moved)
 }
 
+/// Deletes a server with its data.
+#[utoipa::path(
+    delete,
+    path = "/api/servers/{id}",
+    operation_id = "delete_server",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "The server's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = BAD_ID, body = ErrorBody),
+        (status = 404, description = "No such server (or not the caller's).", body = ErrorBody),
+        (status = 502, description = NODE_FAILED, body = ErrorBody),
+        (status = 503, description = NO_AGENT, body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     change(&state, caller, id, ServerState::Deleted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Starts a hibernated server again.
+#[utoipa::path(
+    post,
+    path = "/api/servers/{id}/wake",
+    operation_id = "wake_server",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "The server's id.")),
+    responses(
+        (status = 200, description = "The server, running.", body = Server),
+        (status = 400, description = BAD_ID, body = ErrorBody),
+        (status = 404, description = "No such server (or not the caller's).", body = ErrorBody),
+        (status = 409, description = "It is running already, the balance cannot pay the hour that would start, or no node has room for it.", body = ErrorBody),
+        (status = 502, description = NODE_FAILED, body = ErrorBody),
+        (status = 503, description = NO_AGENT, body = ErrorBody),
+    ),
+)]
 pub(super) async fn wake(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> Result<Json<Server>, ApiError> {
     Ok(Json(
         change(&state, caller, id, ServerState::Running).await?,
     ))
 }
 
+/// Stops a running server, keeping its data.
+#[utoipa::path(
+    post,
+    path = "/api/servers/{id}/hibernate",
+    operation_id = "hibernate_server",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "The server's id.")),
+    responses(
+        (status = 200, description = "The server, hibernated.", body = Server),
+        (status = 400, description = BAD_ID, body = ErrorBody),
+        (status = 404, description = "No such server (or not the caller's).", body = ErrorBody),
+        (status = 409, description = "It is hibernated already.", body = ErrorBody),
+        (status = 502, description = NODE_FAILED, body = ErrorBody),
+        (status = 503, description = NO_AGENT, body = ErrorBody),
+    ),
+)]
 pub(super) async fn hibernate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> Result<Json<Server>, ApiError> {
     Ok(Json(
         change(&state, caller, id, ServerState::Hibernated).await?,
     ))
 }
 
+/// The last 200 lines of a server's log.
+#[utoipa::path(
+    get,
+    path = "/api/servers/{id}/logs",
+    operation_id = "server_logs",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "The server's id.")),
+    responses(
+        (status = 200, description = "The lines, oldest first.", body = Vec<String>),
+        (status = 400, description = BAD_ID, body = ErrorBody),
+        (status = 404, description = "No such server (or not the caller's).", body = ErrorBody),
+        (status = 502, description = NODE_FAILED, body = ErrorBody),
+        (status = 503, description = NO_AGENT, body = ErrorBody),
+    ),
+)]
 pub(super) async fn logs(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let server = visible(&state, caller, id).await?;
     Ok(Json(agent(&state)?.logs(server.id, 200).await?))
 }
 
+/// A server's current stats, as its node reports them.
+#[utoipa::path(
+    get,
+    path = "/api/servers/{id}/stats",
+    operation_id = "server_stats",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "The server's id.")),
+    responses(
+        (status = 200, description = "The stats.", body = Stats),
+        (status = 400, description = BAD_ID, body = ErrorBody),
+        (status = 404, description = "No such server (or not the caller's).", body = ErrorBody),
+        (status = 502, description = NODE_FAILED, body = ErrorBody),
+        (status = 503, description = NO_AGENT, body = ErrorBody),
+    ),
+)]
 pub(super) async fn stats(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> Result<Json<Stats>, ApiError> {
     let server = visible(&state, caller, id).await?;
     Ok(Json(agent(&state)?.stats(server.id).await?))

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Server, Template};
 
@@ -14,7 +15,7 @@ use super::{Server, Template};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a node reports about one server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct Stats {
     /// Whether its process or container runs.
     pub running: bool,

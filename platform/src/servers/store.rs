@@ -2,26 +2,31 @@
 
 use gsp_persistence::{Database, StoreError};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::Role;
 
 /// A port a template's game listens on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Port {
     /// What it is for ("telnet", "quic").
+    #[schema(example = "telnet")]
     pub name: String,
     /// "tcp" or "udp".
+    #[schema(example = "tcp")]
     pub protocol: String,
 }
 
 /// How to run a game, and what it costs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Template {
     /// Id.
     pub id: i64,
     /// Unique name ("gsp-world").
+    #[schema(example = "gsp-world")]
     pub name: String,
     /// "image" (a Docker image) or "command" (a child process).
+    #[schema(example = "command")]
     pub runtime: String,
     /// The image, or the command line.
     pub launch: String,
@@ -38,7 +43,7 @@ pub struct Template {
 }
 
 /// A template to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewTemplate {
     /// Unique name.
     pub name: String,
@@ -57,6 +62,7 @@ pub struct NewTemplate {
     pub price_per_hour: i64,
     /// Minutes without players before it hibernates (default 15).
     #[serde(default = "default_idle")]
+    #[schema(default = 15)]
     pub idle_minutes: i64,
 }
 
@@ -65,7 +71,7 @@ fn default_idle() -> i64 {
 }
 
 /// Where a server is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServerState {
     /// Running (and billed).
@@ -96,7 +102,7 @@ impl ServerState {
 }
 
 /// One customer's server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Server {
     /// Id.
     pub id: i64,
