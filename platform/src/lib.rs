@@ -1,10 +1,11 @@
 //! The GSP platform: the control plane that hosts worlds.
 //!
 //! This crate serves (as it fills in) the web API and dashboard. Its parts:
-//! [`auth`] (users, sessions, API keys, TOTP, OpenID Connect sign-in), [`ledger`] (double-entry
-//! credits in integer milli-credits, idempotent and never negative),
-//! [`billing`] (hourly charges from servers' state changes), [`servers`]
-//! (templates, servers, the agent interface) and [`api`] (the JSON API).
+//! [`auth`] (users, sessions, API keys, TOTP, OpenID Connect sign-in),
+//! [`ledger`] (double-entry credits in integer milli-credits, idempotent
+//! and never negative), [`billing`] (hourly charges from servers' state
+//! changes), [`servers`] (templates, servers, the agent interface) and
+//! [`api`] (the JSON API).
 //! It never links the engine: it drives worlds as processes, through their
 //! command line and HTTP API.
 //!
