@@ -1,11 +1,11 @@
 //! The GSP platform: the control plane that hosts worlds.
 //!
 //! This crate serves (as it fills in) the web API and dashboard. Its parts:
-//! [`auth`] (users, sessions, API keys, TOTP), [`ledger`] (double-entry
-//! credits in integer milli-credits, idempotent and never negative),
-//! [`billing`] (hourly charges from servers' state changes), [`servers`]
-//! (templates, servers, the agent interface), [`api`] (the JSON API) and
-//! [`web`] (the dashboard).
+//! [`auth`] (users, sessions, API keys, TOTP, OpenID Connect sign-in),
+//! [`ledger`] (double-entry credits in integer milli-credits, idempotent
+//! and never negative), [`billing`] (hourly charges from servers' state
+//! changes), [`servers`] (templates, servers, the agent interface), [`api`]
+//! (the JSON API) and [`web`] (the dashboard).
 //! It never links the engine: it drives worlds as processes, through their
 //! command line and HTTP API.
 //!

@@ -12,11 +12,15 @@
 //! - [`apikeys`]: `Authorization: Bearer gsp_ak_…` for the API: prefixed
 //!   (recognisable in logs and by secret scanners), stored hashed, shown
 //!   once, revocable, each belonging to one user.
+//! - [`oidc`]: OpenID Connect sign-in (Google, Microsoft, any issuer):
+//!   discovery, PKCE, state and nonce, ID tokens checked against the
+//!   provider's keys; [`Users::sign_in_oidc`] links the identity to a user.
 //! - [`totp`], [`ratelimit`], [`cookie`]: the sans-I/O parts (RFC 6238
 //!   codes, token buckets, cookie attributes).
 
 pub mod apikeys;
 pub mod cookie;
+pub mod oidc;
 pub mod ratelimit;
 pub mod sessions;
 pub mod totp;
@@ -55,6 +59,26 @@ pub enum AuthError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why an OpenID Connect identity signs in no user
+/// ([`Users::sign_in_oidc`]). The messages are fit to show the user.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcUserError {
+    /// An account not linked yet whose email the provider has not verified
+    /// (or gave none): it may neither make a user nor join one.
+    #[error("your sign-in provider has not confirmed an email address for this account, so it cannot be used here")]
+    UnverifiedEmail,
+    /// Making or finding the user failed (the provider's email is not one
+    /// the platform takes, or the database failed).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+impl From<StoreError> for OidcUserError {
+    fn from(e: StoreError) -> Self {
+        OidcUserError::Auth(e.into())
+    }
 }
 
 impl From<getrandom::Error> for AuthError {

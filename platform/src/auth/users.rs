@@ -1,10 +1,11 @@
-//! Platform users: email, argon2id password, role, and TOTP with recovery
-//! codes.
+//! Platform users: email, argon2id password, role, TOTP with recovery
+//! codes, and the OpenID Connect accounts that sign them in.
 
 use gsp_persistence::password;
 use gsp_persistence::{Database, StoreError};
 
-use super::{now_ms, totp, AuthError};
+use super::oidc::Identity;
+use super::{now_ms, totp, AuthError, OidcUserError};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,6 +348,82 @@ impl Users {
             Ok(())
         } else {
             Err(AuthError::BadCode)
+        }
+    }
+}
+
+/// OpenID Connect: an account at a provider, (issuer, subject), signs in
+/// the user it is linked to.
+impl Users {
+    /// The user an OpenID Connect sign-in is for: the one `identity` is
+    /// linked to; else, when the provider verified the email, the user
+    /// with that email (now linked), or a new customer without a password
+    /// (linked). An unknown account without a verified email is refused
+    /// ([`OidcUserError::UnverifiedEmail`]): anyone can claim an
+    /// unverified address.
+    pub async fn sign_in_oidc(&self, identity: &Identity) -> Result<User, OidcUserError> {
+        if let Some(user) = self.oidc_user(identity).await? {
+            return Ok(user);
+        }
+        let email = match &identity.email {
+            Some(email) if identity.email_verified => email.as_str(),
+            _ => return Err(OidcUserError::UnverifiedEmail),
+        };
+        let user = match self.find_by_email(email).await? {
+            Some(user) => user,
+            None => match self.create(email, None, Role::Customer).await {
+                // Made by a concurrent sign-in a moment ago.
+                Err(AuthError::EmailTaken) => self
+                    .find_by_email(email)
+                    .await?
+                    .ok_or(AuthError::NotFound)?,
+                other => other?,
+            },
+        };
+        Ok(self.link_oidc(identity, &user).await?)
+    }
+
+    async fn oidc_user(&self, identity: &Identity) -> Result<Option<User>, AuthError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM oidc_identities WHERE issuer = $1 AND subject = $2",
+        )
+        .bind(identity.issuer.clone())
+        .bind(identity.subject.clone())
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StoreError::query("finding an OIDC identity"))?;
+        match id {
+            Some(id) => Ok(Some(self.get(id).await?.ok_or(AuthError::NotFound)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Links `identity` to `user`, or returns the user it was linked to by
+    /// a concurrent sign-in.
+    async fn link_oidc(&self, identity: &Identity, user: &User) -> Result<User, AuthError> {
+        let mut tx = self.db.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(identity.issuer.clone())
+        .bind(identity.subject.clone())
+        .bind(user.id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("linking an OIDC identity"));
+        match inserted {
+            Ok(_) => {
+                tx.commit().await?;
+                tracing::info!(user = user.id, issuer = %identity.issuer, "OIDC identity linked");
+                Ok(user.clone())
+            }
+            Err(e) if e.is_unique_violation() => {
+                drop(tx);
+                self.oidc_user(identity).await?.ok_or(AuthError::NotFound)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }
