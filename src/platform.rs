@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use gsp_platform::api::AppState;
+use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
 use gsp_platform::auth::{ApiKeys, Role, Users};
 
 /// The platform's flags.
@@ -58,6 +59,12 @@ pub struct PlatformArgs {
     /// With `https://`, session cookies are `Secure`.
     #[arg(long, value_name = "URL", env = "GSP_PUBLIC_URL")]
     public_url: Option<String>,
+    /// An OpenID Connect provider to offer on the sign-in page (repeat for
+    /// more): `name=google,issuer=https://accounts.google.com,client-id=ID,client-secret-env=GOOGLE_SECRET[,label=Google]`
+    /// (or `client-secret=S`). Register `<public URL>/auth/oidc/<name>/callback`
+    /// as the redirect URI with the provider.
+    #[arg(long = "oidc-provider", value_name = "SPEC")]
+    oidc_providers: Vec<ProviderConfig>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,9 +123,18 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
                     .public_url
                     .as_deref()
                     .is_some_and(|u| u.starts_with("https://"));
-                let state = AppState::new(db.clone())
+                let mut state = AppState::new(db.clone())
                     .with_webhook_secret(args.webhook_secret)
                     .with_secure_cookies(secure);
+                if !args.oidc_providers.is_empty() {
+                    let base = args
+                        .public_url
+                        .clone()
+                        .unwrap_or_else(|| format!("http://{}", args.http));
+                    let oidc = Oidc::new(&base, args.oidc_providers)
+                        .context("setting up OpenID Connect sign-in")?;
+                    state = state.with_oidc(oidc);
+                }
                 serve(args.http, args.public_url, state).await
             }
             Some(Action::User(UserAction::Create {

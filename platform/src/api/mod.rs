@@ -71,6 +71,8 @@ pub struct AppState {
     /// Cancelled when the platform shuts down: long-lived responses (the
     /// dashboard's event streams) end with it.
     pub shutdown: CancellationToken,
+    /// OpenID Connect sign-in, when providers are configured.
+    pub oidc: Option<crate::auth::oidc::Oidc>,
     limiter: Arc<Mutex<RateLimiter<String>>>,
     signin_by_address: Arc<Mutex<RateLimiter<String>>>,
     signin_by_email: Arc<Mutex<RateLimiter<String>>>,
@@ -122,7 +124,13 @@ impl AppState {
     /// The OpenID Connect providers to offer on the sign-in page: (name,
     /// label).
     pub fn oidc_providers(&self) -> Vec<(String, String)> {
-        Vec::new()
+        self.oidc.as_ref().map_or_else(Vec::new, |o| o.providers())
+    }
+
+    /// With OpenID Connect sign-in.
+    pub fn with_oidc(mut self, oidc: crate::auth::oidc::Oidc) -> AppState {
+        self.oidc = Some(oidc);
+        self
     }
 
     /// With the agent that starts and stops servers.
@@ -144,6 +152,7 @@ impl AppState {
             webhook_secret: None,
             secure_cookies: false,
             shutdown: CancellationToken::new(),
+            oidc: None,
             signin_by_address: Arc::new(Mutex::new(RateLimiter::new(
                 SIGNIN_BURST_PER_ADDRESS,
                 SIGNIN_PER_MINUTE / 60.0,

@@ -27,6 +27,30 @@ pub struct Stats {
     pub players: u32,
 }
 
+/// A node, as its agent last reported it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Node {
+    /// Its name.
+    pub name: String,
+    /// Where the platform reaches its agent.
+    pub address: String,
+    /// How it runs servers: "process" or "docker".
+    pub runtime: String,
+    /// Servers it runs now.
+    pub servers: u32,
+    /// CPU, thousandths of a core: all of it, and what servers have not
+    /// reserved.
+    pub cpu_total_millis: i64,
+    /// See `cpu_total_millis`.
+    pub cpu_free_millis: i64,
+    /// Memory, MiB: all of it, and what servers have not reserved.
+    pub memory_total_mib: i64,
+    /// See `memory_total_mib`.
+    pub memory_free_mib: i64,
+    /// When it last reported, Unix ms.
+    pub last_seen_ms: i64,
+}
+
 /// Why an agent call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AgentError {
@@ -58,4 +82,9 @@ pub trait Agent: Send + Sync + 'static {
     fn logs(&self, server_id: i64, lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>>;
     /// Its current stats.
     fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, AgentError>>;
+    /// The nodes behind this agent, for the admin pages. An agent that does
+    /// not track nodes knows none.
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, AgentError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

@@ -23,7 +23,10 @@
 //! dashboard and the API cannot disagree on rules: ownership, billing
 //! holds, state changes.
 
+mod account;
+mod admin;
 mod billing;
+mod oidc;
 mod page;
 mod servers;
 mod signin;
@@ -49,11 +52,25 @@ pub fn router(state: AppState) -> Router {
             get(signin::totp_form).post(signin::totp_submit),
         )
         .route("/signout", post(signin::signout))
+        .route("/auth/oidc/{provider}", get(oidc::start))
+        .route("/auth/oidc/{provider}/callback", get(oidc::callback))
         .route("/servers", get(servers::list).post(servers::create))
         .route("/servers/{id}", get(servers::page))
         .route("/servers/{id}/events", get(servers::events))
         .route("/servers/{id}/{action}", post(servers::act))
         .route("/billing", get(billing::page))
+        .route("/account", get(account::page))
+        .route("/account/keys", post(account::create_key))
+        .route("/account/keys/{id}/revoke", post(account::revoke_key))
+        .route("/account/totp/begin", post(account::totp_begin))
+        .route("/account/totp/confirm", post(account::totp_confirm))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/credits", post(admin::grant))
+        .route(
+            "/admin/templates",
+            get(admin::templates).post(admin::create_template),
+        )
+        .route("/admin/nodes", get(admin::nodes))
         .route("/static/{file}", get(statics::serve))
         .layer(middleware::map_response(security_headers))
         .with_state(state)

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Stats};
+use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Node, Stats};
 use gsp_platform::servers::{Server, Template};
 
 /// Records calls; fails them all while `broken` is set.
@@ -55,6 +55,21 @@ impl Agent for Recorder {
                 players: 2,
                 ..Stats::default()
             })
+        })
+    }
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, AgentError>> {
+        Box::pin(async {
+            Ok(vec![Node {
+                name: "local".into(),
+                address: "127.0.0.1:7070".into(),
+                runtime: "process".into(),
+                servers: 1,
+                cpu_total_millis: 2000,
+                cpu_free_millis: 1000,
+                memory_total_mib: 4096,
+                memory_free_mib: 3840,
+                last_seen_ms: 0,
+            }])
         })
     }
 }
