@@ -34,9 +34,17 @@ pub fn app(state: api::AppState) -> axum::Router {
 
 /// Serves [`app`] on `listener` until `state.shutdown` is cancelled, then
 /// lets requests in flight finish (event streams end with the token).
-/// Handlers see the client's address (for sign-in rate limits).
+/// Handlers see the client's address (for sign-in rate limits). With an
+/// agent, the billing loop ([`billing::Biller::run`]) runs alongside.
 pub async fn serve(listener: tokio::net::TcpListener, state: api::AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
+    if let Some(agent) = state.agent.clone() {
+        tokio::spawn(state.biller.clone().run(
+            agent,
+            billing::biller::DEFAULT_INTERVAL,
+            shutdown.clone(),
+        ));
+    }
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
