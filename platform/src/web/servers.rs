@@ -340,7 +340,8 @@ struct Follow {
     state: AppState,
     viewer: Viewer,
     id: i64,
-    seen: Vec<String>,
+    /// The log lines sent so far (`None` until the first poll).
+    seen: Option<Vec<String>>,
     last: Option<(ServerState, Stats)>,
     first: bool,
 }
@@ -369,8 +370,17 @@ impl Follow {
             self.last = Some((server.state, stats));
         }
         if let Ok(lines) = agent.logs(self.id, LOG_LINES).await {
-            // The first poll's lines are on the page already.
-            let from = fresh_from(&self.seen, &lines);
+            if self.seen.is_none() {
+                // The first poll replaces the page's snapshot: lines logged
+                // between the page and the stream are not lost.
+                if let Ok(e) = Event::default().event("logs").json_data(&lines) {
+                    events.push(e);
+                }
+                self.seen = Some(lines);
+                return Some(events);
+            }
+            let seen = self.seen.as_deref().unwrap_or_default();
+            let from = fresh_from(seen, &lines);
             for line in &lines[from..] {
                 events.push(
                     Event::default()
@@ -378,14 +388,16 @@ impl Follow {
                         .data(line.replace(['\r', '\n'], " ")),
                 );
             }
-            self.seen = lines;
+            self.seen = Some(lines);
         }
         Some(events)
     }
 }
 
-/// `GET /servers/{id}/events`: server-sent events `state`, `stats` and
-/// `log` while the page is open. Ends when the server is deleted or the
+/// `GET /servers/{id}/events`: server-sent events while the page is open:
+/// `logs` first (the whole tail, a JSON array, replacing the page's
+/// snapshot), then `log` per new line, and `state` and `stats` when they
+/// change. Ends when the server is deleted or the
 /// platform shuts down.
 pub(super) async fn events(
     State(state): State<AppState>,
@@ -394,15 +406,11 @@ pub(super) async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Failure> {
     visible(&state, viewer.caller(), id).await?;
     let shutdown = state.shutdown.clone();
-    let seen = match agent(&state) {
-        Ok(a) => a.logs(id, LOG_LINES).await.unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
     let follow = Follow {
         state,
         viewer,
         id,
-        seen,
+        seen: None,
         last: None,
         first: true,
     };

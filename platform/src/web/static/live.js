@@ -31,6 +31,12 @@
       badge.className = "badge " + e.data;
     }
   });
+  events.addEventListener("logs", (e) => {
+    if (!logs) return;
+    const lines = JSON.parse(e.data);
+    logs.textContent = lines.length ? lines.join("\n") + "\n" : "";
+    logs.scrollTop = logs.scrollHeight;
+  });
   events.addEventListener("log", (e) => {
     if (!logs) return;
     const atBottom = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
