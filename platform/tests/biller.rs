@@ -7,13 +7,17 @@ use gsp_persistence::testing::TestDb;
 use gsp_platform::auth::{Role, Users};
 use gsp_platform::billing::{Biller, Settled, HOUR_MS};
 use gsp_platform::ledger::{Account, Ledger, Millis};
-use gsp_platform::servers::{NewTemplate, ServerState, Servers};
+use gsp_platform::servers::{ServerState, Servers};
+
+#[path = "support/template.rs"]
+mod template;
+use template::command_template;
 
 #[path = "support/recorder.rs"]
 mod recorder;
 use recorder::Recorder;
 
-const PRICE: i64 = 1_500;
+const PRICE: i64 = template::PRICE_PER_HOUR;
 
 async fn billing_runs_and_hibernates(t: TestDb) {
     let db = t.db().clone();
@@ -36,16 +40,7 @@ async fn billing_runs_and_hibernates(t: TestDb) {
         .await
         .unwrap();
     let template = servers
-        .create_template(&NewTemplate {
-            name: "world".into(),
-            runtime: "command".into(),
-            launch: "gsp world".into(),
-            ports: vec![],
-            cpu_millis: 1000,
-            memory_mib: 256,
-            price_per_hour: PRICE,
-            idle_minutes: 15,
-        })
+        .create_template(&command_template("world"))
         .await
         .unwrap();
     let server = servers.create(owner.id, template.id, "town").await.unwrap();

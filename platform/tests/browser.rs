@@ -24,9 +24,13 @@ use gsp_platform::api::AppState;
 use gsp_platform::auth::{Role, Users};
 use gsp_platform::ledger::{Ledger, Millis};
 use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Stats};
-use gsp_platform::servers::{NewTemplate, Server, Servers, Template};
+use gsp_platform::servers::{Server, Servers, Template};
+
+#[path = "support/template.rs"]
+mod template;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
+use template::command_template;
 
 /// How long any one wait in the browser may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -269,16 +273,7 @@ async fn sign_in_create_a_server_and_follow_it_live() {
         .await
         .unwrap();
     Servers::new(db.clone())
-        .create_template(&NewTemplate {
-            name: "arena".into(),
-            runtime: "command".into(),
-            launch: "gsp world".into(),
-            ports: vec![],
-            cpu_millis: 1000,
-            memory_mib: 256,
-            price_per_hour: 1_500,
-            idle_minutes: 15,
-        })
+        .create_template(&command_template("arena"))
         .await
         .unwrap();
     let state = AppState::new(db).with_agent(Arc::new(Ticker::default()));

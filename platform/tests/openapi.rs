@@ -12,7 +12,7 @@
 //! - the router serves no method or path the document leaves out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -20,11 +20,13 @@ use gsp_persistence::testing::TestDb;
 use gsp_platform::api::{openapi, router, AppState};
 use gsp_platform::auth::{ApiKeys, Role, Sessions, Users};
 use gsp_platform::ledger::Millis;
-use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Stats};
-use gsp_platform::servers::{Server, Template};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+#[path = "support/recorder.rs"]
+mod recorder;
+use recorder::Recorder;
 
 /// Every operation, in the order the full pass calls them (deletes last).
 /// A route added to or removed from the API shows up here as a diff.
@@ -526,52 +528,6 @@ fn the_document_is_well_formed_and_lists_every_operation() {
     );
 }
 
-/// A node agent that does what it is told, in memory.
-#[derive(Default)]
-struct Node {
-    calls: Mutex<Vec<String>>,
-}
-
-impl Node {
-    fn note(&self, call: String) -> Result<(), AgentError> {
-        self.calls.lock().unwrap().push(call);
-        Ok(())
-    }
-}
-
-impl Agent for Node {
-    fn start<'a>(
-        &'a self,
-        s: &'a Server,
-        t: &'a Template,
-    ) -> BoxFuture<'a, Result<(), AgentError>> {
-        Box::pin(async move { self.note(format!("start {} {}", s.id, t.name)) })
-    }
-    fn stop(&self, id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
-        Box::pin(async move { self.note(format!("stop {id}")) })
-    }
-    fn remove(&self, id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
-        Box::pin(async move { self.note(format!("remove {id}")) })
-    }
-    fn logs(&self, id: i64, _lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>> {
-        Box::pin(async move {
-            self.note(format!("logs {id}"))?;
-            Ok(vec![format!("server {id} says hello")])
-        })
-    }
-    fn stats(&self, id: i64) -> BoxFuture<'_, Result<Stats, AgentError>> {
-        Box::pin(async move {
-            self.note(format!("stats {id}"))?;
-            Ok(Stats {
-                running: true,
-                cpu_percent: 12.5,
-                memory_mib: 180.0,
-                players: 2,
-            })
-        })
-    }
-}
-
 /// Every operation reaches its handler and answers a documented status,
 /// without a caller and with a bad id; undocumented methods and paths are
 /// not served.
@@ -672,7 +628,7 @@ async fn the_router_serves_what_the_document_says(t: TestDb) {
 async fn every_operation_answers_as_documented(t: TestDb) {
     let db = t.db().clone();
     let doc = Doc::new();
-    let node = Arc::new(Node::default());
+    let node = Arc::new(Recorder::default());
     let api = router(
         AppState::new(db.clone())
             .with_agent(node.clone())

@@ -13,9 +13,13 @@ use gsp_platform::api::AppState;
 use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
 use gsp_platform::auth::{totp, Role, Users};
 use gsp_platform::ledger::{Account, Ledger, Millis};
-use gsp_platform::servers::{NewTemplate, Servers};
+use gsp_platform::servers::Servers;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+#[path = "support/template.rs"]
+mod template;
+use template::command_template;
 
 #[path = "support/recorder.rs"]
 mod recorder;
@@ -149,16 +153,7 @@ async fn fixture(t: &TestDb) -> Fixture {
         .await
         .unwrap();
     let template = Servers::new(db.clone())
-        .create_template(&NewTemplate {
-            name: "gsp-world".into(),
-            runtime: "command".into(),
-            launch: "gsp world".into(),
-            ports: vec![],
-            cpu_millis: 1000,
-            memory_mib: 256,
-            price_per_hour: 1_500,
-            idle_minutes: 15,
-        })
+        .create_template(&command_template("gsp-world"))
         .await
         .unwrap();
     Fixture {

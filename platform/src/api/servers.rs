@@ -212,7 +212,11 @@ async fn hold_then_start(
     caller: Caller,
 ) -> Result<Server, ApiError> {
     let who = format!("user:{}", caller.user_id);
-    match state.biller.settle(&server, now_ms(), &who).await? {
+    match state
+        .biller
+        .settle_priced(&server, Millis(template.price_per_hour), now_ms(), &who)
+        .await?
+    {
         Settled::Paid { .. } => {
             agent.start(&server, template).await?;
             Ok(server)

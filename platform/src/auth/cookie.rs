@@ -10,13 +10,33 @@ pub const SECURE_NAME: &str = "__Host-gsp_session";
 /// are refused.
 pub const PLAIN_NAME: &str = "gsp_session";
 
-/// `Set-Cookie` for a session token: `HttpOnly` (no script reads it),
-/// `SameSite=Lax` (not sent on cross-site posts), `Secure` when served over
-/// HTTPS, and a lifetime.
-pub fn set(token: &str, secure: bool, max_age: Duration) -> String {
-    let name = if secure { SECURE_NAME } else { PLAIN_NAME };
+/// How far a cookie travels with requests from other sites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// Never sent on requests started by another site.
+    Strict,
+    /// Sent on top-level navigations from other sites (links, redirects
+    /// back from a sign-in provider), not on their posts.
+    Lax,
+}
+
+/// `Set-Cookie` for `name=value`: `HttpOnly` (no script reads it), scoped
+/// to `path`, `same_site`, `Secure` when served over HTTPS, lasting
+/// `max_age` (zero removes it).
+pub fn build(
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: SameSite,
+    secure: bool,
+    max_age: Duration,
+) -> String {
+    let same_site = match same_site {
+        SameSite::Strict => "Strict",
+        SameSite::Lax => "Lax",
+    };
     let mut out = format!(
-        "{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={}",
         max_age.as_secs()
     );
     if secure {
@@ -25,19 +45,30 @@ pub fn set(token: &str, secure: bool, max_age: Duration) -> String {
     out
 }
 
+/// `Set-Cookie` for a session token: `SameSite=Lax` (not sent on
+/// cross-site posts), on the whole site, under the `__Host-` name when
+/// served over HTTPS.
+pub fn set(token: &str, secure: bool, max_age: Duration) -> String {
+    let name = if secure { SECURE_NAME } else { PLAIN_NAME };
+    build(name, token, "/", SameSite::Lax, secure, max_age)
+}
+
 /// `Set-Cookie` that removes the session cookie (sign-out).
 pub fn clear(secure: bool) -> String {
     set("", secure, Duration::ZERO)
 }
 
+/// The (non-empty) value of cookie `name` in a `Cookie` header.
+pub fn value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (n, v) = pair.trim().split_once('=')?;
+        (n == name).then_some(v.trim()).filter(|v| !v.is_empty())
+    })
+}
+
 /// The session token in a `Cookie` header, under either name.
 pub fn token_from_header(header: &str) -> Option<&str> {
-    header.split(';').find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == SECURE_NAME || name == PLAIN_NAME)
-            .then_some(value.trim())
-            .filter(|v| !v.is_empty())
-    })
+    value(header, SECURE_NAME).or_else(|| value(header, PLAIN_NAME))
 }
 
 #[cfg(test)]
@@ -60,5 +91,17 @@ mod tests {
         assert_eq!(token_from_header("gsp_session=t2"), Some("t2"));
         assert_eq!(token_from_header("gsp_session=; other=1"), None);
         assert_eq!(token_from_header("other=1"), None);
+        assert_eq!(value("a=1; gsp_signin=x", "gsp_signin"), Some("x"));
+        assert_eq!(
+            build(
+                "s",
+                "v",
+                "/signin",
+                SameSite::Strict,
+                false,
+                Duration::from_secs(60)
+            ),
+            "s=v; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=60"
+        );
     }
 }

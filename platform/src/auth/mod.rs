@@ -94,6 +94,11 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Seconds since the Unix epoch, as TOTP counts time.
+pub fn now_secs() -> u64 {
+    now_ms().max(0) as u64 / 1000
+}
+
 /// Whether two secrets are equal, in time independent of where they differ.
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;

@@ -91,7 +91,19 @@ impl Biller {
             .template(server.template_id)
             .await?
             .ok_or(ServerError::NotFound)?;
-        let price = Millis(template.price_per_hour);
+        self.settle_priced(server, Millis(template.price_per_hour), now_ms, who)
+            .await
+    }
+
+    /// [`Biller::settle`] for a caller that has the server's template at
+    /// hand: `price` is its price per hour.
+    pub async fn settle_priced(
+        &self,
+        server: &Server,
+        price: Millis,
+        now_ms: i64,
+        who: &str,
+    ) -> Result<Settled, BillError> {
         let transitions: Vec<Transition> = self
             .servers
             .history(server.id)

@@ -205,7 +205,7 @@ pub(super) async fn totp_confirm(
     let Form(f) =
         form.map_err(|_| Failure::new(StatusCode::BAD_REQUEST, "Enter the code from your app."))?;
     viewer.check_csrf(&f.csrf)?;
-    let now = crate::auth::now_ms().max(0) as u64 / 1000;
+    let now = crate::auth::now_secs();
     match state
         .users
         .confirm_totp(viewer.user.id, &f.secret, f.code.trim(), now)

@@ -10,7 +10,7 @@ use gsp_persistence::token;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::page::{credits, csrf_field, layout, notice, when};
+use super::page::{credits, csrf_field, layout, notice, when, Done};
 use super::viewer::{Failure, Viewer};
 use crate::api::billing::wallet;
 use crate::api::{ApiError, AppState};
@@ -18,22 +18,12 @@ use crate::auth::Role;
 use crate::ledger::Millis;
 use crate::servers::{NewTemplate, Port};
 
-/// `?ok=` after a change.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct Done {
-    ok: Option<String>,
-}
-
-impl Done {
-    fn message(&self) -> Option<&'static str> {
-        Some(match self.ok.as_deref()? {
-            "user" => "User created.",
-            "granted" => "Credits granted.",
-            "template" => "Template created.",
-            _ => return None,
-        })
-    }
-}
+/// The notices after a change (`?ok=`).
+const NOTICES: &[(&str, &str)] = &[
+    ("user", "User created."),
+    ("granted", "Credits granted."),
+    ("template", "Template created."),
+];
 
 /// Credits as people type them (`12`, `12.5`, `0.125`) to milli-credits.
 pub(crate) fn parse_credits(text: &str) -> Option<Millis> {
@@ -129,7 +119,7 @@ pub(super) async fn users(
     Query(done): Query<Done>,
 ) -> Result<Markup, Failure> {
     viewer.require_admin()?;
-    users_page(&state, &viewer, done.message(), None).await
+    users_page(&state, &viewer, done.message(NOTICES), None).await
 }
 
 /// `POST /admin/users` fields.
@@ -293,7 +283,7 @@ pub(super) async fn templates(
     Query(done): Query<Done>,
 ) -> Result<Markup, Failure> {
     viewer.require_admin()?;
-    templates_page(&state, &viewer, done.message(), None).await
+    templates_page(&state, &viewer, done.message(NOTICES), None).await
 }
 
 /// `POST /admin/templates` fields.

@@ -8,15 +8,18 @@
 //! `SameSite=Lax`, not `Strict`: the provider's redirect back is a
 //! cross-site navigation, and a strict cookie would not come with it.
 
+use std::time::Duration;
+
 use axum::extract::{Path, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::signin::{cookie_value, start_session};
-use super::viewer::Failure;
+use super::signin::start_session;
+use super::viewer::{cookie_in, Failure};
 use crate::api::AppState;
+use crate::auth::cookie::{self, SameSite};
 use crate::auth::oidc::pending::PENDING_LIFETIME_SECS;
 use crate::auth::oidc::{Oidc, OidcError};
 use crate::auth::OidcUserError;
@@ -24,13 +27,14 @@ use crate::auth::OidcUserError;
 const STATE_COOKIE: &str = "gsp_oidc_state";
 
 fn state_cookie(state: &AppState, value: &str, max_age: u64) -> String {
-    let mut c = format!(
-        "{STATE_COOKIE}={value}; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={max_age}"
-    );
-    if state.secure_cookies {
-        c.push_str("; Secure");
-    }
-    c
+    cookie::build(
+        STATE_COOKIE,
+        value,
+        "/auth/oidc",
+        SameSite::Lax,
+        state.secure_cookies,
+        Duration::from_secs(max_age),
+    )
 }
 
 fn configured(state: &AppState) -> Result<&Oidc, Failure> {
@@ -113,7 +117,7 @@ pub(super) async fn callback(
             )))
         }
         (None, Some(code), Some(st)) => oidc
-            .finish(&provider, cookie_value(&headers, STATE_COOKIE), st, code)
+            .finish(&provider, cookie_in(&headers, STATE_COOKIE), st, code)
             .await
             .map_err(|e| failure(&e))?,
         _ => {

@@ -2,6 +2,7 @@
 //! page uses: notices, state badges, dates, credits.
 
 use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
 
 use super::viewer::Viewer;
 use crate::ledger::Millis;
@@ -59,6 +60,22 @@ pub fn notice(message: Option<&str>, ok: bool) -> Markup {
         @if let Some(m) = message {
             p.notice.(if ok { "ok" } else { "bad" }) role="status" { (m) }
         }
+    }
+}
+
+/// `?ok=CODE`: a page reached after a change shows that change's notice.
+/// Codes, not text, travel in the URL, so a link cannot put words on the
+/// site.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    ok: Option<String>,
+}
+
+impl Done {
+    /// The notice of this code among `notices` (code, text), if any.
+    pub fn message(&self, notices: &[(&str, &'static str)]) -> Option<&'static str> {
+        let code = self.ok.as_deref()?;
+        notices.iter().find(|(c, _)| *c == code).map(|(_, m)| *m)
     }
 }
 

@@ -16,7 +16,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::page::{csrf_field, layout, notice, state_badge, when};
+use super::page::{csrf_field, layout, notice, state_badge, when, Done};
 use super::viewer::{Failure, Viewer};
 use crate::api::servers::{agent, change, create_server, visible};
 use crate::api::{ApiError, AppState};
@@ -28,23 +28,16 @@ const STREAM_EVERY: Duration = Duration::from_secs(1);
 /// Log lines shown and followed.
 const LOG_LINES: usize = 200;
 
-/// `?ok=` after a change: which notice to show.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct Done {
-    ok: Option<String>,
-}
-
-impl Done {
-    fn message(&self) -> Option<&'static str> {
-        Some(match self.ok.as_deref()? {
-            "created" => "Server created and starting.",
-            "wake" => "The server is waking up.",
-            "hibernate" => "The server is hibernating. Its data is kept, and billing has stopped.",
-            "delete" => "Server deleted.",
-            _ => return None,
-        })
-    }
-}
+/// The notices after a change (`?ok=`).
+const NOTICES: &[(&str, &str)] = &[
+    ("created", "Server created and starting."),
+    ("wake", "The server is waking up."),
+    (
+        "hibernate",
+        "The server is hibernating. Its data is kept, and billing has stopped.",
+    ),
+    ("delete", "Server deleted."),
+];
 
 /// `GET /`.
 pub(super) async fn home(_viewer: Viewer) -> Redirect {
@@ -57,7 +50,7 @@ pub(super) async fn list(
     viewer: Viewer,
     Query(done): Query<Done>,
 ) -> Result<Markup, Failure> {
-    list_page(&state, &viewer, done.message(), None, "").await
+    list_page(&state, &viewer, done.message(NOTICES), None, "").await
 }
 
 async fn list_page(
@@ -174,7 +167,7 @@ pub(super) async fn page(
     Query(done): Query<Done>,
 ) -> Result<Markup, Failure> {
     let server = visible(&state, viewer.caller(), id).await?;
-    server_page(&state, &viewer, &server, done.message(), None).await
+    server_page(&state, &viewer, &server, done.message(NOTICES), None).await
 }
 
 async fn server_page(

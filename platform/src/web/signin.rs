@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -21,8 +21,9 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::page::{layout, notice};
-use super::viewer::Failure;
+use super::viewer::{cookie_in, session_token, Failure};
 use crate::api::{ApiError, AppState};
+use crate::auth::cookie::SameSite;
 use crate::auth::sessions::SESSION_LIFETIME;
 use crate::auth::{cookie, same_secret, AuthError};
 
@@ -31,35 +32,14 @@ const SIGNIN_COOKIE: &str = "gsp_signin";
 const SIGNIN_PREFIX: &str = "gsp_pre_";
 
 fn signin_cookie(state: &AppState, value: &str, max_age: Duration) -> String {
-    let mut c = format!(
-        "{SIGNIN_COOKIE}={value}; Path=/signin; HttpOnly; SameSite=Strict; Max-Age={}",
-        max_age.as_secs()
-    );
-    if state.secure_cookies {
-        c.push_str("; Secure");
-    }
-    c
-}
-
-/// The value of cookie `name` in the request, if any.
-pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .find_map(|pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            (n == name && !v.is_empty()).then_some(v)
-        })
-}
-
-fn session_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(cookie::token_from_header)
+    cookie::build(
+        SIGNIN_COOKIE,
+        value,
+        "/signin",
+        SameSite::Strict,
+        state.secure_cookies,
+        max_age,
+    )
 }
 
 /// The sign-in page: `email` kept after a failed try, `error` shown.
@@ -150,7 +130,7 @@ pub(super) async fn submit(
             StatusCode::BAD_REQUEST,
         );
     };
-    let cookie_ok = cookie_value(&headers, SIGNIN_COOKIE).is_some_and(|c| same_secret(c, &f.csrf));
+    let cookie_ok = cookie_in(&headers, SIGNIN_COOKIE).is_some_and(|c| same_secret(c, &f.csrf));
     if !cookie_ok {
         return fresh_form(
             &state,
@@ -312,7 +292,7 @@ pub(super) async fn totp_submit(
         )
             .into_response();
     }
-    let now = crate::auth::now_ms().max(0) as u64 / 1000;
+    let now = crate::auth::now_secs();
     match state
         .users
         .second_factor(session.user_id, f.code.trim(), now)

@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
@@ -60,13 +60,21 @@ impl Viewer {
     }
 }
 
+/// The value of cookie `name` in the request, if any.
+pub(crate) fn cookie_in<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    cookies(headers).find_map(|h| cookie::value(h, name))
+}
+
 /// The session token in the request's cookies, if any.
-pub(crate) fn session_token(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(cookie::token_from_header)
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
+    cookies(headers).find_map(cookie::token_from_header)
+}
+
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -74,7 +82,7 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_signin = || Redirect::to("/signin").into_response();
-        let Some(token) = session_token(parts) else {
+        let Some(token) = session_token(&parts.headers) else {
             return Err(to_signin());
         };
         let session = state

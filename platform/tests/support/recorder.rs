@@ -52,8 +52,9 @@ impl Agent for Recorder {
             self.note(format!("stats {id}"))?;
             Ok(Stats {
                 running: true,
+                cpu_percent: 12.5,
+                memory_mib: 180.0,
                 players: 2,
-                ..Stats::default()
             })
         })
     }
