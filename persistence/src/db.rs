@@ -207,15 +207,24 @@ impl Database {
     /// the database (SQLite: a deferred transaction, whose snapshot is taken
     /// at its first read; PostgreSQL: `REPEATABLE READ READ ONLY`).
     pub async fn begin_read(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin().await,
-            Backend::Postgres => {
-                self.pool
-                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .await
-            }
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::query("beginning a read transaction"))?;
+        if self.backend == Backend::Postgres {
+            // Set inside a plain BEGIN rather than with a custom BEGIN
+            // statement: a caller cancelled while a custom BEGIN is in
+            // flight could hand the connection back to the pool still
+            // inside the read-only transaction, and the next writer on it
+            // would fail with "read-only transaction". Here the
+            // transaction exists before the SET, so a drop rolls it back.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query("beginning a read transaction"))?;
         }
-        .map_err(StoreError::query("beginning a read transaction"))
+        Ok(tx)
     }
 
     /// Closes the pool: waits for connections in use to come back, then
