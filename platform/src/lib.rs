@@ -6,6 +6,7 @@
 //! and never negative), [`billing`] (hourly charges from servers' state
 //! changes), [`servers`] (templates, servers, the agent interface), [`api`]
 //! (the JSON API) and [`web`] (the dashboard).
+//! [`backup`] archives a world's data while it runs, stores and restores it.
 //! It never links the engine: it drives worlds as processes, through their
 //! command line and HTTP API.
 //!
@@ -17,10 +18,14 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod billing;
 pub mod db;
 pub mod ledger;
+pub mod local;
+pub mod node;
 pub mod payments;
+pub mod proxy;
 pub mod servers;
 pub mod web;
 
@@ -29,7 +34,9 @@ use std::net::SocketAddr;
 /// The whole web surface: the JSON API ([`api::router`]) and the dashboard
 /// ([`web::router`]).
 pub fn app(state: api::AppState) -> axum::Router {
-    api::router(state.clone()).merge(web::router(state))
+    api::router(state.clone())
+        .merge(node::routes::router(state.clone()))
+        .merge(web::router(state))
 }
 
 /// Serves [`app`] on `listener` until `state.shutdown` is cancelled, then

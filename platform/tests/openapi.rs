@@ -41,7 +41,10 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/servers", "create_server"),
     ("GET", "/api/servers", "list_servers"),
     ("GET", "/api/servers/{id}", "get_server"),
+    ("POST", "/api/servers/{id}/backup", "backup_server"),
+    ("GET", "/api/servers/{id}/backups", "list_backups"),
     ("POST", "/api/servers/{id}/hibernate", "hibernate_server"),
+    ("POST", "/api/servers/{id}/restore", "restore_server"),
     ("POST", "/api/servers/{id}/wake", "wake_server"),
     ("GET", "/api/servers/{id}/logs", "server_logs"),
     ("GET", "/api/servers/{id}/stats", "server_stats"),
@@ -161,6 +164,8 @@ impl Doc {
             "minimum",
             "enum",
             "properties",
+            "additionalProperties",
+            "propertyNames",
             "required",
             "items",
             "allOf",
@@ -216,6 +221,35 @@ impl Doc {
                         self.check(sub, v, &format!("{at}.{name}"), true)?;
                     }
                 }
+            }
+            if let Some(names) = schema.get("propertyNames") {
+                for name in object.keys() {
+                    self.check(
+                        names,
+                        &Value::from(name.as_str()),
+                        &format!("{at} key {name}"),
+                        true,
+                    )?;
+                }
+            }
+            match schema.get("additionalProperties") {
+                // A map: every value not named in `properties` fits the schema.
+                Some(extra @ Value::Object(_)) => {
+                    for (name, v) in object {
+                        if schema["properties"].get(name).is_none() {
+                            self.check(extra, v, &format!("{at}.{name}"), true)?;
+                        }
+                    }
+                }
+                Some(Value::Bool(false)) => {
+                    if let Some(name) = object
+                        .keys()
+                        .find(|k| schema["properties"].get(*k).is_none())
+                    {
+                        return Err(format!("{at}: the field `{name}` is not allowed"));
+                    }
+                }
+                _ => {}
             }
         }
         if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
@@ -585,7 +619,7 @@ async fn the_router_serves_what_the_document_says(t: TestDb) {
         doc.check_reply(op, &reply).unwrap();
         with_ids += 1;
     }
-    assert_eq!(with_ids, 7);
+    assert_eq!(with_ids, 10);
 
     // Methods a path does not document are not served (HEAD rides on GET).
     let mut paths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -629,9 +663,11 @@ async fn every_operation_answers_as_documented(t: TestDb) {
     let db = t.db().clone();
     let doc = Doc::new();
     let node = Arc::new(Recorder::default());
+    let backups = tempfile::tempdir().unwrap();
     let api = router(
         AppState::new(db.clone())
             .with_agent(node.clone())
+            .with_backups(gsp_platform::backup::BackupStore::local(backups.path()).unwrap())
             .with_webhook_secret(Some(WEBHOOK_SECRET.into())),
     );
     let users = Users::new(db.clone());
@@ -667,6 +703,9 @@ async fn every_operation_answers_as_documented(t: TestDb) {
             .to_string()
             .into(),
             "create_server" => json!({"template_id": template_id, "name": "Ada's town"})
+                .to_string()
+                .into(),
+            "restore_server" => json!({"backup": seen["list_backups"][0]["name"]})
                 .to_string()
                 .into(),
             "grant_credits" => json!({
@@ -744,11 +783,15 @@ async fn every_operation_answers_as_documented(t: TestDb) {
         seen["payment_webhook"],
         json!({"received": true, "duplicate": false})
     );
+    assert_eq!(seen["list_backups"].as_array().map(Vec::len), Some(1));
+    assert_eq!(seen["restore_server"]["state"], "hibernated");
     assert_eq!(
         node.calls.lock().unwrap().len(),
-        6,
-        "start, stop, start, logs, stats, remove"
+        8,
+        "start, backup, stop, restore, start, logs, stats, remove"
     );
+    let restored = format!("restore {} data of server {0}", seen["get_server"]["id"]);
+    assert!(node.calls().contains(&restored), "{:?}", node.calls());
 
     // By cookie: reads need only the session; changes need its CSRF token
     // too, and say so with a documented 403.

@@ -24,6 +24,7 @@ fn world_template() -> NewTemplate {
         memory_mib: 512,
         price_per_hour: 1500,
         idle_minutes: 15,
+        idle_seconds: None,
     }
 }
 

@@ -15,6 +15,7 @@
 //! security schemes, the answers every authenticated call shares) live in
 //! `doc.rs`; `tests/openapi.rs` checks the document against the router.
 
+mod backups;
 pub(crate) mod billing;
 mod doc;
 mod error;
@@ -73,6 +74,12 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// OpenID Connect sign-in, when providers are configured.
     pub oidc: Option<crate::auth::oidc::Oidc>,
+    /// The node registry, when servers run on node agents (it is then the
+    /// agent too).
+    pub fleet: Option<crate::node::fleet::Fleet>,
+    /// Where server backups are kept; without one, the backup calls answer
+    /// 503.
+    pub backups: Option<crate::backup::BackupStore>,
     limiter: Arc<Mutex<RateLimiter<String>>>,
     signin_by_address: Arc<Mutex<RateLimiter<String>>>,
     signin_by_email: Arc<Mutex<RateLimiter<String>>>,
@@ -139,6 +146,19 @@ impl AppState {
         self
     }
 
+    /// With node agents: `fleet` places servers and drives their agents.
+    pub fn with_fleet(mut self, fleet: crate::node::fleet::Fleet) -> AppState {
+        self.agent = Some(Arc::new(fleet.clone()));
+        self.fleet = Some(fleet);
+        self
+    }
+
+    /// With a backup store for `POST /api/servers/{id}/backup`.
+    pub fn with_backups(mut self, store: crate::backup::BackupStore) -> AppState {
+        self.backups = Some(store);
+        self
+    }
+
     /// The state over `db`.
     pub fn new(db: Database) -> AppState {
         AppState {
@@ -153,6 +173,8 @@ impl AppState {
             secure_cookies: false,
             shutdown: CancellationToken::new(),
             oidc: None,
+            fleet: None,
+            backups: None,
             signin_by_address: Arc::new(Mutex::new(RateLimiter::new(
                 SIGNIN_BURST_PER_ADDRESS,
                 SIGNIN_PER_MINUTE / 60.0,
@@ -204,6 +226,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(servers::hibernate))
         .routes(routes!(servers::logs))
         .routes(routes!(servers::stats))
+        .routes(routes!(backups::create))
+        .routes(routes!(backups::list))
+        .routes(routes!(backups::restore))
         .routes(routes!(billing::grant))
         .routes(routes!(billing::payment_webhook));
     doc::add_caller_responses(api.get_openapi_mut());

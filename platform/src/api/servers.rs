@@ -188,11 +188,14 @@ pub(crate) async fn create_server(
     if balance.0 < template.price_per_hour {
         return Err(insufficient(balance, Millis(template.price_per_hour)));
     }
+    // Nor is a server made (and charged) that no node can take.
+    agent.has_room(&template).await?;
     let server = state
         .servers
         .create(caller.user_id, template_id, name)
         .await?;
-    hold_then_start(state, agent.as_ref(), server, &template, caller).await
+    let who = format!("user:{}", caller.user_id);
+    hold_then_start(state, agent.as_ref(), server, &template, &who).await
 }
 
 fn insufficient(balance: Millis, price: Millis) -> ApiError {
@@ -204,17 +207,16 @@ fn insufficient(balance: Millis, price: Millis) -> ApiError {
 /// Posts the hold for a server just recorded running (see
 /// [`crate::billing`]), then starts it. When the wallet cannot pay, the
 /// server is recorded hibernated instead and the caller gets 409.
-async fn hold_then_start(
+pub(crate) async fn hold_then_start(
     state: &AppState,
     agent: &dyn Agent,
     server: Server,
     template: &Template,
-    caller: Caller,
+    who: &str,
 ) -> Result<Server, ApiError> {
-    let who = format!("user:{}", caller.user_id);
     match state
         .biller
-        .settle_priced(&server, Millis(template.price_per_hour), now_ms(), &who)
+        .settle_priced(&server, Millis(template.price_per_hour), now_ms(), who)
         .await?
     {
         Settled::Paid { .. } => {
@@ -276,7 +278,8 @@ pub(crate) async fn change(
                 .template(moved.template_id)
                 .await?
                 .ok_or(ServerError::NotFound)?;
-            return hold_then_start(state, agent.as_ref(), moved, &template, caller).await;
+            let who = format!("user:{}", caller.user_id);
+            return hold_then_start(state, agent.as_ref(), moved, &template, &who).await;
         }
         ServerState::Hibernated => agent.stop(moved.id).await?,
         ServerState::Deleted => agent.remove(moved.id).await?,

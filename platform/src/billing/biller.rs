@@ -96,7 +96,8 @@ impl Biller {
     }
 
     /// [`Biller::settle`] for a caller that has the server's template at
-    /// hand: `price` is its price per hour.
+    /// hand: `price` is its price per hour. A price of 0 is free: nothing
+    /// is posted.
     pub async fn settle_priced(
         &self,
         server: &Server,
@@ -104,6 +105,13 @@ impl Biller {
         now_ms: i64,
         who: &str,
     ) -> Result<Settled, BillError> {
+        // A free template (a local `gsp up` world) posts nothing.
+        if price.0 == 0 {
+            return Ok(Settled::Paid {
+                next_charge_at_ms: None,
+                posted: 0,
+            });
+        }
         let transitions: Vec<Transition> = self
             .servers
             .history(server.id)

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Server, Template};
@@ -15,7 +15,7 @@ use super::{Server, Template};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a node reports about one server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Stats {
     /// Whether its process or container runs.
     pub running: bool,
@@ -73,6 +73,13 @@ pub trait Agent: Send + Sync + 'static {
         server: &'a Server,
         template: &'a Template,
     ) -> BoxFuture<'a, Result<(), AgentError>>;
+    /// Whether a new server of `template` would find room, asked before a
+    /// server is made (and its first hour charged). An agent that does not
+    /// place servers always has room.
+    fn has_room<'a>(&'a self, template: &'a Template) -> BoxFuture<'a, Result<(), AgentError>> {
+        let _ = template;
+        Box::pin(async { Ok(()) })
+    }
     /// Stops the server, keeping its data (hibernation): a final save, then
     /// the process or container stops.
     fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), AgentError>>;
@@ -82,6 +89,17 @@ pub trait Agent: Send + Sync + 'static {
     fn logs(&self, server_id: i64, lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>>;
     /// Its current stats.
     fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, AgentError>>;
+    /// A consistent snapshot of the server's data: a gzip'd tar (see
+    /// [`crate::backup::archive`]), taken while it runs or sleeps.
+    fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, AgentError>> {
+        let _ = server_id;
+        Box::pin(async { Err(AgentError::Node("this agent cannot back up servers".into())) })
+    }
+    /// Replaces the (stopped) server's data with `archive`.
+    fn restore(&self, server_id: i64, archive: Vec<u8>) -> BoxFuture<'_, Result<(), AgentError>> {
+        let _ = (server_id, archive);
+        Box::pin(async { Err(AgentError::Node("this agent cannot restore servers".into())) })
+    }
     /// The nodes behind this agent, for the admin pages. An agent that does
     /// not track nodes knows none.
     fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, AgentError>> {

@@ -40,6 +40,10 @@ pub struct Template {
     pub price_per_hour: i64,
     /// Minutes without players before it hibernates.
     pub idle_minutes: i64,
+    /// The same in seconds; what the platform acts on. Equal to
+    /// `idle_minutes * 60` unless the template was made with
+    /// `idle_seconds`.
+    pub idle_seconds: i64,
 }
 
 /// A template to create.
@@ -64,6 +68,10 @@ pub struct NewTemplate {
     #[serde(default = "default_idle")]
     #[schema(default = 15)]
     pub idle_minutes: i64,
+    /// Seconds without players before it hibernates, finer than
+    /// `idle_minutes` (which it overrides when given).
+    #[serde(default)]
+    pub idle_seconds: Option<i64>,
 }
 
 fn default_idle() -> i64 {
@@ -116,6 +124,9 @@ pub struct Server {
     pub state: ServerState,
     /// When it was made, ms since the epoch.
     pub created_at: i64,
+    /// Where players connect, by listener (`telnet`, `quic`): the public
+    /// addresses of its wake proxy, once it has been placed on a node.
+    pub endpoints: std::collections::BTreeMap<String, String>,
 }
 
 /// Why a templates or servers operation failed (messages fit for users).
@@ -144,8 +155,19 @@ pub struct Servers {
     db: Database,
 }
 
-type TemplateRow = (i64, String, String, String, String, i64, i64, i64, i64);
-type ServerRow = (i64, i64, i64, String, String, i64);
+type TemplateRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+type ServerRow = (i64, i64, i64, String, String, i64, String);
 
 fn template_of(r: TemplateRow) -> Template {
     Template {
@@ -158,6 +180,7 @@ fn template_of(r: TemplateRow) -> Template {
         memory_mib: r.6,
         price_per_hour: r.7,
         idle_minutes: r.8,
+        idle_seconds: r.9.unwrap_or(r.8.saturating_mul(60)),
     }
 }
 
@@ -169,6 +192,7 @@ fn server_of(r: ServerRow) -> Server {
         name: r.3,
         state: ServerState::parse(&r.4),
         created_at: r.5,
+        endpoints: serde_json::from_str(&r.6).unwrap_or_default(),
     }
 }
 
@@ -209,7 +233,12 @@ impl Servers {
                 "a port's protocol is \"tcp\" or \"udp\"".into(),
             ));
         }
-        if t.cpu_millis <= 0 || t.memory_mib <= 0 || t.price_per_hour < 0 || t.idle_minutes <= 0 {
+        if t.cpu_millis <= 0
+            || t.memory_mib <= 0
+            || t.price_per_hour < 0
+            || t.idle_minutes <= 0
+            || t.idle_seconds.is_some_and(|s| s <= 0)
+        {
             return Err(ServerError::Invalid(
                 "cpu, memory and idle minutes are positive; the price is not negative".into(),
             ));
@@ -220,7 +249,8 @@ impl Servers {
         let id = crate::db::next_id(&mut tx, "templates").await?;
         let inserted = sqlx::query(
             "INSERT INTO templates (id, name, runtime, launch, ports, cpu_millis, memory_mib, \
-             price_per_hour, idle_minutes, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+             price_per_hour, idle_minutes, idle_seconds, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
         )
         .bind(id)
         .bind(name.clone())
@@ -231,6 +261,7 @@ impl Servers {
         .bind(t.memory_mib)
         .bind(t.price_per_hour)
         .bind(t.idle_minutes)
+        .bind(t.idle_seconds)
         .bind(crate::auth::now_ms())
         .execute(&mut *tx)
         .await
@@ -249,7 +280,7 @@ impl Servers {
     pub async fn templates(&self) -> Result<Vec<Template>, ServerError> {
         let rows: Vec<TemplateRow> = sqlx::query_as(
             "SELECT id, name, runtime, launch, ports, cpu_millis, memory_mib, price_per_hour, \
-             idle_minutes FROM templates ORDER BY name",
+             idle_minutes, idle_seconds FROM templates ORDER BY name",
         )
         .fetch_all(self.db.pool())
         .await
@@ -261,7 +292,7 @@ impl Servers {
     pub async fn template(&self, id: i64) -> Result<Option<Template>, ServerError> {
         let row: Option<TemplateRow> = sqlx::query_as(
             "SELECT id, name, runtime, launch, ports, cpu_millis, memory_mib, price_per_hour, \
-             idle_minutes FROM templates WHERE id = $1",
+             idle_minutes, idle_seconds FROM templates WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
@@ -313,8 +344,9 @@ impl Servers {
 
     async fn get_any(&self, id: i64) -> Result<Option<Server>, ServerError> {
         let row: Option<ServerRow> = sqlx::query_as(
-            "SELECT id, owner_id, template_id, name, state, created_at FROM servers \
-             WHERE id = $1 AND state <> 'deleted'",
+            "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
+             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             WHERE s.id = $1 AND s.state <> 'deleted'",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
@@ -340,8 +372,9 @@ impl Servers {
     /// The servers the caller may see (an admin: all), newest first.
     pub async fn list(&self, caller: i64, role: Role) -> Result<Vec<Server>, ServerError> {
         let rows: Vec<ServerRow> = sqlx::query_as(
-            "SELECT id, owner_id, template_id, name, state, created_at FROM servers \
-             WHERE state <> 'deleted' AND (owner_id = $1 OR $2 = 1) ORDER BY id DESC",
+            "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
+             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             WHERE s.state <> 'deleted' AND (s.owner_id = $1 OR $2 = 1) ORDER BY s.id DESC",
         )
         .bind(caller)
         .bind(i64::from(role == Role::Admin))
@@ -354,8 +387,9 @@ impl Servers {
     /// Every running server, of every owner, oldest first (for billing).
     pub async fn running(&self) -> Result<Vec<Server>, ServerError> {
         let rows: Vec<ServerRow> = sqlx::query_as(
-            "SELECT id, owner_id, template_id, name, state, created_at FROM servers \
-             WHERE state = 'running' ORDER BY id",
+            "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
+             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             WHERE s.state = 'running' ORDER BY s.id",
         )
         .fetch_all(self.db.pool())
         .await

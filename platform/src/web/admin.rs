@@ -339,6 +339,7 @@ pub(super) async fn create_template(
                 .ok_or_else(|| format!("{:?} is not an amount of credits", f.price))?
                 .0,
             idle_minutes: f.idle_minutes,
+            idle_seconds: None,
         })
     })();
     let result = match parsed {

@@ -235,9 +235,12 @@ async fn server_page(
             table.stack {
                 tbody {
                     tr { td data-label="Game" { "Game" } td { (template.as_ref().map_or("—", |t| t.name.as_str())) } }
+                    @for (name, addr) in &server.endpoints {
+                        tr { td data-label="Connect" { "Connect (" (name) ")" } td.mono { (addr) } }
+                    }
                     @if let Some(t) = &template {
                         tr { td data-label="Price" { "Price" } td { (super::page::credits(crate::ledger::Millis(t.price_per_hour))) " per started hour" } }
-                        tr { td data-label="Idle" { "Hibernates after" } td { (t.idle_minutes) " minutes without players" } }
+                        tr { td data-label="Idle" { "Hibernates after" } td { (idle_text(t.idle_seconds)) " without players" } }
                     }
                     tr { td data-label="Created" { "Created" } td { (when(server.created_at)) } }
                     tr { td data-label="Id" { "Id" } td.mono { (server.id) } }
@@ -414,6 +417,18 @@ pub(super) async fn events(
     .flatten()
     .take_until(shutdown.cancelled_owned());
     Ok(Sse::new(polls).keep_alive(KeepAlive::default()))
+}
+
+/// "15 minutes", "90 seconds".
+fn idle_text(seconds: i64) -> String {
+    if seconds % 60 == 0 {
+        match seconds / 60 {
+            1 => "1 minute".into(),
+            m => format!("{m} minutes"),
+        }
+    } else {
+        format!("{seconds} seconds")
+    }
 }
 
 #[cfg(test)]

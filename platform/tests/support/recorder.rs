@@ -58,6 +58,20 @@ impl Agent for Recorder {
             })
         })
     }
+    fn backup(&self, id: i64) -> BoxFuture<'_, Result<Vec<u8>, AgentError>> {
+        Box::pin(async move {
+            self.note(format!("backup {id}"))?;
+            Ok(format!("data of server {id}").into_bytes())
+        })
+    }
+    fn restore(&self, id: i64, archive: Vec<u8>) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async move {
+            self.note(format!(
+                "restore {id} {}",
+                String::from_utf8_lossy(&archive)
+            ))
+        })
+    }
     fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, AgentError>> {
         Box::pin(async {
             Ok(vec![Node {

@@ -18,5 +18,6 @@ pub fn command_template(name: &str) -> NewTemplate {
         memory_mib: 256,
         price_per_hour: PRICE_PER_HOUR,
         idle_minutes: 15,
+        idle_seconds: None,
     }
 }

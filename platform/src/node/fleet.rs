@@ -1,0 +1,714 @@
+//! The platform's side of its nodes: the node registry (tokens,
+//! registrations, heartbeats) and [`Fleet`], the [`Agent`] that places
+//! servers on nodes and drives their agents over HTTP.
+//!
+//! A node exists once an admin makes it (`gsp platform node create`, or
+//! `POST /api/admin/nodes`), which gives its token once; the platform keeps
+//! only the token's SHA-256 and finds a caller's node by comparing digests
+//! in constant time. The agent registers with that token, saying where it
+//! listens and which token the platform must show it in turn.
+//!
+//! Placement: a server is placed the first time it starts, on the node
+//! that runs its template's kind (`command` → process, `image` → docker),
+//! was heard from in the last [`STALE_AFTER`], has a free public port, and
+//! has the most memory left once the servers running there are counted.
+//! It stays on that node (its data is there) until it is deleted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gsp_persistence::{token, Database, StoreError};
+
+use super::agent::error_text;
+use super::wire::{
+    Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest, Started,
+    NODE_TOKEN_PREFIX,
+};
+use crate::auth::{now_ms, same_secret};
+use crate::servers::agent::{Agent, AgentError, BoxFuture, Node, Stats};
+use crate::servers::{Server, Template};
+
+/// A node not heard from for this long gets no new servers.
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// Why a node registry operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// Bad input; the text says what.
+    #[error("{0}")]
+    Invalid(String),
+    /// A node with that name exists.
+    #[error("a node with that name exists")]
+    NameTaken,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Making a token failed.
+    #[error("making a token: {0}")]
+    Random(String),
+}
+
+/// A node as the registry keeps it.
+#[derive(Debug, Clone)]
+struct NodeRow {
+    id: i64,
+    name: String,
+    address: String,
+    callback_token: String,
+    runtime: String,
+    cpu_total_millis: i64,
+    memory_total_mib: i64,
+    free_ports: i64,
+    last_seen_ms: i64,
+}
+
+type Row = (i64, String, String, String, String, i64, i64, i64, i64);
+
+fn node_of(r: Row) -> NodeRow {
+    NodeRow {
+        id: r.0,
+        name: r.1,
+        address: r.2,
+        callback_token: r.3,
+        runtime: r.4,
+        cpu_total_millis: r.5,
+        memory_total_mib: r.6,
+        free_ports: r.7,
+        last_seen_ms: r.8,
+    }
+}
+
+/// The nodes and the placements of servers on them.
+#[derive(Clone)]
+pub struct Fleet {
+    db: Database,
+    http: reqwest::Client,
+    /// The last report of each server, from its node's heartbeats.
+    reports: Arc<Mutex<HashMap<i64, ServerReport>>>,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet").finish_non_exhaustive()
+    }
+}
+
+/// A node the caller authenticated as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeId {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+}
+
+impl Fleet {
+    /// The fleet recorded in `db`.
+    pub fn new(db: Database) -> Fleet {
+        let http = super::http_client();
+        Fleet {
+            db,
+            http,
+            reports: Arc::default(),
+        }
+    }
+
+    /// Makes node `name` and returns its token, which is shown only now.
+    pub async fn create_node(&self, name: &str) -> Result<(NodeId, String), FleetError> {
+        let name = name.trim();
+        let ok = (1..=64).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !ok {
+            return Err(FleetError::Invalid(
+                "a node name is 1 to 64 letters, digits, '-', '_' or '.'".into(),
+            ));
+        }
+        let secret = token::generate_with(NODE_TOKEN_PREFIX)
+            .map_err(|e| FleetError::Random(e.to_string()))?;
+        let mut tx = self.db.begin_write().await?;
+        let id = crate::db::next_id(&mut tx, "nodes").await?;
+        let inserted = sqlx::query(
+            "INSERT INTO nodes (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(name.to_owned())
+        .bind(token::digest(&secret))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("creating a node"));
+        match inserted {
+            Err(e) if e.is_unique_violation() => return Err(FleetError::NameTaken),
+            other => {
+                other?;
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(node = name, "node created");
+        Ok((
+            NodeId {
+                id,
+                name: name.to_owned(),
+            },
+            secret,
+        ))
+    }
+
+    /// A new token for node `name`, made if it does not exist; a token it
+    /// had stops working. (`gsp up` gives its local agent a fresh token
+    /// at every start.)
+    pub async fn issue_token(&self, name: &str) -> Result<(NodeId, String), FleetError> {
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM nodes WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(StoreError::query("finding a node"))?;
+        let Some(id) = existing else {
+            return self.create_node(name).await;
+        };
+        let secret = token::generate_with(NODE_TOKEN_PREFIX)
+            .map_err(|e| FleetError::Random(e.to_string()))?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE nodes SET token_hash = $1 WHERE id = $2")
+            .bind(token::digest(&secret))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("renewing a node token"))?;
+        tx.commit().await?;
+        Ok((
+            NodeId {
+                id,
+                name: name.to_owned(),
+            },
+            secret,
+        ))
+    }
+
+    /// Server `id`'s public addresses, as a node reported them.
+    pub async fn endpoints(
+        &self,
+        server_id: i64,
+    ) -> Result<BTreeMap<String, SocketAddr>, FleetError> {
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT endpoints FROM placements WHERE server_id = $1")
+                .bind(server_id)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(StoreError::query("reading endpoints"))?;
+        Ok(row
+            .and_then(|e| serde_json::from_str(&e).ok())
+            .unwrap_or_default())
+    }
+
+    /// The node whose token `shown` is, compared in constant time with
+    /// every node's.
+    pub async fn authenticate(&self, shown: &str) -> Result<Option<NodeId>, FleetError> {
+        if !shown.starts_with(NODE_TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let digest = token::digest(shown);
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, name, token_hash FROM nodes")
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(StoreError::query("reading node tokens"))?;
+        let mut found = None;
+        for (id, name, hash) in rows {
+            // No early exit: every node's digest is compared.
+            if same_secret(&digest, &hash) {
+                found = Some(NodeId { id, name });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Records a node's registration; answers with the servers placed on
+    /// it. Servers recorded running there are not running any more (the
+    /// agent starts empty), which the caller records.
+    pub async fn register(
+        &self,
+        node: &NodeId,
+        r: &Registration,
+        templates: &HashMap<i64, Template>,
+    ) -> Result<Registered, FleetError> {
+        if !(r.address.starts_with("http://") || r.address.starts_with("https://")) {
+            return Err(FleetError::Invalid(
+                "address is the agent's http:// URL".into(),
+            ));
+        }
+        if !matches!(r.runtime.as_str(), "process" | "docker") {
+            return Err(FleetError::Invalid(
+                "runtime is \"process\" or \"docker\"".into(),
+            ));
+        }
+        if r.callback_token.len() < 16 {
+            return Err(FleetError::Invalid(
+                "the callback token is too short".into(),
+            ));
+        }
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE nodes SET address = $1, node_token = $2, runtime = $3, cpu_total_millis = $4, \
+             memory_total_mib = $5, last_seen_ms = $6, free_ports = $7 WHERE id = $8",
+        )
+        .bind(r.address.trim_end_matches('/').to_owned())
+        .bind(r.callback_token.clone())
+        .bind(r.runtime.clone())
+        .bind(r.cpu_total_millis.max(0))
+        .bind(r.memory_total_mib.max(0))
+        .bind(now_ms())
+        .bind(i64::from(r.free_ports))
+        .bind(node.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query("registering a node"))?;
+        tx.commit().await?;
+        let placed = self.placed_on(node.id).await?;
+        let servers = placed
+            .into_iter()
+            .filter_map(|(server, template_id, endpoints)| {
+                let t = templates.get(&template_id)?;
+                Some(Assignment {
+                    id: server,
+                    spec: spec_of(t),
+                    endpoints,
+                })
+            })
+            .collect();
+        tracing::info!(node = %node.name, address = %r.address, runtime = %r.runtime, "node registered");
+        Ok(Registered {
+            name: node.name.clone(),
+            servers,
+        })
+    }
+
+    /// The servers placed on node `id`: (server, template, endpoints).
+    async fn placed_on(
+        &self,
+        node_id: i64,
+    ) -> Result<Vec<(i64, i64, BTreeMap<String, SocketAddr>)>, FleetError> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT p.server_id, s.template_id, p.endpoints FROM placements p \
+             JOIN servers s ON s.id = p.server_id WHERE p.node_id = $1 AND s.state <> 'deleted' \
+             ORDER BY p.server_id",
+        )
+        .bind(node_id)
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::query("reading placements"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, t, e)| (s, t, serde_json::from_str(&e).unwrap_or_default()))
+            .collect())
+    }
+
+    /// The servers placed on node `id`.
+    pub async fn servers_on(&self, node_id: i64) -> Result<Vec<i64>, FleetError> {
+        Ok(self
+            .placed_on(node_id)
+            .await?
+            .into_iter()
+            .map(|p| p.0)
+            .collect())
+    }
+
+    /// Records a heartbeat: the node is alive, and each server's report is
+    /// kept (only for servers placed on that node).
+    pub async fn heartbeat(
+        &self,
+        node: &NodeId,
+        beat: &Heartbeat,
+    ) -> Result<Vec<ServerReport>, FleetError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE nodes SET free_ports = $1, last_seen_ms = $2 WHERE id = $3")
+            .bind(i64::from(beat.free_ports))
+            .bind(now_ms())
+            .bind(node.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("recording a heartbeat"))?;
+        tx.commit().await?;
+        let placed = self.placed_on(node.id).await?;
+        let reports: Vec<ServerReport> = beat
+            .servers
+            .iter()
+            .filter(|r| placed.iter().any(|p| p.0 == r.id))
+            .cloned()
+            .collect();
+        // Proxies that had to move (their port was taken at a restart).
+        for r in &reports {
+            let known = placed.iter().find(|p| p.0 == r.id).map(|p| &p.2);
+            if !r.endpoints.is_empty() && known != Some(&r.endpoints) {
+                self.save_endpoints(r.id, &r.endpoints)
+                    .await
+                    .map_err(|e| FleetError::Invalid(e.to_string()))?;
+            }
+        }
+        let mut all = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        for r in &reports {
+            all.insert(r.id, r.clone());
+        }
+        Ok(reports)
+    }
+
+    /// The last report of server `id`.
+    pub fn report(&self, id: i64) -> Option<ServerReport> {
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    async fn nodes_all(&self) -> Result<Vec<NodeRow>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, name, address, node_token, runtime, cpu_total_millis, memory_total_mib, \
+             free_ports, last_seen_ms FROM nodes ORDER BY name",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::query("listing nodes"))?;
+        Ok(rows.into_iter().map(node_of).collect())
+    }
+
+    /// The node server `id` is placed on.
+    async fn placement(&self, server_id: i64) -> Result<Option<NodeRow>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT n.id, n.name, n.address, n.node_token, n.runtime, n.cpu_total_millis, \
+             n.memory_total_mib, n.free_ports, n.last_seen_ms FROM nodes n \
+             JOIN placements p ON p.node_id = n.id WHERE p.server_id = $1",
+        )
+        .bind(server_id)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StoreError::query("reading a placement"))?;
+        Ok(row.map(node_of))
+    }
+
+    /// Reservations of the servers running on each node: (cpu, memory).
+    async fn reserved(&self) -> Result<HashMap<i64, (i64, i64)>, StoreError> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT p.node_id, CAST(SUM(t.cpu_millis) AS BIGINT), CAST(SUM(t.memory_mib) AS BIGINT) \
+             FROM placements p \
+             JOIN servers s ON s.id = p.server_id JOIN templates t ON t.id = s.template_id \
+             WHERE s.state = 'running' GROUP BY p.node_id",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::query("summing reservations"))?;
+        Ok(rows.into_iter().map(|(n, c, m)| (n, (c, m))).collect())
+    }
+
+    /// The node with the most memory left that can take a server of
+    /// `template`.
+    async fn choose(&self, template: &Template) -> Result<NodeRow, AgentError> {
+        let store = |e: StoreError| AgentError::Node(e.to_string());
+        let wanted = if template.runtime == "image" {
+            "docker"
+        } else {
+            "process"
+        };
+        let nodes = self.nodes_all().await.map_err(store)?;
+        let reserved = self.reserved().await.map_err(store)?;
+        let fresh = now_ms() - STALE_AFTER.as_millis() as i64;
+        nodes
+            .into_iter()
+            .filter(|n| n.runtime == wanted && n.last_seen_ms >= fresh && !n.address.is_empty())
+            .filter(|n| n.free_ports > 0)
+            .filter_map(|n| {
+                let (cpu, mem) = reserved.get(&n.id).copied().unwrap_or_default();
+                let free_cpu = n.cpu_total_millis - cpu;
+                let free_mem = n.memory_total_mib - mem;
+                (free_cpu >= template.cpu_millis && free_mem >= template.memory_mib)
+                    .then_some((free_mem, n))
+            })
+            .max_by_key(|(free, _)| *free)
+            .map(|(_, n)| n)
+            .ok_or(AgentError::NoCapacity)
+    }
+
+    /// Picks the node for a new server of `template` and records it.
+    async fn place(&self, server: &Server, template: &Template) -> Result<NodeRow, AgentError> {
+        let store = |e: StoreError| AgentError::Node(e.to_string());
+        let best = self.choose(template).await?;
+        let mut tx = self.db.begin_write().await.map_err(store)?;
+        sqlx::query("INSERT INTO placements (server_id, node_id) VALUES ($1, $2)")
+            .bind(server.id)
+            .bind(best.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("placing a server"))
+            .map_err(store)?;
+        tx.commit().await.map_err(store)?;
+        tracing::info!(server = server.id, node = %best.name, "server placed");
+        Ok(best)
+    }
+
+    async fn save_endpoints(
+        &self,
+        server_id: i64,
+        endpoints: &BTreeMap<String, SocketAddr>,
+    ) -> Result<(), AgentError> {
+        let store = |e: StoreError| AgentError::Node(e.to_string());
+        let json = serde_json::to_string(endpoints).unwrap_or_else(|_| "{}".into());
+        let mut tx = self.db.begin_write().await.map_err(store)?;
+        sqlx::query("UPDATE placements SET endpoints = $1 WHERE server_id = $2")
+            .bind(json)
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("recording endpoints"))
+            .map_err(store)?;
+        tx.commit().await.map_err(store)
+    }
+
+    async fn node_for(&self, server_id: i64) -> Result<NodeRow, AgentError> {
+        self.placement(server_id)
+            .await
+            .map_err(|e| AgentError::Node(e.to_string()))?
+            .ok_or(AgentError::Unknown)
+    }
+
+    /// Calls the agent of `node`.
+    async fn call(
+        &self,
+        node: &NodeRow,
+        method: reqwest::Method,
+        path: &str,
+        body: Body<'_>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, AgentError> {
+        let url = format!("{}{path}", node.address);
+        let mut request = self
+            .http
+            .request(method, &url)
+            .bearer_auth(&node.callback_token)
+            .timeout(timeout);
+        match body {
+            Body::None => {}
+            Body::Start(spec) => request = request.json(spec),
+            Body::Bytes(bytes) => request = request.body(bytes),
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AgentError::Node(format!("node {}: {e}", node.name)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = error_text(&response.text().await.unwrap_or_default());
+        Err(match status.as_u16() {
+            404 => AgentError::Unknown,
+            409 if text.starts_with("no free public port") => AgentError::NoCapacity,
+            _ => AgentError::Node(format!("node {}: {status}: {text}", node.name)),
+        })
+    }
+}
+
+/// What a call to an agent sends.
+enum Body<'a> {
+    None,
+    Start(&'a StartRequest),
+    Bytes(Vec<u8>),
+}
+
+/// What an agent needs to run a server of `t`.
+pub fn spec_of(t: &Template) -> StartRequest {
+    StartRequest {
+        runtime: t.runtime.clone(),
+        launch: t.launch.clone(),
+        ports: t.ports.clone(),
+        cpu_millis: t.cpu_millis,
+        memory_mib: t.memory_mib,
+    }
+}
+
+/// Starting a world may take its boot time; stopping, its final save.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+const STOP_TIMEOUT: Duration = Duration::from_secs(90);
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A snapshot on its way either way.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl Agent for Fleet {
+    fn start<'a>(
+        &'a self,
+        server: &'a Server,
+        template: &'a Template,
+    ) -> BoxFuture<'a, Result<(), AgentError>> {
+        Box::pin(async move {
+            let node = match self
+                .placement(server.id)
+                .await
+                .map_err(|e| AgentError::Node(e.to_string()))?
+            {
+                Some(node) => node,
+                None => self.place(server, template).await?,
+            };
+            let spec = spec_of(template);
+            let path = format!("/v1/servers/{}", server.id);
+            let started: Started = self
+                .call(
+                    &node,
+                    reqwest::Method::PUT,
+                    &path,
+                    Body::Start(&spec),
+                    START_TIMEOUT,
+                )
+                .await?
+                .json()
+                .await
+                .map_err(|e| AgentError::Node(format!("node {}: {e}", node.name)))?;
+            self.save_endpoints(server.id, &started.endpoints).await
+        })
+    }
+
+    fn has_room<'a>(&'a self, template: &'a Template) -> BoxFuture<'a, Result<(), AgentError>> {
+        Box::pin(async move { self.choose(template).await.map(|_| ()) })
+    }
+
+    fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async move {
+            let node = self.node_for(server_id).await?;
+            let path = format!("/v1/servers/{server_id}/stop");
+            self.call(
+                &node,
+                reqwest::Method::POST,
+                &path,
+                Body::None,
+                STOP_TIMEOUT,
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn remove(&self, server_id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async move {
+            let node = match self.node_for(server_id).await {
+                Ok(node) => node,
+                // Never placed: nothing to remove.
+                Err(AgentError::Unknown) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let path = format!("/v1/servers/{server_id}");
+            self.call(
+                &node,
+                reqwest::Method::DELETE,
+                &path,
+                Body::None,
+                STOP_TIMEOUT,
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn logs(&self, server_id: i64, lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>> {
+        Box::pin(async move {
+            let node = match self.node_for(server_id).await {
+                Ok(node) => node,
+                Err(AgentError::Unknown) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let path = format!("/v1/servers/{server_id}/logs?lines={lines}");
+            self.call(&node, reqwest::Method::GET, &path, Body::None, READ_TIMEOUT)
+                .await?
+                .json()
+                .await
+                .map_err(|e| AgentError::Node(e.to_string()))
+        })
+    }
+
+    fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, AgentError>> {
+        Box::pin(async move {
+            let node = match self.node_for(server_id).await {
+                Ok(node) => node,
+                Err(AgentError::Unknown) => return Ok(Stats::default()),
+                Err(e) => return Err(e),
+            };
+            let path = format!("/v1/servers/{server_id}/stats");
+            self.call(&node, reqwest::Method::GET, &path, Body::None, READ_TIMEOUT)
+                .await?
+                .json()
+                .await
+                .map_err(|e| AgentError::Node(e.to_string()))
+        })
+    }
+
+    fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, AgentError>> {
+        Box::pin(async move {
+            let node = self.node_for(server_id).await?;
+            let path = format!("/v1/servers/{server_id}/backup");
+            let response = self
+                .call(
+                    &node,
+                    reqwest::Method::POST,
+                    &path,
+                    Body::None,
+                    TRANSFER_TIMEOUT,
+                )
+                .await?;
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| AgentError::Node(format!("node {}: {e}", node.name)))?;
+            Ok(bytes.to_vec())
+        })
+    }
+
+    fn restore(&self, server_id: i64, archive: Vec<u8>) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async move {
+            let node = self.node_for(server_id).await?;
+            let path = format!("/v1/servers/{server_id}/data");
+            self.call(
+                &node,
+                reqwest::Method::PUT,
+                &path,
+                Body::Bytes(archive),
+                TRANSFER_TIMEOUT,
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, AgentError>> {
+        Box::pin(async move {
+            let nodes = self
+                .nodes_all()
+                .await
+                .map_err(|e| AgentError::Node(e.to_string()))?;
+            let reserved = self
+                .reserved()
+                .await
+                .map_err(|e| AgentError::Node(e.to_string()))?;
+            let mut out = Vec::with_capacity(nodes.len());
+            for n in nodes {
+                let (cpu, mem) = reserved.get(&n.id).copied().unwrap_or_default();
+                let servers = self
+                    .servers_on(n.id)
+                    .await
+                    .map_err(|e| AgentError::Node(e.to_string()))?;
+                out.push(Node {
+                    name: n.name,
+                    address: n.address,
+                    runtime: n.runtime,
+                    servers: servers.len() as u32,
+                    cpu_total_millis: n.cpu_total_millis,
+                    cpu_free_millis: n.cpu_total_millis - cpu,
+                    memory_total_mib: n.memory_total_mib,
+                    memory_free_mib: n.memory_total_mib - mem,
+                    last_seen_ms: n.last_seen_ms,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! What the platform and its node agents say to each other over HTTP, as
+//! JSON. Each side authenticates the other with a bearer token: agent →
+//! platform with the node's token (`gsp_nt_…`, made by an admin), platform
+//! → agent with the callback token the agent chose and registered.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::servers::Port;
+
+/// The prefix of node tokens.
+pub const NODE_TOKEN_PREFIX: &str = "gsp_nt_";
+
+/// Agent → platform, at start and whenever the platform forgot it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Registration {
+    /// Where the platform reaches the agent's API (`http://10.0.0.5:8081`).
+    pub address: String,
+    /// The token the platform must show on every call to the agent.
+    pub callback_token: String,
+    /// "process" or "docker".
+    pub runtime: String,
+    /// CPU the node offers, thousandths of a core.
+    pub cpu_total_millis: i64,
+    /// Memory the node offers, MiB.
+    pub memory_total_mib: i64,
+    /// Public ports the node can still give servers.
+    pub free_ports: u32,
+}
+
+/// Platform → agent: the answer to a registration. The servers placed on
+/// the node, for the agent to put their wake proxies back on their ports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Registered {
+    /// The node's name.
+    pub name: String,
+    /// Every server placed on the node (none of them running: a node that
+    /// registers anew runs nothing yet).
+    pub servers: Vec<Assignment>,
+}
+
+/// A server placed on a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Assignment {
+    /// The server.
+    pub id: i64,
+    /// How to run it.
+    pub spec: StartRequest,
+    /// Its public addresses, by listener, to bind again.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub endpoints: BTreeMap<String, SocketAddr>,
+}
+
+/// Agent → platform, every few seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Heartbeat {
+    /// Public ports the node can still give servers.
+    pub free_ports: u32,
+    /// Every server the node hosts.
+    pub servers: Vec<ServerReport>,
+}
+
+/// One server, as its node sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ServerReport {
+    /// The server.
+    pub id: i64,
+    /// Whether its world runs.
+    pub running: bool,
+    /// Players in the world, as the world reports them.
+    pub players: u32,
+    /// Clients connected through its proxy (held or spliced).
+    pub clients: u32,
+    /// How long it has had neither players nor clients, ms (0 while it has).
+    pub idle_ms: u64,
+    /// CPU use, percent of one core.
+    pub cpu_percent: f64,
+    /// Memory in use, MiB.
+    pub memory_mib: f64,
+    /// Where its proxy listens, by listener.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub endpoints: BTreeMap<String, SocketAddr>,
+}
+
+/// Platform → agent: start (or wake) a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StartRequest {
+    /// The template's runtime: "command" or "image".
+    pub runtime: String,
+    /// The command line or image.
+    pub launch: String,
+    /// The ports players use.
+    pub ports: Vec<Port>,
+    /// CPU, thousandths of a core.
+    pub cpu_millis: i64,
+    /// Memory, MiB.
+    pub memory_mib: i64,
+}
+
+/// Agent → platform: where a started server's proxy listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Started {
+    /// Public addresses by listener.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub endpoints: BTreeMap<String, SocketAddr>,
+}

@@ -1,0 +1,235 @@
+//! The UDP side of the proxy (QUIC): one relay session per client address.
+//!
+//! A client's first datagram opens a session; while the world wakes, its
+//! datagrams are queued ([`Held`], bounded: QUIC retransmits what is
+//! dropped). Once the world is up, the session gets its own socket
+//! connected to the world's QUIC port, the queue is flushed in order, and
+//! from then on datagrams are relayed both ways. A session idle for
+//! [`SESSION_IDLE`] is closed; one whose world went away (ICMP refused on
+//! its socket) is closed and tells the gate the world sleeps.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{ClientGuard, WakeError, WakeGate};
+
+/// A session with no datagram from its client for this long is closed.
+pub const SESSION_IDLE: Duration = Duration::from_secs(60);
+
+/// Datagrams queued per held client at most.
+pub const HELD_DATAGRAMS: usize = 64;
+
+/// Bytes queued per held client at most.
+pub const HELD_BYTES: usize = 256 * 1024;
+
+/// The largest datagram relayed.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// A held client's datagrams, oldest first, within the bounds.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Held {
+    datagrams: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl Held {
+    /// Queues `d`; false (dropped) when the queue is full.
+    pub fn push(&mut self, d: &[u8]) -> bool {
+        if self.datagrams.len() >= HELD_DATAGRAMS || self.bytes + d.len() > HELD_BYTES {
+            return false;
+        }
+        self.bytes += d.len();
+        self.datagrams.push(d.to_vec());
+        true
+    }
+
+    /// Everything queued, oldest first.
+    pub fn drain(self) -> Vec<Vec<u8>> {
+        self.datagrams
+    }
+}
+
+enum Session {
+    Held(Held, ClientGuard),
+    Open {
+        _counted: ClientGuard,
+        socket: Arc<UdpSocket>,
+        last: Instant,
+        reader: tokio::task::JoinHandle<()>,
+    },
+}
+
+/// How one UDP listener of the proxy behaves.
+#[derive(Debug, Clone)]
+pub struct UdpOptions {
+    /// The world's listener this one fronts (`quic`).
+    pub listener: String,
+}
+
+type Opened = (SocketAddr, Result<Arc<UdpSocket>, String>);
+
+/// Relays datagrams on `public` until `shutdown`, to the world behind `gate`.
+pub async fn serve(
+    public: UdpSocket,
+    gate: Arc<WakeGate>,
+    options: UdpOptions,
+    shutdown: CancellationToken,
+) {
+    let public = Arc::new(public);
+    let mut sessions: HashMap<SocketAddr, Session> = HashMap::new();
+    let (opened_tx, mut opened) = mpsc::unbounded_channel::<Opened>();
+    let (gone_tx, mut gone) = mpsc::unbounded_channel::<SocketAddr>();
+    let mut reap = tokio::time::interval(SESSION_IDLE / 4);
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            received = public.recv_from(&mut buf) => {
+                let (n, from) = match received {
+                    Ok(r) => r,
+                    // ICMP errors for earlier replies surface here on some
+                    // systems; they concern one client only.
+                    Err(_) => continue,
+                };
+                let datagram = &buf[..n];
+                match sessions.get_mut(&from) {
+                    Some(Session::Open { socket, last, .. }) => {
+                        *last = Instant::now();
+                        if socket.send(datagram).await.is_err() {
+                            close(&mut sessions, from);
+                            gate.slept();
+                        }
+                    }
+                    Some(Session::Held(held, _)) => {
+                        held.push(datagram);
+                    }
+                    None => {
+                        let mut held = Held::default();
+                        held.push(datagram);
+                        sessions.insert(from, Session::Held(held, gate.enter()));
+                        let gate = gate.clone();
+                        let listener = options.listener.clone();
+                        let opened_tx = opened_tx.clone();
+                        tokio::spawn(async move {
+                            let socket = connect(&gate, &listener).await;
+                            let _ = opened_tx.send((from, socket));
+                        });
+                    }
+                }
+            }
+            Some((client, socket)) = opened.recv() => {
+                let Some(Session::Held(held, counted)) = sessions.remove(&client) else { continue };
+                match socket {
+                    Ok(socket) => {
+                        for d in held.drain() {
+                            let _ = socket.send(&d).await;
+                        }
+                        let reader = tokio::spawn(relay_back(
+                            socket.clone(), public.clone(), client, gone_tx.clone(),
+                        ));
+                        sessions.insert(client, Session::Open {
+                            _counted: counted, socket, last: Instant::now(), reader,
+                        });
+                    }
+                    Err(e) => tracing::warn!(%client, "proxy dropped a QUIC client: {e}"),
+                }
+            }
+            Some(client) = gone.recv() => {
+                if matches!(sessions.get(&client), Some(Session::Open { .. })) {
+                    close(&mut sessions, client);
+                    gate.slept();
+                }
+            }
+            _ = reap.tick() => {
+                let now = Instant::now();
+                let idle: Vec<SocketAddr> = sessions
+                    .iter()
+                    .filter(|(_, s)| matches!(s, Session::Open { last, .. } if now - *last > SESSION_IDLE))
+                    .map(|(a, _)| *a)
+                    .collect();
+                for a in idle {
+                    close(&mut sessions, a);
+                }
+            }
+        }
+    }
+    for (_, s) in sessions {
+        if let Session::Open { reader, .. } = s {
+            reader.abort();
+        }
+    }
+}
+
+fn close(sessions: &mut HashMap<SocketAddr, Session>, client: SocketAddr) {
+    if let Some(Session::Open { reader, .. }) = sessions.remove(&client) {
+        reader.abort();
+    }
+}
+
+/// Waits for the world, then a socket connected to its `listener`.
+async fn connect(gate: &Arc<WakeGate>, listener: &str) -> Result<Arc<UdpSocket>, String> {
+    let up = gate.admit().await.map_err(|e| e.to_string())?;
+    let addr = *up
+        .get(listener)
+        .ok_or_else(|| WakeError::NoListener(listener.to_owned()).to_string())?;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let local: SocketAddr = match (addr.is_ipv4(), addr.ip().is_loopback()) {
+        (true, true) => (Ipv4Addr::LOCALHOST, 0).into(),
+        (true, false) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        (false, true) => (Ipv6Addr::LOCALHOST, 0).into(),
+        (false, false) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(local).await.map_err(|e| e.to_string())?;
+    socket.connect(addr).await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(socket))
+}
+
+/// Relays the world's datagrams back to `client` until the session ends.
+async fn relay_back(
+    socket: Arc<UdpSocket>,
+    public: Arc<UdpSocket>,
+    client: SocketAddr,
+    gone: mpsc::UnboundedSender<SocketAddr>,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        match socket.recv(&mut buf).await {
+            Ok(n) => {
+                let _ = public.send_to(&buf[..n], client).await;
+            }
+            Err(_) => {
+                // Refused: the world's port is closed.
+                let _ = gone.send(client);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_datagrams_are_bounded_and_kept_in_order() {
+        let mut held = Held::default();
+        for i in 0..HELD_DATAGRAMS {
+            assert!(held.push(&[i as u8; 10]));
+        }
+        assert!(!held.push(&[0; 1]), "the count is bounded");
+        let out = held.drain();
+        assert_eq!(out.len(), HELD_DATAGRAMS);
+        assert_eq!(out[3], vec![3u8; 10]);
+
+        let mut held = Held::default();
+        assert!(held.push(&vec![1; HELD_BYTES - 1]));
+        assert!(!held.push(&[1, 2]), "the bytes are bounded");
+        assert!(held.push(&[1]));
+    }
+}
