@@ -1,8 +1,11 @@
 //! `gsp`: the one binary of GSP. Each subcommand wires the crates together;
 //! the work happens in the crates.
 
+mod agent;
 mod bot;
 mod platform;
+mod proxy;
+mod up;
 mod world;
 
 use clap::{Parser, Subcommand};
@@ -20,16 +23,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Everything on one machine with embedded defaults, and how to connect.
-    ///
-    /// For now this is a world server with the defaults of `gsp world`; the
-    /// platform, a local agent and the wake proxy join it as they land.
-    Up(world::WorldArgs),
+    /// Everything on one machine with embedded defaults, and how to connect:
+    /// the platform, a local agent, and the default world behind its wake
+    /// proxy.
+    Up(up::UpArgs),
     /// Run one world server: telnet, QUIC and HTTP (health, status, metrics).
     World(world::WorldArgs),
     /// Run the platform: the web API over its own database, or an admin
     /// command (`user create`, `apikey create`).
     Platform(platform::PlatformArgs),
+    /// Run a node agent: worlds for the platform, as child processes or
+    /// Docker containers, each behind a wake proxy.
+    Agent(agent::AgentArgs),
+    /// Run a wake-on-connect proxy in front of one world.
+    Proxy(proxy::ProxyArgs),
     /// Run a swarm of headless QUIC bots against a world and report what they saw.
     Bot(bot::BotArgs),
 }
@@ -48,8 +55,10 @@ fn main() -> std::process::ExitCode {
         )
         .init();
     let result = match cli.command {
-        Command::Up(args) => world::run(args, true),
-        Command::World(args) => world::run(args, false),
+        Command::Up(args) => up::run(args),
+        Command::World(args) => world::run(args),
+        Command::Agent(args) => agent::run(args),
+        Command::Proxy(args) => proxy::run(args),
         Command::Bot(args) => bot::run(args),
         Command::Platform(args) => platform::run(args),
     };

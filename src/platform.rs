@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use gsp_platform::api::AppState;
 use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
 use gsp_platform::auth::{ApiKeys, Role, Users};
+use gsp_platform::node::fleet::Fleet;
 
 /// The platform's flags.
 #[derive(Debug, Args)]
@@ -75,6 +76,19 @@ enum Action {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(KeyAction),
+    /// Manage nodes (the machines whose agents run worlds).
+    #[command(subcommand)]
+    Node(NodeAction),
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeAction {
+    /// Create a node and print its token, for `gsp agent --token`.
+    Create {
+        /// A name to tell the node apart (letters, digits, '-', '_', '.').
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +138,7 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
                     .as_deref()
                     .is_some_and(|u| u.starts_with("https://"));
                 let mut state = AppState::new(db.clone())
+                    .with_fleet(Fleet::new(db.clone()))
                     .with_webhook_secret(args.webhook_secret)
                     .with_secure_cookies(secure);
                 if !args.oidc_providers.is_empty() {
@@ -152,6 +167,18 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
                     role.as_str(),
                     user.email,
                     user.id
+                );
+                Ok(())
+            }
+            Some(Action::Node(NodeAction::Create { name })) => {
+                let (node, token) = Fleet::new(db.clone())
+                    .create_node(&name)
+                    .await
+                    .context("creating the node")?;
+                println!("{token}");
+                eprintln!(
+                    "node {} (id {}): its token is shown once; run `gsp agent --platform <URL> --token <token>` there",
+                    node.name, node.id
                 );
                 Ok(())
             }

@@ -1,4 +1,4 @@
-//! `gsp world` and `gsp up`: a world server with its three listeners.
+//! `gsp world`: a world server with its three listeners.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -144,17 +144,17 @@ fn parse_interval(s: &str) -> Result<f64, String> {
 }
 
 /// Runs a world until SIGINT or SIGTERM.
-pub fn run(args: WorldArgs, up: bool) -> anyhow::Result<ExitCode> {
+pub fn run(args: WorldArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("gsp-io")
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, up))?;
+    runtime.block_on(serve(args))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
+async fn serve(args: WorldArgs) -> anyhow::Result<()> {
     let identity =
         ServerIdentity::load_or_create(&args.data, args.cert.as_deref(), args.key.as_deref(), &[])
             .context("loading the QUIC certificate")?;
@@ -316,31 +316,6 @@ async fn serve(args: WorldArgs, up: bool) -> anyhow::Result<()> {
         writeln!(out, "listening quic={quic_addr}")?;
         writeln!(out, "listening http={http_addr}")?;
         writeln!(out, "quic certificate sha256={fingerprint}")?;
-        if up {
-            let local = |a: SocketAddr| {
-                if a.ip().is_unspecified() {
-                    SocketAddr::new([127, 0, 0, 1].into(), a.port())
-                } else {
-                    a
-                }
-            };
-            let t = local(telnet_addr);
-            writeln!(out)?;
-            writeln!(out, "GSP is up: the default world is running. Connect with")?;
-            writeln!(
-                out,
-                "  text:      telnet {} {}   (type a new name to create a character)",
-                t.ip(),
-                t.port()
-            )?;
-            writeln!(
-                out,
-                "  graphical: gsp bot --server {} --pin {fingerprint} --count 5 --duration 30",
-                local(quic_addr)
-            )?;
-            writeln!(out, "  status:    curl http://{}/status", local(http_addr))?;
-            writeln!(out, "Stop with Ctrl-C.")?;
-        }
         out.flush()?;
     }
 

@@ -131,21 +131,66 @@ fn certificate_is_kept_across_restarts_and_bad_flags_are_errors() {
 }
 
 #[test]
-fn up_prints_how_to_connect() {
+fn up_runs_the_platform_and_the_default_world_behind_its_proxy() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = spawn_server("up", dir.path(), &[]);
     let lines = stdout_until(&mut child, "Stop with");
-    child.kill().unwrap();
-    child.wait().unwrap();
     let text = lines.join("\n");
-    let telnet_port = text
-        .lines()
-        .find_map(|l| l.strip_prefix("listening telnet=127.0.0.1:"))
-        .expect("telnet listener");
+    let addr = |name: &str| -> std::net::SocketAddr {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("listening {name}=")))
+            .unwrap_or_else(|| panic!("no {name} listener: {text}"))
+            .parse()
+            .unwrap()
+    };
+    let (http, telnet, quic) = (addr("http"), addr("telnet"), addr("quic"));
+    assert_eq!(telnet.ip().to_string(), "127.0.0.1");
+    assert!(quic.port() != 0);
     assert!(
-        text.contains(&format!("telnet 127.0.0.1 {telnet_port}")),
+        text.contains(&format!("dashboard http://{http}/")),
         "{text}"
     );
-    assert!(text.contains("gsp bot --server 127.0.0.1:"), "{text}");
-    assert!(text.contains("--pin "), "{text}");
+    let password = dir.path().join("admin-password");
+    assert!(
+        text.contains(&format!(
+            "sign in as admin@gsp.localhost with the password in {}",
+            password.display()
+        )),
+        "{text}"
+    );
+    assert!(std::fs::read_to_string(&password).unwrap().trim().len() >= 16);
+    assert!(
+        text.contains(&format!("telnet 127.0.0.1 {}", telnet.port())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("gsp bot --server {quic} --pin ")),
+        "{text}"
+    );
+
+    // The dashboard answers, and the world answers through its proxy.
+    let (status, _) = common::http_get(http, "/signin");
+    assert_eq!(status, 200);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut t = common::Telnet::connect(telnet).await;
+        t.expect("name").await;
+    });
+
+    // Ctrl-C stops everything: the world saves first.
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        std::net::TcpStream::connect(telnet).is_err(),
+        "the proxy stopped"
+    );
+    assert!(dir.path().join("servers/1/data/gsp.db").exists());
 }
