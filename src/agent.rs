@@ -25,20 +25,28 @@ pub enum RuntimeKind {
     Docker,
 }
 
-/// The agent's flags.
+/// How a node's programs (the agent, a standalone proxy) reach the
+/// platform.
 #[derive(Debug, Args)]
-pub struct AgentArgs {
+pub struct PlatformLink {
     /// The platform's URL.
     #[arg(long, value_name = "URL", env = "GSP_PLATFORM_URL")]
-    platform: String,
-    /// This node's token (`gsp platform node create --name NAME`).
+    pub platform: String,
+    /// The node's token (`gsp platform node create --name NAME`).
     #[arg(
         long,
         value_name = "TOKEN",
         env = "GSP_NODE_TOKEN",
         hide_env_values = true
     )]
-    token: String,
+    pub token: String,
+}
+
+/// The agent's flags.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    link: PlatformLink,
     /// How worlds run.
     #[arg(long, value_enum, default_value_t = RuntimeKind::Process)]
     runtime: RuntimeKind,
@@ -136,8 +144,8 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
     let data = std::path::absolute(&args.data).context("resolving --data")?;
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let config = AgentConfig {
-        platform: args.platform.trim_end_matches('/').to_owned(),
-        token: args.token,
+        platform: args.link.platform.trim_end_matches('/').to_owned(),
+        token: args.link.token,
         callback_token: gsp_platform::node::agent::callback_token()
             .context("making the callback token")?,
         address: args.advertise.unwrap_or_else(|| format!("http://{bound}")),

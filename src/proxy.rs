@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::agent::PlatformLink;
 use anyhow::Context;
 use clap::Args;
 use gsp_gateways::CancellationToken;
@@ -16,17 +17,10 @@ use gsp_platform::proxy::{self, Phase, PlatformWake, WakeGate};
 /// The proxy's flags.
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
-    /// The platform's URL, asked to wake the world.
-    #[arg(long, value_name = "URL", env = "GSP_PLATFORM_URL")]
-    platform: String,
-    /// The token of the node the world is placed on.
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "GSP_NODE_TOKEN",
-        hide_env_values = true
-    )]
-    token: String,
+    // The platform, asked to wake the world, and the token of the node the
+    // world is placed on.
+    #[command(flatten)]
+    link: PlatformLink,
     /// The world's server id on the platform.
     #[arg(long, value_name = "ID")]
     server: i64,
@@ -77,8 +71,8 @@ async fn serve(args: ProxyArgs) -> anyhow::Result<()> {
     let hold = Duration::try_from_secs_f64(args.hold).context("--hold is a number of seconds")?;
     let source = PlatformWake::new(
         gsp_platform::node::http_client(),
-        &args.platform,
-        &args.token,
+        &args.link.platform,
+        &args.link.token,
         args.server,
         Some(upstreams),
     );

@@ -50,7 +50,7 @@ use tokio::task::JoinHandle;
 
 use self::follow::Sink;
 use self::spec::{container_name, Listener};
-use super::{Launch, LogRing, Runtime, RuntimeError, Started, Usage, READY_TIMEOUT};
+use super::{lock, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage, READY_TIMEOUT};
 use crate::servers::agent::BoxFuture;
 
 /// How long `stop` waits past the grace period for the engine to answer
@@ -63,7 +63,7 @@ const ENGINE_SLACK: Duration = Duration::from_secs(30);
 pub struct DockerRuntime {
     docker: Docker,
     /// The output each server's world wrote, across restarts.
-    logs: Mutex<HashMap<i64, LogRing>>,
+    logs: LogBook,
     /// The task following each server's current container.
     followers: Mutex<HashMap<i64, JoinHandle<()>>>,
     /// One start, stop or remove at a time per server.
@@ -88,7 +88,7 @@ impl DockerRuntime {
     pub fn with_client(docker: Docker) -> DockerRuntime {
         DockerRuntime {
             docker,
-            logs: Mutex::new(HashMap::new()),
+            logs: LogBook::default(),
             followers: Mutex::new(HashMap::new()),
             busy: Mutex::new(HashMap::new()),
         }
@@ -101,7 +101,7 @@ impl DockerRuntime {
     }
 
     fn ring(&self, server_id: i64) -> LogRing {
-        lock(&self.logs).entry(server_id).or_default().clone()
+        self.logs.ring(server_id)
     }
 
     async fn exclusive(&self, server_id: i64) -> tokio::sync::OwnedMutexGuard<()> {
@@ -391,7 +391,7 @@ impl Runtime for DockerRuntime {
                 .await
                 .or_else(not_found_is_ok)
                 .map_err(engine(format!("removing {name}")))?;
-            lock(&self.logs).remove(&server_id);
+            self.logs.forget(server_id);
             tracing::info!(server = server_id, container = %name, "container removed");
             Ok(())
         })
@@ -402,12 +402,7 @@ impl Runtime for DockerRuntime {
         server_id: i64,
         lines: usize,
     ) -> BoxFuture<'_, Result<Vec<String>, RuntimeError>> {
-        Box::pin(async move {
-            match lock(&self.logs).get(&server_id) {
-                Some(ring) => Ok(ring.tail(lines)),
-                None => Err(RuntimeError::Unknown),
-            }
-        })
+        Box::pin(std::future::ready(self.logs.tail(server_id, lines)))
     }
 
     fn usage(&self, server_id: i64) -> BoxFuture<'_, Result<Usage, RuntimeError>> {
@@ -453,10 +448,6 @@ fn engine(context: impl Into<String>) -> impl FnOnce(EngineError) -> RuntimeErro
         } => RuntimeError::Engine(format!("{context}: {message} (HTTP {status_code})")),
         e => RuntimeError::Engine(format!("{context}: {e}")),
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

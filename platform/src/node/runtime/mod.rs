@@ -21,10 +21,10 @@
 pub mod docker;
 pub mod process;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::servers::agent::BoxFuture;
@@ -176,7 +176,7 @@ pub struct LogRing {
 impl LogRing {
     /// Appends a line, dropping the oldest past [`LOG_LINES`].
     pub fn push(&self, line: String) {
-        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = lock(&self.lines);
         if lines.len() == LOG_LINES {
             lines.pop_front();
         }
@@ -185,13 +185,47 @@ impl LogRing {
 
     /// The last `n` lines, oldest first.
     pub fn tail(&self, n: usize) -> Vec<String> {
-        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = lock(&self.lines);
         lines
             .iter()
             .skip(lines.len().saturating_sub(n))
             .cloned()
             .collect()
     }
+}
+
+/// Every server's [`LogRing`], kept across restarts of its world until
+/// the server is removed.
+#[derive(Debug, Default)]
+pub struct LogBook {
+    rings: Mutex<HashMap<i64, LogRing>>,
+}
+
+impl LogBook {
+    /// The ring of `server_id`, made empty on first use.
+    pub fn ring(&self, server_id: i64) -> LogRing {
+        lock(&self.rings).entry(server_id).or_default().clone()
+    }
+
+    /// The last `lines` lines of `server_id`, or [`RuntimeError::Unknown`]
+    /// for a server this runtime never ran.
+    pub fn tail(&self, server_id: i64, lines: usize) -> Result<Vec<String>, RuntimeError> {
+        lock(&self.rings)
+            .get(&server_id)
+            .map(|ring| ring.tail(lines))
+            .ok_or(RuntimeError::Unknown)
+    }
+
+    /// Drops the ring of a removed server.
+    pub fn forget(&self, server_id: i64) {
+        lock(&self.rings).remove(&server_id);
+    }
+}
+
+/// Locks a mutex, taking over its value when a holder panicked (the data
+/// behind the runtimes' mutexes stays valid at every step).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -22,7 +22,8 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 
 use super::{
-    parse_listening, Launch, LogRing, Runtime, RuntimeError, Started, Usage, READY_TIMEOUT,
+    lock, parse_listening, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage,
+    READY_TIMEOUT,
 };
 use crate::servers::agent::BoxFuture;
 
@@ -32,7 +33,7 @@ use crate::servers::agent::BoxFuture;
 pub struct ProcessRuntime {
     gsp: PathBuf,
     children: Mutex<HashMap<i64, Child>>,
-    logs: Mutex<HashMap<i64, LogRing>>,
+    logs: LogBook,
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +58,7 @@ impl ProcessRuntime {
         ProcessRuntime {
             gsp,
             children: Mutex::new(HashMap::new()),
-            logs: Mutex::new(HashMap::new()),
+            logs: LogBook::default(),
         }
     }
 
@@ -66,7 +67,7 @@ impl ProcessRuntime {
     }
 
     fn ring(&self, server_id: i64) -> LogRing {
-        lock(&self.logs).entry(server_id).or_default().clone()
+        self.logs.ring(server_id)
     }
 
     /// The program and arguments of a launch's command line.
@@ -271,7 +272,7 @@ impl Runtime for ProcessRuntime {
     fn remove(&self, server_id: i64, grace: Duration) -> BoxFuture<'_, Result<(), RuntimeError>> {
         Box::pin(async move {
             self.halt(server_id, grace).await?;
-            lock(&self.logs).remove(&server_id);
+            self.logs.forget(server_id);
             Ok(())
         })
     }
@@ -281,12 +282,7 @@ impl Runtime for ProcessRuntime {
         server_id: i64,
         lines: usize,
     ) -> BoxFuture<'_, Result<Vec<String>, RuntimeError>> {
-        Box::pin(async move {
-            match lock(&self.logs).get(&server_id) {
-                Some(ring) => Ok(ring.tail(lines)),
-                None => Err(RuntimeError::Unknown),
-            }
-        })
+        Box::pin(std::future::ready(self.logs.tail(server_id, lines)))
     }
 
     fn usage(&self, server_id: i64) -> BoxFuture<'_, Result<Usage, RuntimeError>> {
@@ -388,10 +384,6 @@ fn page_size() -> f64 {
     } else {
         4096.0
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
