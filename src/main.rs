@@ -47,8 +47,13 @@ fn main() -> std::process::ExitCode {
         Command::Bot(_) => "warn",
         _ => "info",
     };
+    // Colours only for a person at a terminal: logs redirected to a file,
+    // the journal or `docker logs` stay plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),

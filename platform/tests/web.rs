@@ -13,6 +13,8 @@ use gsp_platform::api::AppState;
 use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
 use gsp_platform::auth::{totp, Role, Users};
 use gsp_platform::ledger::{Account, Ledger, Millis};
+use gsp_platform::node::fleet::Fleet;
+use gsp_platform::servers::agent::Agent;
 use gsp_platform::servers::Servers;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -536,6 +538,109 @@ gsp_persistence::both_backends! {
     migrations = &gsp_platform::db::MIGRATOR;
     fn totp_and_admin_forms(t) {
         totp_and_admin_forms(t).await;
+    }
+}
+
+/// Admins add nodes from the dashboard: the token is shown once, works
+/// for the agent, and bad names and customers are refused.
+async fn admins_add_nodes(t: TestDb) {
+    let db = t.db().clone();
+    let users = Users::new(db.clone());
+    users
+        .create("root@x.com", Some("correct horse"), Role::Admin)
+        .await
+        .unwrap();
+    users
+        .create("ada@x.com", Some("battery staple"), Role::Customer)
+        .await
+        .unwrap();
+    let fleet = Fleet::new(db.clone());
+    let state = AppState::new(db).with_fleet(fleet.clone());
+    let mut root = Browser::new(gsp_platform::app(state.clone()));
+    root.sign_in("root@x.com", "correct horse").await;
+
+    let page = root.get("/admin/nodes").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Add a node"), "{}", page.body);
+    let csrf = page.field("csrf");
+    let added = root
+        .send(
+            "POST",
+            "/admin/nodes",
+            &[("csrf", &csrf), ("name", "node-2")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let token = added
+        .body
+        .split("--token ")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no token in {}", added.body))
+        .to_string();
+    assert!(token.starts_with("gsp_nt_"), "{token}");
+    assert_eq!(
+        fleet.authenticate(&token).await.unwrap().map(|n| n.name),
+        Some("node-2".to_string()),
+        "the token shown is the node's"
+    );
+    assert!(
+        root.get("/admin/nodes").await.body.contains("node-2"),
+        "listed"
+    );
+    assert!(
+        !root.get("/admin/nodes").await.body.contains(&token),
+        "shown once"
+    );
+
+    for (name, status) in [
+        ("node-2", StatusCode::CONFLICT),
+        ("no spaces", StatusCode::BAD_REQUEST),
+        ("", StatusCode::BAD_REQUEST),
+    ] {
+        let p = root
+            .send("POST", "/admin/nodes", &[("csrf", &csrf), ("name", name)])
+            .await;
+        assert_eq!(p.status, status, "{name:?}: {}", p.body);
+        assert!(!p.body.contains("gsp_nt_"), "{name:?}: no token");
+    }
+    let p = root
+        .send(
+            "POST",
+            "/admin/nodes",
+            &[("csrf", "forged"), ("name", "node-3")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    let mut ada = Browser::new(gsp_platform::app(state));
+    ada.sign_in("ada@x.com", "battery staple").await;
+    let csrf = ada.get("/servers").await.field("csrf");
+    let p = ada
+        .send(
+            "POST",
+            "/admin/nodes",
+            &[("csrf", &csrf), ("name", "node-4")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        fleet
+            .nodes()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.name)
+            .collect::<Vec<_>>(),
+        ["node-2"],
+        "only the admin's node was made"
+    );
+}
+
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn admins_add_nodes(t) {
+        admins_add_nodes(t).await;
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gsp_persistence::token;
@@ -360,23 +360,40 @@ pub(super) async fn create_template(
     }
 }
 
-/// `GET /admin/nodes`.
-pub(super) async fn nodes(
-    State(state): State<AppState>,
-    viewer: Viewer,
+/// A node token just made, shown once on the page that made it.
+struct NewNode<'a> {
+    name: &'a str,
+    token: &'a str,
+    platform_url: &'a str,
+}
+
+async fn nodes_page(
+    state: &AppState,
+    viewer: &Viewer,
+    created: Option<NewNode<'_>>,
+    error: Option<&str>,
 ) -> Result<Markup, Failure> {
-    viewer.require_admin()?;
     let nodes = match &state.agent {
         Some(agent) => Some(agent.nodes().await.map_err(ApiError::from)),
         None => None,
     };
     let body = html! {
         div.page-head { h1 { "Nodes" } }
+        (notice(error, false))
+        @if let Some(n) = &created {
+            section.card #new-node {
+                h2 { "Node " (n.name) " added" }
+                p { "Its token is shown only now: copy it. On the node's machine, run:" }
+                pre.mono { "gsp agent --platform " (n.platform_url) " --token " (n.token) }
+                p.muted { "Add " code { "--runtime docker" } " to run worlds as containers. Adding a node again under the same name (with "
+                    code { "gsp platform node create" } ") gives it a new token." }
+            }
+        }
         section.card {
             @match &nodes {
                 None => p.empty { "No node agent is connected: servers cannot start until one is." },
                 Some(Err(e)) => (notice(Some(&e.to_string()), false)),
-                Some(Ok(list)) if list.is_empty() => p.empty { "No node has reported yet." },
+                Some(Ok(list)) if list.is_empty() => p.empty { "No node yet: add one below, then start its agent." },
                 Some(Ok(list)) => table.stack #nodes {
                     thead { tr { th { "Node" } th { "Runtime" } th.num { "Servers" } th.num { "CPU free" } th.num { "Memory free" } th { "Last heard" } } }
                     tbody {
@@ -387,15 +404,97 @@ pub(super) async fn nodes(
                                 td.num data-label="Servers" { (n.servers) }
                                 td.num data-label="CPU free" { (n.cpu_free_millis as f64 / 1000.0) " / " (n.cpu_total_millis as f64 / 1000.0) }
                                 td.num data-label="Memory free" { (n.memory_free_mib) " / " (n.memory_total_mib) " MiB" }
-                                td data-label="Last heard" { (when(n.last_seen_ms)) }
+                                td data-label="Last heard" {
+                                    @if n.last_seen_ms > 0 { (when(n.last_seen_ms)) } @else { span.muted { "never: start its agent" } }
+                                }
                             }
                         }
                     }
                 },
             }
         }
+        @if state.fleet.is_some() {
+            section.card {
+                h2 { "Add a node" }
+                p.muted { "A node is a machine whose agent (" code { "gsp agent" } ") runs worlds. Adding one makes its token." }
+                form.stacked method="post" action="/admin/nodes" {
+                    (csrf_field(viewer))
+                    label { "Name" input type="text" name="name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" placeholder="node-2"; }
+                    div { button type="submit" { "Add node" } }
+                }
+            }
+        }
     };
-    Ok(layout("Nodes", Some(&viewer), body))
+    Ok(layout("Nodes", Some(viewer), body))
+}
+
+/// `GET /admin/nodes`.
+pub(super) async fn nodes(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Markup, Failure> {
+    viewer.require_admin()?;
+    nodes_page(&state, &viewer, None, None).await
+}
+
+/// `POST /admin/nodes` fields.
+#[derive(Debug, Deserialize)]
+pub(super) struct NodeForm {
+    csrf: String,
+    name: String,
+}
+
+/// The URL the admin reached this page at, for the agent's `--platform`.
+fn platform_url(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    match header("x-forwarded-host").or_else(|| header("host")) {
+        Some(host) => format!("{scheme}://{host}"),
+        None => "<this platform's URL>".into(),
+    }
+}
+
+/// `POST /admin/nodes`: makes a node and shows its token, once.
+pub(super) async fn create_node(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    form: Result<Form<NodeForm>, FormRejection>,
+) -> Result<Response, Failure> {
+    viewer.require_admin()?;
+    let Form(f) =
+        form.map_err(|_| Failure::new(StatusCode::BAD_REQUEST, "Give the node a name."))?;
+    viewer.check_csrf(&f.csrf)?;
+    let Some(fleet) = &state.fleet else {
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            "This platform runs without node agents, so it has no nodes to add.",
+        ));
+    };
+    match fleet.create_node(&f.name).await.map_err(ApiError::from) {
+        Ok((node, token)) => {
+            tracing::info!(node = %node.name, id = node.id, "node added from the dashboard");
+            let url = platform_url(&headers);
+            let created = NewNode {
+                name: &node.name,
+                token: &token,
+                platform_url: &url,
+            };
+            let page = nodes_page(&state, &viewer, Some(created), None).await?;
+            // The token is in the page: no cache may keep it.
+            Ok((
+                StatusCode::CREATED,
+                [(header::CACHE_CONTROL, "no-store")],
+                page,
+            )
+                .into_response())
+        }
+        Err(e) if e.status().is_client_error() => {
+            let page = nodes_page(&state, &viewer, None, Some(&e.to_string())).await?;
+            Ok((e.status(), page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]
