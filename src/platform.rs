@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use gsp_platform::api::AppState;
 use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
 use gsp_platform::auth::{ApiKeys, Role, Users};
+use gsp_platform::backup::BackupStore;
 use gsp_platform::node::fleet::Fleet;
 
 /// The platform's flags.
@@ -66,6 +67,11 @@ pub struct PlatformArgs {
     /// as the redirect URI with the provider.
     #[arg(long = "oidc-provider", value_name = "SPEC")]
     oidc_providers: Vec<ProviderConfig>,
+    /// Where server backups are kept: a folder (a path or `file:///…`) or
+    /// an S3-compatible bucket, `s3://bucket/prefix` (credentials and
+    /// endpoint from the `AWS_*` variables). Default: `backups` in --data.
+    #[arg(long, value_name = "URL", env = "GSP_BACKUPS")]
+    backups: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,8 +143,14 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
                     .public_url
                     .as_deref()
                     .is_some_and(|u| u.starts_with("https://"));
+                let backups = match &args.backups {
+                    Some(url) => BackupStore::from_url(url),
+                    None => BackupStore::local(&args.data.join("backups")),
+                }
+                .context("opening the backup store")?;
                 let mut state = AppState::new(db.clone())
                     .with_fleet(Fleet::new(db.clone()))
+                    .with_backups(backups)
                     .with_webhook_secret(args.webhook_secret)
                     .with_secure_cookies(secure);
                 if !args.oidc_providers.is_empty() {

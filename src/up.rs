@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Args;
 use gsp_gateways::CancellationToken;
 use gsp_platform::api::AppState;
+use gsp_platform::backup::BackupStore;
 use gsp_platform::local;
 use gsp_platform::node::agent::{AgentConfig, NodeAgent, PortRange};
 use gsp_platform::node::fleet::Fleet;
@@ -87,7 +88,10 @@ async fn serve(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("opening the platform database")?;
     let fleet = Fleet::new(db.clone());
-    let state = AppState::new(db.clone()).with_fleet(fleet.clone());
+    let backups = BackupStore::local(&data.join("backups")).context("opening the backup store")?;
+    let state = AppState::new(db.clone())
+        .with_fleet(fleet.clone())
+        .with_backups(backups);
     let (admin, password_file) = local::ensure_admin(&state, &data).await?;
     let listener = tokio::net::TcpListener::bind(args.http)
         .await

@@ -1,8 +1,8 @@
 //! Hosting end to end with the real binaries and the process runtime:
 //! `gsp platform` and `gsp agent` as separate processes, a server made
 //! through the API, played over telnet through its wake proxy, hibernated
-//! when idle, woken by the next player with its state intact, billed only
-//! while it ran, deleted. And tokens: neither side takes a wrong one.
+//! when idle, woken by the next player with its state intact, backed up
+//! and restored, billed only while it ran, deleted. And tokens: neither side takes a wrong one.
 
 mod common;
 
@@ -300,10 +300,38 @@ async fn create_play_hibernate_wake_and_bill_only_running_time() {
     let room = ada.expect("Players here:").await;
     assert!(room.contains("The Prancing Pony"), "{room}");
     assert_eq!(api.server(id)["state"], "running");
+
+    // A backup of the running world (its save from the hibernation has Ada
+    // in the tavern); then she walks out to the plaza and leaves.
+    let (status, backup) = api.call("POST", &format!("/api/servers/{id}/backup"), &Value::Null);
+    assert_eq!(status, 201, "{backup}");
+    let (status, backups) = api.call("GET", &format!("/api/servers/{id}/backups"), &Value::Null);
+    assert_eq!(status, 200);
+    assert_eq!(backups[0]["name"], backup["name"], "{backups}");
+    ada.send("s").await;
+    ada.expect("The Plaza").await;
     ada.send("quit").await;
     ada.expect_closed(Duration::from_secs(5)).await;
 
-    // Billing: one hour (the hold at creation); the wake fell inside the
+    // A restore puts the world back to the backup and leaves it asleep;
+    // the next player wakes it and finds Ada in the tavern again.
+    let (status, restored) = api.call(
+        "POST",
+        &format!("/api/servers/{id}/restore"),
+        &json!({"backup": backup["name"]}),
+    );
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(restored["state"], "hibernated", "{restored}");
+    let mut ada = Telnet::connect(telnet).await;
+    ada.expect("waking up").await;
+    ada.expect_within("name", Duration::from_secs(30)).await;
+    ada.send(&format!("connect ada {PASSWORD}")).await;
+    let room = ada.expect("Players here:").await;
+    assert!(room.contains("The Prancing Pony"), "restored: {room}");
+    ada.send("quit").await;
+    ada.expect_closed(Duration::from_secs(5)).await;
+
+    // Billing: one hour (the hold at creation); the wakes fell inside the
     // hour already paid, and the hibernation in between was not billed.
     let (status, billing) = api.call("GET", "/api/billing", &Value::Null);
     assert_eq!(status, 200);
