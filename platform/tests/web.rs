@@ -12,6 +12,7 @@ use gsp_persistence::testing::TestDb;
 use gsp_platform::api::AppState;
 use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
 use gsp_platform::auth::{totp, Role, Users};
+use gsp_platform::backup::BackupStore;
 use gsp_platform::ledger::{Account, Ledger, Millis};
 use gsp_platform::node::fleet::Fleet;
 use gsp_platform::servers::agent::Agent;
@@ -538,6 +539,148 @@ gsp_persistence::both_backends! {
     migrations = &gsp_platform::db::MIGRATOR;
     fn totp_and_admin_forms(t) {
         totp_and_admin_forms(t).await;
+    }
+}
+
+/// A server's page takes backups and restores them.
+async fn backups_from_the_server_page(t: TestDb) {
+    let f = fixture(&t).await;
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let state = f
+        .state
+        .clone()
+        .with_agent(recorder.clone())
+        .with_backups(BackupStore::local(dir.path()).unwrap());
+    let mut ada = Browser::new(gsp_platform::app(state.clone()));
+    ada.sign_in("ada@x.com", "battery staple").await;
+    let csrf = ada.get("/servers").await.field("csrf");
+    let template = f.template_id.to_string();
+    let p = ada
+        .send(
+            "POST",
+            "/servers",
+            &[
+                ("csrf", &csrf),
+                ("name", "Backed up"),
+                ("template_id", &template),
+            ],
+        )
+        .await;
+    let at = p.location.unwrap_or_else(|| panic!("{}", p.body));
+    let id: i64 = at
+        .trim_start_matches("/servers/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let page = ada.get(&format!("/servers/{id}")).await;
+    assert!(page.body.contains("No backup yet"), "{}", page.body);
+
+    let p = ada
+        .send(
+            "POST",
+            &format!("/servers/{id}/backup"),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = ada
+        .send("POST", &format!("/servers/{id}/backup"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        p.location,
+        Some(format!("/servers/{id}?ok=backup")),
+        "{}",
+        p.body
+    );
+    assert!(recorder.calls().contains(&format!("backup {id}")));
+    let page = ada.get(&format!("/servers/{id}?ok=backup")).await;
+    assert!(page.body.contains("Backup taken."), "{}", page.body);
+    let name = page.field("backup");
+    assert!(name.ends_with(".tar.gz"), "{name}");
+    assert!(
+        page.body.contains("B</td>") || page.body.contains("KiB"),
+        "a size: {}",
+        page.body
+    );
+
+    // Another customer can neither back it up nor restore it.
+    let bob = f
+        .users
+        .create("bob@x.com", Some("bob's password"), Role::Customer)
+        .await
+        .unwrap();
+    let mut bob_browser = Browser::new(gsp_platform::app(state.clone()));
+    bob_browser.sign_in(&bob.email, "bob's password").await;
+    let bob_csrf = bob_browser.get("/servers").await.field("csrf");
+    for action in ["backup", "restore"] {
+        let p = bob_browser
+            .send(
+                "POST",
+                &format!("/servers/{id}/{action}"),
+                &[("csrf", &bob_csrf), ("backup", &name)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{action}");
+    }
+
+    // Names that are not this server's backups change nothing.
+    for (bad, status) in [
+        ("../../etc/passwd", StatusCode::BAD_REQUEST),
+        ("", StatusCode::BAD_REQUEST),
+        ("1.tar.gz", StatusCode::NOT_FOUND),
+    ] {
+        let p = ada
+            .send(
+                "POST",
+                &format!("/servers/{id}/restore"),
+                &[("csrf", &csrf), ("backup", bad)],
+            )
+            .await;
+        assert_eq!(p.status, status, "{bad:?}: {}", p.body);
+    }
+    assert!(
+        !recorder.calls().iter().any(|c| c.starts_with("restore")),
+        "{:?}",
+        recorder.calls()
+    );
+
+    // The restore stops the running server and hands the agent the backup.
+    let p = ada
+        .send(
+            "POST",
+            &format!("/servers/{id}/restore"),
+            &[("csrf", &csrf), ("backup", &name)],
+        )
+        .await;
+    assert_eq!(
+        p.location,
+        Some(format!("/servers/{id}?ok=restore")),
+        "{}",
+        p.body
+    );
+    let calls = recorder.calls();
+    assert!(calls.contains(&format!("stop {id}")), "{calls:?}");
+    assert_eq!(
+        calls.last(),
+        Some(&format!("restore {id} data of server {id}")),
+        "{calls:?}"
+    );
+    let server = state
+        .servers
+        .get(0, Role::Admin, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(server.state, gsp_platform::servers::ServerState::Hibernated);
+}
+
+gsp_persistence::both_backends! {
+    migrations = &gsp_platform::db::MIGRATOR;
+    fn backups_from_the_server_page(t) {
+        backups_from_the_server_page(t).await;
     }
 }
 

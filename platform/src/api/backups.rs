@@ -65,12 +65,21 @@ pub(super) async fn create(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<(StatusCode, Json<BackupInfo>), ApiError> {
-    let server = visible(&state, caller, id).await?;
-    let store = store(&state)?;
-    let archive = agent(&state)?.backup(server.id).await?;
+    Ok((StatusCode::CREATED, Json(take(&state, caller, id).await?)))
+}
+
+/// Takes a backup of server `id` (if `caller` may see it) into the store.
+pub(crate) async fn take(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+) -> Result<BackupInfo, ApiError> {
+    let server = visible(state, caller, id).await?;
+    let store = store(state)?;
+    let archive = agent(state)?.backup(server.id).await?;
     let info = store.put(server.id, archive).await?;
     tracing::info!(server = server.id, backup = %info.name, size = info.size, "backup taken");
-    Ok((StatusCode::CREATED, Json(info)))
+    Ok(info)
 }
 
 /// A server's backups, newest first.
@@ -131,9 +140,21 @@ pub(super) async fn restore(
     body: Result<Json<Restore>, JsonRejection>,
 ) -> Result<Json<Server>, ApiError> {
     let Json(Restore { backup }) = body?;
-    let server = visible(&state, caller, id).await?;
-    let archive = store(&state)?.get(server.id, &backup).await?;
-    let agent = agent(&state)?.clone();
+    Ok(Json(bring_back(&state, caller, id, &backup).await?))
+}
+
+/// Restores server `id` (if `caller` may see it) to the backup named
+/// `backup`: stops it if it runs (recording it hibernated) and puts the
+/// backup in place of its data. Answers the server, hibernated.
+pub(crate) async fn bring_back(
+    state: &AppState,
+    caller: Caller,
+    id: i64,
+    backup: &str,
+) -> Result<Server, ApiError> {
+    let server = visible(state, caller, id).await?;
+    let archive = store(state)?.get(server.id, backup).await?;
+    let agent = agent(state)?.clone();
     let server = if server.state == ServerState::Running {
         let who = format!("user:{}", caller.user_id);
         match state
@@ -153,5 +174,13 @@ pub(super) async fn restore(
     };
     agent.restore(server.id, archive).await?;
     tracing::info!(server = server.id, %backup, "backup restored");
-    Ok(Json(server))
+    Ok(server)
+}
+
+/// Server `id`'s backups, newest first, or `None` when no store is set up.
+pub(crate) async fn listed(state: &AppState, id: i64) -> Result<Option<Vec<BackupInfo>>, ApiError> {
+    match &state.backups {
+        Some(store) => Ok(Some(store.list(id).await?)),
+        None => Ok(None),
+    }
 }

@@ -15,7 +15,7 @@
 //! security schemes, the answers every authenticated call shares) live in
 //! `doc.rs`; `tests/openapi.rs` checks the document against the router.
 
-mod backups;
+pub(crate) mod backups;
 pub(crate) mod billing;
 mod doc;
 mod error;

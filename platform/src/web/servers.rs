@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::page::{csrf_field, layout, notice, state_badge, when, Done};
 use super::viewer::{Failure, Viewer};
+use crate::api::backups;
 use crate::api::servers::{agent, change, create_server, visible};
 use crate::api::{ApiError, AppState};
 use crate::servers::agent::Stats;
@@ -37,6 +38,11 @@ const NOTICES: &[(&str, &str)] = &[
         "The server is hibernating. Its data is kept, and billing has stopped.",
     ),
     ("delete", "Server deleted."),
+    ("backup", "Backup taken."),
+    (
+        "restore",
+        "Backup restored. The server sleeps until the next player or a wake.",
+    ),
 ];
 
 /// `GET /`.
@@ -197,6 +203,7 @@ async fn server_page(
         Err(_) => (None, Vec::new()),
     };
     let stats = stats.unwrap_or_default();
+    let backups = crate::api::backups::listed(state, server.id).await;
     let body = html! {
         div.page-head data-events={ "/servers/" (server.id) "/events" } {
             h1 { (server.name) }
@@ -260,8 +267,57 @@ async fn server_page(
                 }
             }
         }
+        @match &backups {
+            Ok(None) => {}
+            Err(e) => section.card { h2 { "Backups" } (notice(Some(&e.to_string()), false)) },
+            Ok(Some(list)) => section.card #backups {
+                div.page-head {
+                    h2 { "Backups" }
+                    @if server.state != ServerState::Deleted {
+                        (action_button(viewer, server.id, "backup", "Back up now", "secondary"))
+                    }
+                }
+                @if list.is_empty() {
+                    p.empty { "No backup yet. A backup is a consistent snapshot of the world's data, taken while it runs." }
+                } @else {
+                    table.stack {
+                        thead { tr { th { "Taken" } th.num { "Size" } th { "" } } }
+                        tbody {
+                            @for b in list {
+                                tr {
+                                    td data-label="Taken" { (when(b.created_at_ms)) br; span.muted.mono { (b.name) } }
+                                    td.num data-label="Size" { (size_text(b.size)) }
+                                    td {
+                                        form.inline method="post" action={ "/servers/" (server.id) "/restore" } {
+                                            (csrf_field(viewer))
+                                            input type="hidden" name="backup" value=(b.name);
+                                            button.secondary type="submit" title="Stops the server and puts this backup in place of its data" { "Restore" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        }
     };
     Ok(layout(&server.name, Some(viewer), body))
+}
+
+/// Bytes as people read them: `512 B`, `3.4 KiB`, `12.0 MiB`.
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 fn stat(label: &str, name: &str, value: &str) -> Markup {
@@ -286,19 +342,38 @@ fn action_button(viewer: &Viewer, id: i64, action: &str, label: &str, class: &st
 #[derive(Debug, Deserialize)]
 pub(super) struct ActForm {
     csrf: String,
+    /// The backup to restore (`restore` only).
+    #[serde(default)]
+    backup: String,
 }
 
-/// `POST /servers/{id}/wake|hibernate|delete`.
+/// `POST /servers/{id}/wake|hibernate|delete|backup|restore`.
 pub(super) async fn act(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((id, action)): Path<(i64, String)>,
     form: Result<Form<ActForm>, FormRejection>,
 ) -> Result<Response, Failure> {
-    let to = match action.as_str() {
-        "wake" => ServerState::Running,
-        "hibernate" => ServerState::Hibernated,
-        "delete" => ServerState::Deleted,
+    let form = form.ok().map(|Form(f)| f);
+    viewer.check_csrf(form.as_ref().map_or("", |f| f.csrf.as_str()))?;
+    let caller = viewer.caller();
+    let done = match action.as_str() {
+        "wake" => change(&state, caller, id, ServerState::Running)
+            .await
+            .map(drop),
+        "hibernate" => change(&state, caller, id, ServerState::Hibernated)
+            .await
+            .map(drop),
+        "delete" => change(&state, caller, id, ServerState::Deleted)
+            .await
+            .map(drop),
+        "backup" => backups::take(&state, caller, id).await.map(drop),
+        "restore" => {
+            let name = form.as_ref().map_or("", |f| f.backup.as_str());
+            backups::bring_back(&state, caller, id, name)
+                .await
+                .map(drop)
+        }
         _ => {
             return Err(Failure::new(
                 StatusCode::NOT_FOUND,
@@ -306,13 +381,15 @@ pub(super) async fn act(
             ))
         }
     };
-    viewer.check_csrf(form.map(|Form(f)| f.csrf).as_deref().unwrap_or(""))?;
-    match change(&state, viewer.caller(), id, to).await {
-        Ok(_) if to == ServerState::Deleted => {
-            Ok(Redirect::to("/servers?ok=delete").into_response())
-        }
-        Ok(_) => Ok(Redirect::to(&format!("/servers/{id}?ok={action}")).into_response()),
-        Err(e @ (ApiError::Conflict(_) | ApiError::BadGateway(_) | ApiError::Unavailable(_))) => {
+    match done {
+        Ok(()) if action == "delete" => Ok(Redirect::to("/servers?ok=delete").into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/servers/{id}?ok={action}")).into_response()),
+        Err(
+            e @ (ApiError::Conflict(_)
+            | ApiError::BadGateway(_)
+            | ApiError::Unavailable(_)
+            | ApiError::BadRequest(_)),
+        ) => {
             let server = visible(&state, viewer.caller(), id).await?;
             let page = server_page(&state, &viewer, &server, None, Some(&e.to_string())).await?;
             Ok((e.status(), page).into_response())
