@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{gsp_bin, http_request, Telnet, PASSWORD};
+use common::{gsp_bin, http_request, platform_admin, Telnet, PASSWORD};
 use serde_json::{json, Value};
 
 /// A `gsp` process whose stdout is read line by line; killed on drop.
@@ -64,24 +64,6 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Runs `gsp platform ARGS --data DATA` and returns its stdout.
-fn admin(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(gsp_bin())
-        .arg("platform")
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run gsp platform");
-    assert!(
-        out.status.success(),
-        "gsp platform {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 struct Api {
@@ -144,7 +126,7 @@ fn mods_dir() -> String {
 /// The platform with an admin, credits and an API key; a node token.
 fn platform(dir: &Path) -> (Proc, Api, String) {
     let data = dir.join("platform");
-    admin(
+    platform_admin(
         &data,
         &[
             "user",
@@ -156,8 +138,8 @@ fn platform(dir: &Path) -> (Proc, Api, String) {
             "--admin",
         ],
     );
-    let key = admin(&data, &["apikey", "create", "--email", "root@example.com"]);
-    let node_token = admin(&data, &["node", "create", "--name", "node-1"]);
+    let key = platform_admin(&data, &["apikey", "create", "--email", "root@example.com"]);
+    let node_token = platform_admin(&data, &["node", "create", "--name", "node-1"]);
     assert!(node_token.starts_with("gsp_nt_"), "{node_token}");
     let proc = Proc::spawn(&["platform", "--http", "127.0.0.1:0"], &data);
     let http = proc.listening("http");

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{gsp_bin, http_request};
+use common::{gsp_bin, http_request, platform_admin};
 
 struct Platform {
     child: Child,
@@ -68,24 +68,6 @@ fn start_with(data: &std::path::Path, extra: &[&str]) -> Platform {
     Platform { child, http, intro }
 }
 
-/// Runs `gsp platform ARGS --data DATA`; returns stdout, asserting success.
-fn admin(data: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(gsp_bin())
-        .arg("platform")
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run gsp platform");
-    assert!(
-        out.status.success(),
-        "gsp platform {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
@@ -100,7 +82,7 @@ fn admin_commands_api_keys_and_revocation() {
         "first start says how: {intro}"
     );
 
-    let created = admin(
+    let created = platform_admin(
         dir.path(),
         &[
             "user",
@@ -116,7 +98,7 @@ fn admin_commands_api_keys_and_revocation() {
         created.contains("created admin user root@example.com"),
         "{created}"
     );
-    let key = admin(
+    let key = platform_admin(
         dir.path(),
         &["apikey", "create", "--email", "root@example.com"],
     );
@@ -167,7 +149,7 @@ fn admin_commands_api_keys_and_revocation() {
     assert!(body.contains("revoked"), "{body}");
 
     // A customer cannot revoke the admin's key.
-    admin(
+    platform_admin(
         dir.path(),
         &[
             "user",
@@ -178,7 +160,7 @@ fn admin_commands_api_keys_and_revocation() {
             "another horse",
         ],
     );
-    let cy_key = admin(
+    let cy_key = platform_admin(
         dir.path(),
         &["apikey", "create", "--email", "cy@example.com"],
     );
@@ -203,7 +185,7 @@ fn admin_commands_api_keys_and_revocation() {
 
 /// An admin and a customer with API keys: (admin bearer, customer bearer, customer id).
 fn admin_and_customer(data: &std::path::Path, platform: &Platform) -> (String, String, i64) {
-    admin(
+    platform_admin(
         data,
         &[
             "user",
@@ -215,7 +197,7 @@ fn admin_and_customer(data: &std::path::Path, platform: &Platform) -> (String, S
             "--admin",
         ],
     );
-    admin(
+    platform_admin(
         data,
         &[
             "user",
@@ -228,11 +210,11 @@ fn admin_and_customer(data: &std::path::Path, platform: &Platform) -> (String, S
     );
     let root = format!(
         "Bearer {}",
-        admin(data, &["apikey", "create", "--email", "root@example.com"]).trim()
+        platform_admin(data, &["apikey", "create", "--email", "root@example.com"]).trim()
     );
     let cy = format!(
         "Bearer {}",
-        admin(data, &["apikey", "create", "--email", "cy@example.com"]).trim()
+        platform_admin(data, &["apikey", "create", "--email", "cy@example.com"]).trim()
     );
     let (_, me) = platform.call("GET", "/api/me", &cy, "");
     let cy_id = json(&me)["id"].as_i64().unwrap();

@@ -115,17 +115,13 @@ pub async fn ensure_template(state: &AppState, launch: &str) -> Result<Template,
     if let Some(t) = templates.into_iter().find(|t| t.name == TEMPLATE) {
         return Ok(t);
     }
-    let port = |name: &str, protocol: &str| Port {
-        name: name.into(),
-        protocol: protocol.into(),
-    };
     state
         .servers
         .create_template(&NewTemplate {
             name: TEMPLATE.into(),
             runtime: "command".into(),
             launch: launch.into(),
-            ports: vec![port("telnet", "tcp"), port("quic", "udp")],
+            ports: Port::gsp_world(),
             cpu_millis: 1000,
             memory_mib: 1024,
             price_per_hour: 0,

@@ -75,16 +75,7 @@ fn launch(server_id: i64, image: &str, dir: &std::path::Path) -> Launch {
     Launch {
         server_id,
         launch: image.to_owned(),
-        ports: vec![
-            Port {
-                name: "telnet".into(),
-                protocol: "tcp".into(),
-            },
-            Port {
-                name: "quic".into(),
-                protocol: "udp".into(),
-            },
-        ],
+        ports: Port::gsp_world(),
         cpu_millis: 500,
         memory_mib: 256,
         data_dir: dir.join("data"),

@@ -210,6 +210,17 @@ async fn create(s: &Setup, template: i64) -> (u16, Value) {
     .await
 }
 
+/// Deletes server `id` through the API; answers the status.
+async fn delete(s: &Setup, id: i64) -> u16 {
+    s.call(
+        reqwest::Method::DELETE,
+        &format!("/api/servers/{id}"),
+        Value::Null,
+    )
+    .await
+    .0
+}
+
 /// Reads until `needle` arrives (10 s at most); returns all read.
 async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
     let mut got = Vec::new();
@@ -333,14 +344,7 @@ async fn wake_hibernate_cycle(t: TestDb) {
 
     // Deleted: the proxy closes.
     drop(c);
-    let (status, _) = s
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/servers/{id}"),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(delete(&s, id).await, 204);
     assert!(TcpStream::connect(proxy).await.is_err());
     s.stop.cancel();
 }
@@ -466,14 +470,7 @@ async fn cycle_with_docker(t: TestDb) {
     wait_state(&s, id, "running").await;
     drop(c);
 
-    let (status, _) = s
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/servers/{id}"),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(delete(&s, id).await, 204);
     assert_eq!(
         running(docker, container).await,
         None,

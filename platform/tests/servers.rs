@@ -10,16 +10,7 @@ fn world_template() -> NewTemplate {
         name: "gsp-world".into(),
         runtime: "command".into(),
         launch: "gsp world".into(),
-        ports: vec![
-            Port {
-                name: "telnet".into(),
-                protocol: "tcp".into(),
-            },
-            Port {
-                name: "quic".into(),
-                protocol: "udp".into(),
-            },
-        ],
+        ports: Port::gsp_world(),
         cpu_millis: 1000,
         memory_mib: 512,
         price_per_hour: 1500,

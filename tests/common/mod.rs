@@ -16,6 +16,25 @@ use tokio::net::TcpStream;
 pub const PASSWORD: &str = "correct horse";
 
 /// Path of the binary under test.
+/// Runs `gsp platform ARGS --data DATA` (an admin command on the
+/// platform's database); returns its stdout, trimmed, asserting success.
+pub fn platform_admin(data: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(gsp_bin())
+        .arg("platform")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run gsp platform");
+    assert!(
+        out.status.success(),
+        "gsp platform {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 pub fn gsp_bin() -> &'static str {
     env!("CARGO_BIN_EXE_gsp")
 }

@@ -156,10 +156,9 @@ pub(crate) async fn bring_back(
     let archive = store(state)?.get(server.id, backup).await?;
     let agent = agent(state)?.clone();
     let server = if server.state == ServerState::Running {
-        let who = format!("user:{}", caller.user_id);
         match state
             .servers
-            .transition(server.id, ServerState::Hibernated, now_ms(), &who)
+            .transition(server.id, ServerState::Hibernated, now_ms(), &caller.who())
             .await
         {
             Ok(moved) => {

@@ -258,6 +258,12 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Who the caller is in a server's history and in rate limits:
+    /// `user:<id>`.
+    pub fn who(&self) -> String {
+        format!("user:{}", self.user_id)
+    }
+
     /// `Forbidden` unless the caller is an admin.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.role == Role::Admin {
@@ -314,7 +320,7 @@ impl FromRequestParts<AppState> for Caller {
             .limiter
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .check(&format!("user:{}", caller.user_id), Instant::now());
+            .check(&caller.who(), Instant::now());
         if let Err(wait) = limited {
             return Err(ApiError::TooManyRequests(wait));
         }

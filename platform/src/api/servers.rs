@@ -194,8 +194,7 @@ pub(crate) async fn create_server(
         .servers
         .create(caller.user_id, template_id, name)
         .await?;
-    let who = format!("user:{}", caller.user_id);
-    hold_then_start(state, agent.as_ref(), server, &template, &who).await
+    hold_then_start(state, agent.as_ref(), server, &template, &caller.who()).await
 }
 
 fn insufficient(balance: Millis, price: Millis) -> ApiError {
@@ -269,7 +268,7 @@ pub(crate) async fn change(
     let server = visible(state, caller, id).await?;
     let moved = state
         .servers
-        .transition(server.id, to, now_ms(), &format!("user:{}", caller.user_id))
+        .transition(server.id, to, now_ms(), &caller.who())
         .await?;
     match to {
         ServerState::Running => {
@@ -278,8 +277,7 @@ pub(crate) async fn change(
                 .template(moved.template_id)
                 .await?
                 .ok_or(ServerError::NotFound)?;
-            let who = format!("user:{}", caller.user_id);
-            return hold_then_start(state, agent.as_ref(), moved, &template, &who).await;
+            return hold_then_start(state, agent.as_ref(), moved, &template, &caller.who()).await;
         }
         ServerState::Hibernated => agent.stop(moved.id).await?,
         ServerState::Deleted => agent.remove(moved.id).await?,

@@ -17,6 +17,21 @@ pub struct Port {
     pub protocol: String,
 }
 
+impl Port {
+    /// A port named `name` on `protocol` ("tcp" or "udp").
+    pub fn new(name: &str, protocol: &str) -> Port {
+        Port {
+            name: name.into(),
+            protocol: protocol.into(),
+        }
+    }
+
+    /// The public ports of a GSP world: telnet over TCP, QUIC over UDP.
+    pub fn gsp_world() -> Vec<Port> {
+        vec![Port::new("telnet", "tcp"), Port::new("quic", "udp")]
+    }
+}
+
 /// How to run a game, and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Template {

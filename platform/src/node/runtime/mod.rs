@@ -265,16 +265,7 @@ mod tests {
         let launch = Launch {
             server_id: 1,
             launch: "gsp world".into(),
-            ports: vec![
-                Port {
-                    name: "telnet".into(),
-                    protocol: "tcp".into(),
-                },
-                Port {
-                    name: "quic".into(),
-                    protocol: "udp".into(),
-                },
-            ],
+            ports: Port::gsp_world(),
             cpu_millis: 1000,
             memory_mib: 256,
             data_dir: "d".into(),
