@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use gsp_control::auth::oidc::{Oidc, ProviderConfig};
+use gsp_control::auth::{ApiKeys, Role, Users};
+use gsp_control::backup::BackupStore;
 use gsp_platform::api::AppState;
-use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
-use gsp_platform::auth::{ApiKeys, Role, Users};
-use gsp_platform::backup::BackupStore;
 use gsp_platform::node::fleet::Fleet;
 
 /// The platform's flags.
@@ -134,7 +134,7 @@ pub fn run(args: PlatformArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let db = gsp_platform::db::open(args.database_url.as_deref(), &args.data)
+        let db = gsp_control::db::open(args.database_url.as_deref(), &args.data)
             .await
             .context("opening the platform database")?;
         let result = match args.action {

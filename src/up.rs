@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use gsp_control::backup::BackupStore;
 use gsp_gateways::CancellationToken;
 use gsp_platform::api::AppState;
-use gsp_platform::backup::BackupStore;
 use gsp_platform::local;
 use gsp_platform::node::agent::{AgentConfig, NodeAgent, PortRange};
 use gsp_platform::node::fleet::Fleet;
@@ -84,7 +84,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<()> {
     }
 
     // The platform.
-    let db = gsp_platform::db::open(None, &data)
+    let db = gsp_control::db::open(None, &data)
         .await
         .context("opening the platform database")?;
     let fleet = Fleet::new(db.clone());

@@ -183,8 +183,8 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
     // Storage: the database, the last complete save, and the writer that
     // takes saves off the tick thread.
     let db = match &args.database_url {
-        Some(url) => gsp_persistence::Database::connect(url).await,
-        None => gsp_persistence::Database::open_data_dir(&args.data).await,
+        Some(url) => gsp_persistence::db::connect(url).await,
+        None => gsp_persistence::db::open_data_dir(&args.data).await,
     }
     .context("opening the database")?;
     tracing::info!(backend = db.backend().name(), world = %args.world_name, "database ready");

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{Telnet, World};
-use gsp_persistence::testing::TestDb;
-use gsp_persistence::{Database, WorldStore};
+use gsp_persistence::WorldStore;
+use gsp_store::testing::TestDb;
 
 use common::PASSWORD;
 
@@ -64,7 +64,7 @@ async fn a_character_is_where_it_was_left_after_logout_and_restart_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_character_is_where_it_was_left_after_logout_and_restart_postgres() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some(db) = TestDb::postgres_with(&gsp_persistence::db::MIGRATOR).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -148,8 +148,8 @@ async fn survives_sigkill(data: &Path, database_url: Option<&str>) {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let db = match database_url {
-        Some(url) => Database::connect(url).await.unwrap(),
-        None => Database::open_data_dir(data).await.unwrap(),
+        Some(url) => gsp_persistence::db::connect(url).await.unwrap(),
+        None => gsp_persistence::db::open_data_dir(data).await.unwrap(),
     };
     let store = WorldStore::new(db, "default");
     let mut last = (0u64, -1i64);
@@ -207,7 +207,7 @@ async fn a_world_killed_during_saves_restarts_from_the_last_complete_generation_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_world_killed_during_saves_restarts_from_the_last_complete_generation_postgres() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some(db) = TestDb::postgres_with(&gsp_persistence::db::MIGRATOR).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -266,7 +266,7 @@ fn grants_and_signed_payment_webhooks_credit_once() {
     let signed = |t: u64, secret: &str| {
         format!(
             "t={t},v1={}",
-            gsp_platform::payments::sign(secret, t, event.as_bytes())
+            gsp_control::payments::sign(secret, t, event.as_bytes())
         )
     };
     let post = |signature: &str| {

@@ -27,12 +27,12 @@ use gsp_engine::systems::ingest::valid_name;
 use gsp_engine::{AccountError, AccountId, AccountService, CharacterState, Login};
 
 use crate::characters;
-use crate::db::Database;
-use crate::error::StoreError;
 use crate::password;
 use crate::sql;
 use crate::throttle::{Throttle, ThrottleRules};
 use crate::token::{self, TOKEN_LIFETIME};
+use gsp_store::Database;
+use gsp_store::StoreError;
 
 /// Resume tokens kept per account (the newest).
 const TOKENS_PER_ACCOUNT: i64 = 10;

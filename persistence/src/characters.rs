@@ -8,9 +8,9 @@ use gsp_engine::{AccountId, CharacterState, Vec3};
 use sqlx::AnyConnection;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
-use crate::db::Database;
-use crate::error::StoreError;
 use crate::sql;
+use gsp_store::Database;
+use gsp_store::StoreError;
 
 const COLUMNS: usize = 8;
 

@@ -1,10 +1,12 @@
 //! Storage and the event bus for GSP worlds: accounts, characters and world saves on SQLite
 //! (the default, a file under `--data`) or PostgreSQL (by URL), through one
-//! code path.
+//! code path. Run by the world process (`gsp world`), on its own threads and
+//! tasks, never on the tick thread.
 //!
-//! - [`Database`] opens either backend and applies the embedded migrations;
-//!   writes go through [`Database::begin_write`], safe against SQLite's
-//!   "database is locked" upgrade failure.
+//! # Layout
+//!
+//! - [`db`] opens a [`gsp_store::Database`] (either backend) with this
+//!   crate's schema ([`db::MIGRATOR`]).
 //! - [`AccountStore`] implements the engine's
 //!   [`AccountService`](gsp_engine::AccountService) (argon2id passwords,
 //!   resume tokens, login [`Throttle`]) and stores characters per world.
@@ -15,7 +17,9 @@
 //!   coalescing, retrying, flushing on shutdown.
 //! - [`bus`] carries chat and presence between worlds: in-process, or Redis
 //!   pub/sub across processes, degrading to local-only while Redis is away.
-//! - [`testing`] gives tests throwaway databases on both backends.
+//! - [`password`] and [`token`]: a new password's rules and resume
+//!   tokens, over [`gsp_store`]'s hashing and secrets.
+//! - [`throttle`]: failed logins per account and per address.
 //!
 //! Accounts are shared by every world of a database; characters and saves
 //! are keyed by world name, so several worlds can share one database.
@@ -24,9 +28,7 @@
 pub mod accounts;
 pub mod bus;
 pub mod db;
-pub mod error;
 pub mod password;
-pub mod testing;
 pub mod throttle;
 pub mod token;
 pub mod world;
@@ -37,9 +39,8 @@ mod coalesce;
 mod sql;
 
 pub use accounts::AccountStore;
-pub use db::{Backend, Database, WriteTx};
-pub use error::StoreError;
-pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+pub use gsp_store::{Backend, Database, StoreError, WriteTx};
+pub use gsp_store::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use throttle::{Throttle, ThrottleRules};
 pub use token::{TOKEN_LIFETIME, TOKEN_PREFIX};
 pub use world::WorldStore;

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::db::Backend;
-use crate::error::StoreError;
+use gsp_store::Backend;
+use gsp_store::StoreError;
 
 /// Bind parameters per statement, under SQLite's limit (32,766) and
 /// PostgreSQL's (65,535).

@@ -21,9 +21,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::characters;
-use crate::db::{Database, WriteTx};
-use crate::error::StoreError;
 use crate::sql;
+use gsp_store::StoreError;
+use gsp_store::{Database, WriteTx};
 
 /// The columns of `world_entities`, in insert order.
 const ENTITY_COLUMNS: [&str; 22] = [

@@ -29,9 +29,9 @@ use gsp_engine::Persist;
 use crate::accounts::AccountStore;
 use crate::characters;
 use crate::coalesce::{self, Batch, Work};
-use crate::db::Database;
-use crate::error::StoreError;
 use crate::world::WorldStore;
+use gsp_store::Database;
+use gsp_store::StoreError;
 
 /// The first retry delay after a failed write.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use common::{character, peer};
 use gsp_engine::{AccountError, AccountId, AccountService};
-use gsp_persistence::{both_backends, AccountStore, TOKEN_PREFIX};
+use gsp_persistence::{AccountStore, TOKEN_PREFIX};
+use gsp_store::both_backends;
 
 const PASSWORD: &str = "correct horse battery";
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn create_then_log_in_in_any_capitalisation(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         let created = store.create("Alice", PASSWORD, peer(1)).await.expect("create");
@@ -27,6 +29,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn wrong_password_and_unknown_name_get_the_same_answer(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         store.create("Carol", PASSWORD, peer(1)).await.expect("create");
@@ -59,6 +62,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn names_are_unique_in_any_capitalisation(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         store.create("Dave", PASSWORD, peer(1)).await.expect("create");
@@ -73,6 +77,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn bad_names_and_weak_passwords_are_refused(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         for name in ["x", "1abc", "has space", "waytoolongname12345", "émile", ""] {
@@ -88,6 +93,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn five_failures_throttle_the_account(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         store.create("Grace", PASSWORD, peer(1)).await.expect("create");
@@ -112,6 +118,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn success_clears_the_account_counter(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         store.create("Ivan", PASSWORD, peer(1)).await.expect("create");
@@ -128,6 +135,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn twenty_failures_throttle_the_address(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         store.create("Judy", PASSWORD, peer(1)).await.expect("create");
@@ -151,6 +159,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn resume_tokens(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         let login = store.create("Mallory", PASSWORD, peer(1)).await.expect("create");
@@ -194,6 +203,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn tokens_expire_after_thirty_days_and_are_capped(test) {
         let store = AccountStore::new(test.db().clone(), "w");
         let login = store.create("Niaj", PASSWORD, peer(1)).await.expect("create");
@@ -217,6 +227,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn login_brings_the_character_of_this_world(test) {
         let here = AccountStore::new(test.db().clone(), "here");
         let there = AccountStore::new(test.db().clone(), "there");
@@ -236,6 +247,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn characters_round_trip_per_world(test) {
         let w1 = AccountStore::new(test.db().clone(), "w1");
         let w2 = AccountStore::new(test.db().clone(), "w2");

@@ -9,9 +9,11 @@ use std::collections::BTreeSet;
 
 use common::{character, entity, peer};
 use gsp_engine::{AccountId, AccountService, WorldSave};
-use gsp_persistence::{both_backends, AccountStore, WorldStore};
+use gsp_persistence::{AccountStore, WorldStore};
+use gsp_store::both_backends;
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn concurrent_creations_and_saves_all_succeed(test) {
         let db = test.db().clone();
         let mut tasks = tokio::task::JoinSet::new();
@@ -67,6 +69,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn two_processes_writing_one_database(test) {
         // Two Database handles with their own pools and write locks, as two
         // processes would have: only the database serialises them.

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use gsp_engine::WorldSave;
-use gsp_persistence::{both_backends, Database, WorldStore};
+use gsp_persistence::WorldStore;
+use gsp_store::both_backends;
 
 const ENTITIES: usize = 2_000;
 const CHILD_ENV: &str = "GSP_KILL_TEST_URL";
@@ -42,7 +43,7 @@ fn child_saves_until_killed() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let db = Database::connect(&url).await.expect("connect");
+        let db = gsp_persistence::db::connect(&url).await.expect("connect");
         let store = WorldStore::new(db, "w");
         let mut tick = store.load().await.expect("load").tick;
         loop {
@@ -53,6 +54,7 @@ fn child_saves_until_killed() {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn kill_mid_save(test) {
         let store = WorldStore::new(test.db().clone(), "w");
         let exe = std::env::current_exe().expect("test binary");

@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use gsp_persistence::testing::TestDb;
 use gsp_persistence::Database;
+use gsp_store::testing::TestDb;
 
 async fn counter_table(db: &Database) {
     sqlx::query("CREATE TABLE counter (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)")
@@ -32,7 +32,7 @@ async fn value(db: &Database) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deferred_read_then_write_fails_at_once() {
-    let test = TestDb::sqlite().await;
+    let test = TestDb::sqlite_with(&gsp_persistence::db::MIGRATOR).await;
     let a = test.db().clone();
     let b = test.reopen().await;
     counter_table(&a).await;
@@ -64,7 +64,7 @@ async fn a_deferred_read_then_write_fails_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn begin_write_makes_the_other_writer_wait() {
-    let test = TestDb::sqlite().await;
+    let test = TestDb::sqlite_with(&gsp_persistence::db::MIGRATOR).await;
     let a = test.db().clone();
     let b = test.reopen().await;
     counter_table(&a).await;
@@ -101,7 +101,7 @@ async fn begin_write_makes_the_other_writer_wait() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_read_modify_writes_from_two_processes() {
-    let test = TestDb::sqlite().await;
+    let test = TestDb::sqlite_with(&gsp_persistence::db::MIGRATOR).await;
     let first = test.db().clone();
     let second = test.reopen().await;
     counter_table(&first).await;
@@ -133,7 +133,7 @@ async fn many_read_modify_writes_from_two_processes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connection_gets_the_durable_settings() {
-    let test = TestDb::sqlite().await;
+    let test = TestDb::sqlite_with(&gsp_persistence::db::MIGRATOR).await;
     // Several connections at once, so that the pool opens more than one.
     let mut conns = Vec::new();
     for _ in 0..3 {

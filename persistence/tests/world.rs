@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use common::{character, entity};
 use gsp_engine::{AccountId, EntityRecord, SavedWorld, WorldSave};
-use gsp_persistence::testing::TestDb;
-use gsp_persistence::{both_backends, AccountStore, Backend, StoreError, WorldStore};
+use gsp_persistence::{AccountStore, Backend, StoreError, WorldStore};
+use gsp_store::both_backends;
+use gsp_store::testing::TestDb;
 use proptest::prelude::*;
 
 fn upserts(tick: u64, records: Vec<EntityRecord>) -> WorldSave {
@@ -22,6 +23,7 @@ fn upserts(tick: u64, records: Vec<EntityRecord>) -> WorldSave {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn a_world_never_saved_loads_empty(test) {
         let store = WorldStore::new(test.db().clone(), "fresh");
         assert_eq!(store.load().await.expect("load"), SavedWorld::default());
@@ -30,6 +32,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn a_save_round_trips_exactly(test) {
         let store = WorldStore::new(test.db().clone(), "w");
         let mut odd = entity("odd", 3.0);
@@ -71,6 +74,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn generations_advance_by_one_per_save(test) {
         let store = WorldStore::new(test.db().clone(), "w");
         for i in 1..=5u64 {
@@ -89,6 +93,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn removals_apply_before_upserts(test) {
         let store = WorldStore::new(test.db().clone(), "w");
         store.save(&upserts(1, vec![entity("a", 1.0), entity("b", 1.0)])).await.expect("save");
@@ -107,6 +112,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn large_saves_cross_statement_chunks(test) {
         let store = WorldStore::new(test.db().clone(), "w");
         let records: Vec<EntityRecord> = (0..2_500).map(|i| entity(&format!("e{i:05}"), i as f32)).collect();
@@ -134,6 +140,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn worlds_in_one_database_are_separate(test) {
         let a = WorldStore::new(test.db().clone(), "a");
         let b = WorldStore::new(test.db().clone(), "b");
@@ -169,6 +176,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn a_failed_save_leaves_the_last_generation_whole(test) {
         let store = WorldStore::new(test.db().clone(), "w");
         store.save(&upserts(1, vec![entity("a", 1.0)])).await.expect("save");
@@ -202,6 +210,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn unstorable_names_are_refused_before_writing(test) {
         let store = WorldStore::new(test.db().clone(), "w");
         let bad = store.save(&upserts(1, vec![entity("a", 1.0), entity("nul\0key", 1.0)])).await;
@@ -258,7 +267,7 @@ fn check_model(backend: Backend) {
         .enable_all()
         .build()
         .expect("runtime");
-    let Some(test) = rt.block_on(TestDb::new(backend)) else {
+    let Some(test) = rt.block_on(TestDb::new_with(backend, &gsp_persistence::db::MIGRATOR)) else {
         return;
     };
     let worlds = AtomicU64::new(0);

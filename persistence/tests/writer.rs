@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::{character, entity};
 use gsp_engine::{AccountId, Persist, WorldSave};
-use gsp_persistence::{both_backends, AccountStore, FlushError, WorldStore, Writer};
+use gsp_persistence::{AccountStore, FlushError, WorldStore, Writer};
+use gsp_store::both_backends;
 
 const FLUSH: Duration = Duration::from_secs(30);
 
@@ -24,6 +25,7 @@ async fn flush(
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn queued_saves_are_coalesced_into_one(test) {
         let world = WorldStore::new(test.db().clone(), "w");
         let accounts = AccountStore::new(test.db().clone(), "w");
@@ -65,6 +67,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn flush_covers_everything_sent_before_it(test) {
         let world = WorldStore::new(test.db().clone(), "w");
         let accounts = AccountStore::new(test.db().clone(), "w");
@@ -100,6 +103,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn failed_writes_are_retried_without_losing_anything(test) {
         let world = WorldStore::new(test.db().clone(), "w");
         let accounts = AccountStore::new(test.db().clone(), "w");
@@ -143,6 +147,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn unstorable_names_are_dropped_alone(test) {
         let world = WorldStore::new(test.db().clone(), "w");
         let accounts = AccountStore::new(test.db().clone(), "w");
@@ -161,6 +166,7 @@ both_backends! {
 }
 
 both_backends! {
+    migrations = &gsp_persistence::db::MIGRATOR;
     fn the_writer_starts_from_the_stored_generation(test) {
         let world = WorldStore::new(test.db().clone(), "w");
         for tick in 1..=3 {

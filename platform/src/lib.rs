@@ -1,32 +1,28 @@
-//! The GSP platform: the control plane that hosts worlds.
+//! The GSP platform's HTTP faces: the JSON API, the dashboard and the
+//! routes node agents call. Run by the platform process (`gsp platform`,
+//! and `gsp up` on one machine). The rules behind every page and call (who
+//! may do what, what it costs, how a server changes state) are
+//! [`gsp_control`]'s; this crate finds the caller, parses the request and
+//! renders the answer.
 //!
-//! This crate serves (as it fills in) the web API and dashboard. Its parts:
-//! [`auth`] (users, sessions, API keys, TOTP, OpenID Connect sign-in),
-//! [`ledger`] (double-entry credits in integer milli-credits, idempotent
-//! and never negative), [`billing`] (hourly charges from servers' state
-//! changes), [`servers`] (templates, servers, the agent interface), [`api`]
-//! (the JSON API) and [`web`] (the dashboard).
-//! [`backup`] archives a world's data while it runs, stores and restores it.
-//! It never links the engine: it drives worlds as processes, through their
-//! command line and HTTP API.
+//! # Layout
 //!
-//! Storage is [`gsp_persistence::Database`] (SQLite by default, PostgreSQL
-//! by URL) with the platform's own migrations ([`db::MIGRATOR`]), kept in a
-//! database of its own (`platform.db` in the data directory).
+//! - [`api`]: the JSON API under `/api`, described by `/openapi.json`, and
+//!   [`api::AppState`], what every handler reaches.
+//! - [`web`]: the dashboard, server-rendered HTML pages.
+//! - [`node`]: the routes node agents call (`/nodes/v1`), and the fleet of
+//!   nodes the platform places servers on.
+//! - [`local`]: what `gsp up` seeds in the database on a first run.
+//! - [`backup`], [`proxy`]: node-side code on its way out to its own
+//!   crates.
 
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod auth;
 pub mod backup;
-pub mod billing;
-pub mod db;
-pub mod ledger;
 pub mod local;
 pub mod node;
-pub mod payments;
 pub mod proxy;
-pub mod servers;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -42,15 +38,18 @@ pub fn app(state: api::AppState) -> axum::Router {
 /// Serves [`app`] on `listener` until `state.shutdown` is cancelled, then
 /// lets requests in flight finish (event streams end with the token).
 /// Handlers see the client's address (for sign-in rate limits). With an
-/// agent, the billing loop ([`billing::Biller::run`]) runs alongside.
+/// orchestrator, the billing loop
+/// ([`Hosting::run_billing`](gsp_control::hosting::Hosting::run_billing))
+/// runs alongside.
 pub async fn serve(listener: tokio::net::TcpListener, state: api::AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
-    if let Some(agent) = state.agent.clone() {
-        tokio::spawn(state.biller.clone().run(
-            agent,
-            billing::biller::DEFAULT_INTERVAL,
-            shutdown.clone(),
-        ));
+    if state.hosting.can_orchestrate() {
+        tokio::spawn(
+            state
+                .hosting
+                .clone()
+                .run_billing(gsp_control::hosting::BILLING_INTERVAL, shutdown.clone()),
+        );
     }
     axum::serve(
         listener,

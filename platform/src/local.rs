@@ -11,10 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::api::servers::create_server;
-use crate::api::{ApiError, AppState, Caller};
-use crate::auth::{Role, User};
-use crate::servers::{NewTemplate, Port, Server, Template};
+use crate::api::AppState;
+use gsp_control::auth::{Caller, Role, User};
+use gsp_control::servers::{NewTemplate, Port, Server, Template};
 
 /// The local admin's email.
 pub const ADMIN_EMAIL: &str = "admin@gsp.localhost";
@@ -72,7 +71,7 @@ pub async fn ensure_admin(state: &AppState, data: &Path) -> Result<(User, PathBu
     {
         return Ok((user, file));
     }
-    let password = crate::auth::oidc::pkce::random_token()
+    let password = gsp_control::auth::oidc::pkce::random_token()
         .map_err(platform("making a password"))?
         .chars()
         .take(20)
@@ -153,12 +152,11 @@ pub async fn ensure_server(
         user_id: admin.id,
         role: Role::Admin,
     };
-    create_server(state, caller, template.id, SERVER)
+    state
+        .hosting
+        .create(caller, template.id, SERVER)
         .await
-        .map_err(|e: ApiError| LocalError::Platform {
-            context: "creating the default server",
-            message: e.to_string(),
-        })
+        .map_err(platform("creating the default server"))
 }
 
 /// The command line of the local world template: this binary's `gsp world`
@@ -187,24 +185,9 @@ pub async fn record_stopped(
         .servers_on(node_id)
         .await
         .map_err(platform("listing the node's servers"))?;
-    let running = state
-        .servers
-        .running()
+    state
+        .hosting
+        .record_stopped(&on_node, cause)
         .await
-        .map_err(platform("listing running servers"))?;
-    let mut stopped = 0;
-    for s in running.into_iter().filter(|s| on_node.contains(&s.id)) {
-        state
-            .servers
-            .transition(
-                s.id,
-                crate::servers::ServerState::Hibernated,
-                crate::auth::now_ms(),
-                cause,
-            )
-            .await
-            .map_err(platform("recording a stopped server"))?;
-        stopped += 1;
-    }
-    Ok(stopped)
+        .map_err(platform("recording the stopped servers"))
 }

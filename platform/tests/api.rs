@@ -6,15 +6,13 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gsp_persistence::testing::TestDb;
+use gsp_control::auth::{ApiKeys, Role, Users};
 use gsp_platform::api::{router, AppState};
-use gsp_platform::auth::{ApiKeys, Role, Users};
+use gsp_store::testing::TestDb;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-#[path = "support/recorder.rs"]
-mod recorder;
-use recorder::Recorder;
+use gsp_control::testing::Recorder;
 
 struct Api {
     router: axum::Router,
@@ -88,7 +86,7 @@ async fn servers_api(t: TestDb) {
 
     let agent = Arc::new(Recorder::default());
     let api = Api {
-        router: router(AppState::new(db.clone()).with_agent(agent.clone())),
+        router: router(AppState::new(db.clone()).with_orchestrator(agent.clone())),
     };
     let (code, templates) = api.call("GET", "/api/templates", bob, "").await;
     assert_eq!(
@@ -220,8 +218,8 @@ async fn servers_api(t: TestDb) {
     assert!(body["error"].is_string());
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn servers_api(t) {
         servers_api(t).await;
     }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use gsp_platform::backup::{archive, BackupError, BackupStore};
+use gsp_control::backup::{BackupError, BackupStore};
+use gsp_platform::backup::archive;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use tempfile::TempDir;
@@ -651,7 +652,7 @@ async fn from_url_reads_folders_and_buckets() {
 
 #[test]
 fn backup_info_serialises_as_documented() {
-    let info = gsp_platform::backup::BackupInfo {
+    let info = gsp_control::backup::BackupInfo {
         name: "1700000000123.tar.gz".into(),
         size: 42,
         created_at_ms: 1_700_000_000_123,
@@ -665,6 +666,6 @@ fn backup_info_serialises_as_documented() {
             "created_at_ms": 1_700_000_000_123_i64,
         })
     );
-    let back: gsp_platform::backup::BackupInfo = serde_json::from_value(json).unwrap();
+    let back: gsp_control::backup::BackupInfo = serde_json::from_value(json).unwrap();
     assert_eq!(back, info);
 }

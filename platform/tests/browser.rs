@@ -19,18 +19,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use gsp_persistence::testing::TestDb;
+use gsp_control::auth::{Role, Users};
+use gsp_control::ledger::{Ledger, Millis};
+use gsp_control::servers::orchestrator::{BoxFuture, Orchestrator, OrchestratorError, Stats};
+use gsp_control::servers::{Server, Servers, Template};
 use gsp_platform::api::AppState;
-use gsp_platform::auth::{Role, Users};
-use gsp_platform::ledger::{Ledger, Millis};
-use gsp_platform::servers::agent::{Agent, AgentError, BoxFuture, Stats};
-use gsp_platform::servers::{Server, Servers, Template};
+use gsp_store::testing::TestDb;
 
-#[path = "support/template.rs"]
-mod template;
+use gsp_control::testing::command_template;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
-use template::command_template;
 
 /// How long any one wait in the browser may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -46,28 +44,28 @@ struct Ticker {
     ticks: AtomicU32,
 }
 
-impl Agent for Ticker {
+impl Orchestrator for Ticker {
     fn start<'a>(
         &'a self,
         _: &'a Server,
         _: &'a Template,
-    ) -> BoxFuture<'a, Result<(), AgentError>> {
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(async { Ok(()) })
     }
-    fn stop(&self, _: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+    fn stop(&self, _: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async { Ok(()) })
     }
-    fn remove(&self, _: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+    fn remove(&self, _: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async { Ok(()) })
     }
-    fn logs(&self, _: i64, lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>> {
+    fn logs(&self, _: i64, lines: usize) -> BoxFuture<'_, Result<Vec<String>, OrchestratorError>> {
         Box::pin(async move {
             let n = self.ticks.fetch_add(1, Ordering::SeqCst) + 1;
             let first = n.saturating_sub(lines as u32) + 1;
             Ok((first..=n).map(|i| format!("tick {i}")).collect())
         })
     }
-    fn stats(&self, _: i64) -> BoxFuture<'_, Result<Stats, AgentError>> {
+    fn stats(&self, _: i64) -> BoxFuture<'_, Result<Stats, OrchestratorError>> {
         Box::pin(async {
             Ok(Stats {
                 running: true,
@@ -262,7 +260,7 @@ async fn sign_in_create_a_server_and_follow_it_live() {
     std::fs::create_dir_all(&shots).unwrap();
 
     // The platform: an admin with credits, one game to run, a ticking agent.
-    let t = TestDb::sqlite_with(&gsp_platform::db::MIGRATOR).await;
+    let t = TestDb::sqlite_with(&gsp_control::db::MIGRATOR).await;
     let db = t.db().clone();
     let user = Users::new(db.clone())
         .create(EMAIL, Some(PASSWORD), Role::Admin)
@@ -276,7 +274,7 @@ async fn sign_in_create_a_server_and_follow_it_live() {
         .create_template(&command_template("arena"))
         .await
         .unwrap();
-    let state = AppState::new(db).with_agent(Arc::new(Ticker::default()));
+    let state = AppState::new(db).with_orchestrator(Arc::new(Ticker::default()));
     let shutdown = state.shutdown.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -13,14 +13,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gsp_persistence::testing::TestDb;
+use gsp_control::auth::{ApiKeys, Role, Users};
+use gsp_control::ledger::{Ledger, Millis};
+use gsp_control::servers::ServerState;
 use gsp_platform::api::AppState;
-use gsp_platform::auth::{ApiKeys, Role, Users};
-use gsp_platform::ledger::{Ledger, Millis};
 use gsp_platform::node::agent::{AgentConfig, NodeAgent, PortRange};
 use gsp_platform::node::fleet::Fleet;
 use gsp_platform::node::runtime::process::ProcessRuntime;
-use gsp_platform::servers::ServerState;
+use gsp_store::testing::TestDb;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -154,8 +154,8 @@ async fn setup_with(
     // Registered: the node has an address.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !state
-        .agent
-        .as_ref()
+        .hosting
+        .orchestrator()
         .unwrap()
         .nodes()
         .await
@@ -337,7 +337,14 @@ async fn wake_hibernate_cycle(t: TestDb) {
     assert_eq!(billing["balance_millis"], 10_000 - 1500, "{billing}");
 
     // The admin's node page knows the node and what runs there.
-    let nodes = s.state.agent.as_ref().unwrap().nodes().await.unwrap();
+    let nodes = s
+        .state
+        .hosting
+        .orchestrator()
+        .unwrap()
+        .nodes()
+        .await
+        .unwrap();
     assert_eq!(nodes.len(), 1);
     assert_eq!((nodes[0].name.as_str(), nodes[0].servers), ("node-1", 1));
     assert_eq!(nodes[0].memory_free_mib, 4096 - 256);
@@ -389,15 +396,15 @@ async fn refusals(t: TestDb) {
     s.stop.cancel();
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn wake_hibernate_cycle(t) {
         wake_hibernate_cycle(t).await;
     }
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn refusals(t) {
         refusals(t).await;
     }
@@ -481,9 +488,9 @@ async fn cycle_with_docker(t: TestDb) {
 
 #[test]
 fn docker_cycle() {
-    gsp_persistence::testing::run_with(
-        gsp_persistence::Backend::Sqlite,
-        &gsp_platform::db::MIGRATOR,
+    gsp_store::testing::run_with(
+        gsp_store::Backend::Sqlite,
+        &gsp_control::db::MIGRATOR,
         |t| async move { cycle_with_docker(t).await },
     );
 }

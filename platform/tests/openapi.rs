@@ -16,17 +16,15 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gsp_persistence::testing::TestDb;
+use gsp_control::auth::{ApiKeys, Role, Sessions, Users};
+use gsp_control::ledger::Millis;
 use gsp_platform::api::{openapi, router, AppState};
-use gsp_platform::auth::{ApiKeys, Role, Sessions, Users};
-use gsp_platform::ledger::Millis;
+use gsp_store::testing::TestDb;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-#[path = "support/recorder.rs"]
-mod recorder;
-use recorder::Recorder;
+use gsp_control::testing::Recorder;
 
 /// Every operation, in the order the full pass calls them (deletes last).
 /// A route added to or removed from the API shows up here as a diff.
@@ -666,8 +664,8 @@ async fn every_operation_answers_as_documented(t: TestDb) {
     let backups = tempfile::tempdir().unwrap();
     let api = router(
         AppState::new(db.clone())
-            .with_agent(node.clone())
-            .with_backups(gsp_platform::backup::BackupStore::local(backups.path()).unwrap())
+            .with_orchestrator(node.clone())
+            .with_backups(gsp_control::backup::BackupStore::local(backups.path()).unwrap())
             .with_webhook_secret(Some(WEBHOOK_SECRET.into())),
     );
     let users = Users::new(db.clone());
@@ -681,7 +679,7 @@ async fn every_operation_answers_as_documented(t: TestDb) {
         .unwrap();
     let bearer = ("authorization", format!("Bearer {key}"));
     // Servers start only with their first hour paid.
-    gsp_platform::ledger::Ledger::new(db.clone())
+    gsp_control::ledger::Ledger::new(db.clone())
         .grant("0", "setup", &admin.id.to_string(), Millis(10_000), "setup")
         .await
         .unwrap();
@@ -723,7 +721,7 @@ async fn every_operation_answers_as_documented(t: TestDb) {
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap()
                     .as_secs();
-                let signature = gsp_platform::payments::sign(WEBHOOK_SECRET, now, event.as_bytes());
+                let signature = gsp_control::payments::sign(WEBHOOK_SECRET, now, event.as_bytes());
                 headers = vec![("stripe-signature", format!("t={now},v1={signature}"))];
                 event.into()
             }
@@ -844,15 +842,15 @@ async fn every_operation_answers_as_documented(t: TestDb) {
         .unwrap();
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn the_router_serves_what_the_document_says(t) {
         the_router_serves_what_the_document_says(t).await;
     }
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn every_operation_answers_as_documented(t) {
         every_operation_answers_as_documented(t).await;
     }

@@ -8,27 +8,23 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use gsp_persistence::testing::TestDb;
+use gsp_control::auth::oidc::{Oidc, ProviderConfig};
+use gsp_control::auth::{totp, Role, Users};
+use gsp_control::backup::BackupStore;
+use gsp_control::ledger::{Account, Ledger, Millis};
+use gsp_control::servers::orchestrator::Orchestrator;
+use gsp_control::servers::Servers;
 use gsp_platform::api::AppState;
-use gsp_platform::auth::oidc::{Oidc, ProviderConfig};
-use gsp_platform::auth::{totp, Role, Users};
-use gsp_platform::backup::BackupStore;
-use gsp_platform::ledger::{Account, Ledger, Millis};
 use gsp_platform::node::fleet::Fleet;
-use gsp_platform::servers::agent::Agent;
-use gsp_platform::servers::Servers;
+use gsp_store::testing::TestDb;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-#[path = "support/template.rs"]
-mod template;
-use template::command_template;
+use gsp_control::testing::command_template;
 
-#[path = "support/recorder.rs"]
-mod recorder;
-use recorder::Recorder;
+use gsp_control::testing::Recorder;
 
-#[path = "support/oidc_provider.rs"]
+#[path = "../../control/tests/support/oidc_provider.rs"]
 mod oidc_provider;
 use oidc_provider::{TestProvider, TestUser};
 
@@ -160,7 +156,7 @@ async fn fixture(t: &TestDb) -> Fixture {
         .await
         .unwrap();
     Fixture {
-        state: AppState::new(db).with_agent(Arc::new(Recorder::default())),
+        state: AppState::new(db).with_orchestrator(Arc::new(Recorder::default())),
         users,
         template_id: template.id,
     }
@@ -409,7 +405,7 @@ async fn totp_and_admin_forms(t: TestDb) {
         .await;
     let secret = setup.field("secret");
     let key = totp::decode_secret(&secret).unwrap();
-    let now = gsp_platform::auth::now_ms() as u64 / 1000;
+    let now = gsp_control::auth::now_ms() as u64 / 1000;
     let code = format!("{:06}", totp::code_at_step(&key, totp::step_of(now)));
     let done = ada
         .send(
@@ -528,15 +524,15 @@ async fn oidc_sign_in(t: TestDb) {
     assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.body);
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn sign_in_and_manage_servers(t) {
         sign_in_and_manage_servers(t).await;
     }
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn totp_and_admin_forms(t) {
         totp_and_admin_forms(t).await;
     }
@@ -550,7 +546,7 @@ async fn backups_from_the_server_page(t: TestDb) {
     let state = f
         .state
         .clone()
-        .with_agent(recorder.clone())
+        .with_orchestrator(recorder.clone())
         .with_backups(BackupStore::local(dir.path()).unwrap());
     let mut ada = Browser::new(gsp_platform::app(state.clone()));
     ada.sign_in("ada@x.com", "battery staple").await;
@@ -674,11 +670,11 @@ async fn backups_from_the_server_page(t: TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(server.state, gsp_platform::servers::ServerState::Hibernated);
+    assert_eq!(server.state, gsp_control::servers::ServerState::Hibernated);
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn backups_from_the_server_page(t) {
         backups_from_the_server_page(t).await;
     }
@@ -780,15 +776,15 @@ async fn admins_add_nodes(t: TestDb) {
     );
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn admins_add_nodes(t) {
         admins_add_nodes(t).await;
     }
 }
 
-gsp_persistence::both_backends! {
-    migrations = &gsp_platform::db::MIGRATOR;
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
     fn oidc_sign_in(t) {
         oidc_sign_in(t).await;
     }

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use gsp_engine::persist::{AttributeMap, SavedBody};
 use gsp_engine::{EntityRecord, Vec3, WorldSave};
-use gsp_persistence::testing::TestDb;
 use gsp_persistence::{Backend, WorldStore};
+use gsp_store::testing::TestDb;
 
 struct Figures {
     backend: Backend,
@@ -243,7 +243,7 @@ fn main() {
         .collect();
     drop(world);
     rt.block_on(async {
-        let sqlite = TestDb::sqlite().await;
+        let sqlite = TestDb::sqlite_with(&gsp_persistence::db::MIGRATOR).await;
         let dir = sqlite
             .dir()
             .expect("a SQLite test database has a directory")
@@ -251,7 +251,7 @@ fn main() {
         // The raw loop first, while nothing else of ours touches the disk.
         let appending = fsync_rate(&dir, PROBE, true).expect("fsync probe");
         let overwriting = fsync_rate(&dir, PROBE, false).expect("fsync probe");
-        let pg = TestDb::postgres().await;
+        let pg = TestDb::postgres_with(&gsp_persistence::db::MIGRATOR).await;
         let mut figures = vec![measure(&sqlite, entities, changed).await];
         if let Some(pg) = &pg {
             figures.push(measure(pg, entities, changed).await);

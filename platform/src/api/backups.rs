@@ -16,11 +16,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::doc::{BAD_ID, NODE_FAILED, NO_AGENT, WRONG_SHAPE};
-use super::servers::{agent, visible};
 use super::{ApiError, AppState, Caller, ErrorBody, PathId};
-use crate::auth::now_ms;
-use crate::backup::{BackupError, BackupInfo, BackupStore};
-use crate::servers::{Server, ServerError, ServerState};
+use gsp_control::backup::{BackupError, BackupInfo};
+use gsp_control::servers::Server;
 
 impl From<BackupError> for ApiError {
     fn from(e: BackupError) -> Self {
@@ -36,13 +34,6 @@ impl From<BackupError> for ApiError {
 }
 
 const NO_STORE: &str = "No backup store is configured.";
-
-fn store(state: &AppState) -> Result<&BackupStore, ApiError> {
-    state
-        .backups
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("no backup store is configured".into()))
-}
 
 /// Takes a backup of a server's data now.
 #[utoipa::path(
@@ -65,21 +56,10 @@ pub(super) async fn create(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<(StatusCode, Json<BackupInfo>), ApiError> {
-    Ok((StatusCode::CREATED, Json(take(&state, caller, id).await?)))
-}
-
-/// Takes a backup of server `id` (if `caller` may see it) into the store.
-pub(crate) async fn take(
-    state: &AppState,
-    caller: Caller,
-    id: i64,
-) -> Result<BackupInfo, ApiError> {
-    let server = visible(state, caller, id).await?;
-    let store = store(state)?;
-    let archive = agent(state)?.backup(server.id).await?;
-    let info = store.put(server.id, archive).await?;
-    tracing::info!(server = server.id, backup = %info.name, size = info.size, "backup taken");
-    Ok(info)
+    Ok((
+        StatusCode::CREATED,
+        Json(state.hosting.back_up(caller, id).await?),
+    ))
 }
 
 /// A server's backups, newest first.
@@ -102,8 +82,7 @@ pub(super) async fn list(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Json<Vec<BackupInfo>>, ApiError> {
-    let server = visible(&state, caller, id).await?;
-    Ok(Json(store(&state)?.list(server.id).await?))
+    Ok(Json(state.hosting.backups(caller, id).await?))
 }
 
 /// `POST /api/servers/{id}/restore` body.
@@ -140,45 +119,12 @@ pub(super) async fn restore(
     body: Result<Json<Restore>, JsonRejection>,
 ) -> Result<Json<Server>, ApiError> {
     let Json(Restore { backup }) = body?;
-    Ok(Json(bring_back(&state, caller, id, &backup).await?))
-}
-
-/// Restores server `id` (if `caller` may see it) to the backup named
-/// `backup`: stops it if it runs (recording it hibernated) and puts the
-/// backup in place of its data. Answers the server, hibernated.
-pub(crate) async fn bring_back(
-    state: &AppState,
-    caller: Caller,
-    id: i64,
-    backup: &str,
-) -> Result<Server, ApiError> {
-    let server = visible(state, caller, id).await?;
-    let archive = store(state)?.get(server.id, backup).await?;
-    let agent = agent(state)?.clone();
-    let server = if server.state == ServerState::Running {
-        match state
-            .servers
-            .transition(server.id, ServerState::Hibernated, now_ms(), &caller.who())
-            .await
-        {
-            Ok(moved) => {
-                agent.stop(moved.id).await?;
-                moved
-            }
-            Err(ServerError::WrongState(_)) => server,
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        server
-    };
-    agent.restore(server.id, archive).await?;
-    tracing::info!(server = server.id, %backup, "backup restored");
-    Ok(server)
+    Ok(Json(state.hosting.restore(caller, id, &backup).await?))
 }
 
 /// Server `id`'s backups, newest first, or `None` when no store is set up.
 pub(crate) async fn listed(state: &AppState, id: i64) -> Result<Option<Vec<BackupInfo>>, ApiError> {
-    match &state.backups {
+    match state.hosting.backup_store() {
         Some(store) => Ok(Some(store.list(id).await?)),
         None => Ok(None),
     }

@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::doc::{ADMINS_ONLY, INTERNAL, WRONG_SHAPE};
 use super::{ApiError, AppState, Caller, ErrorBody};
-use crate::ledger::{Account, LedgerError, Millis, Posted};
-use crate::payments;
+use gsp_control::ledger::{Account, LedgerError, Millis, Posted};
+use gsp_control::payments;
 
 pub(crate) fn wallet(user_id: i64) -> Result<Account, ApiError> {
     Account::wallet(&user_id.to_string()).map_err(|e| ApiError::Internal(e.to_string()))
@@ -97,7 +97,7 @@ pub(super) async fn billing(
     let Query(whose) = whose?;
     let user_id = match whose.user {
         Some(u) if u != caller.user_id => {
-            caller.require_admin()?;
+            super::require_admin(&caller)?;
             u
         }
         _ => caller.user_id,
@@ -173,7 +173,7 @@ pub(super) async fn grant(
     caller: Caller,
     body: Result<Json<Grant>, JsonRejection>,
 ) -> Result<(StatusCode, Json<PostedView>), ApiError> {
-    caller.require_admin()?;
+    super::require_admin(&caller)?;
     let Json(g) = body?;
     if state.users.get(g.user_id).await?.is_none() {
         return Err(ApiError::BadRequest(format!(

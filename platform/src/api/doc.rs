@@ -96,7 +96,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             SESSION,
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::auth::cookie::SECURE_NAME,
+                gsp_control::auth::cookie::SECURE_NAME,
                 "The dashboard's session cookie (`gsp_session` over plain HTTP). \
                  Calls that change state also need the `csrf` scheme.",
             ))),

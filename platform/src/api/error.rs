@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthError;
+use gsp_control::auth::AuthError;
 
 /// The body of every error answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]

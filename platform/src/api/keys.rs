@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::doc::{BAD_ID, BAD_JSON, WRONG_SHAPE};
 use super::{ApiError, AppState, Caller, ErrorBody, PathId};
-use crate::auth::ApiKey;
+use gsp_control::auth::ApiKey;
 
 /// An API key as listed (never its secret).
 #[derive(Debug, Serialize, ToSchema)]

@@ -29,19 +29,20 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::{Json, Router};
-use gsp_persistence::Database;
+use gsp_store::Database;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::ratelimit::RateLimiter;
-use crate::auth::{cookie, ApiKeys, Role, Sessions, Users};
-use crate::billing::Biller;
-use crate::ledger::Ledger;
-use crate::servers::agent::Agent;
-use crate::servers::Servers;
+use gsp_control::auth::ratelimit::RateLimiter;
+use gsp_control::auth::{cookie, ApiKeys, Sessions, Users};
+use gsp_control::backup::BackupStore;
+use gsp_control::hosting::Hosting;
+use gsp_control::ledger::Ledger;
+use gsp_control::servers::orchestrator::Orchestrator;
+use gsp_control::servers::Servers;
 
 pub use error::{ApiError, ErrorBody};
 
@@ -56,13 +57,13 @@ pub struct AppState {
     pub keys: ApiKeys,
     /// The credits ledger.
     pub ledger: Ledger,
-    /// Templates and servers.
+    /// Templates and servers, to read.
     pub servers: Servers,
-    /// Posts servers' charges (the hold at wake, the hourly charges).
-    pub biller: Biller,
-    /// How servers are started and stopped; without one, the calls that
-    /// need it answer 503.
-    pub agent: Option<Arc<dyn Agent>>,
+    /// Every change of a server's state (with its charge and its node
+    /// call), its logs, stats and backups. Without an orchestrator, the
+    /// calls that need one answer 503; without a backup store, the backup
+    /// calls do.
+    pub hosting: Hosting,
     /// The payment webhook's signing secret; without one, the webhook
     /// answers 404.
     pub webhook_secret: Option<Arc<str>>,
@@ -73,13 +74,10 @@ pub struct AppState {
     /// dashboard's event streams) end with it.
     pub shutdown: CancellationToken,
     /// OpenID Connect sign-in, when providers are configured.
-    pub oidc: Option<crate::auth::oidc::Oidc>,
-    /// The node registry, when servers run on node agents (it is then the
-    /// agent too).
+    pub oidc: Option<gsp_control::auth::oidc::Oidc>,
+    /// The node registry, when servers run on node agents: the agents'
+    /// routes authenticate and record nodes with it.
     pub fleet: Option<crate::node::fleet::Fleet>,
-    /// Where server backups are kept; without one, the backup calls answer
-    /// 503.
-    pub backups: Option<crate::backup::BackupStore>,
     limiter: Arc<Mutex<RateLimiter<String>>>,
     signin_by_address: Arc<Mutex<RateLimiter<String>>>,
     signin_by_email: Arc<Mutex<RateLimiter<String>>>,
@@ -135,27 +133,27 @@ impl AppState {
     }
 
     /// With OpenID Connect sign-in.
-    pub fn with_oidc(mut self, oidc: crate::auth::oidc::Oidc) -> AppState {
+    pub fn with_oidc(mut self, oidc: gsp_control::auth::oidc::Oidc) -> AppState {
         self.oidc = Some(oidc);
         self
     }
 
-    /// With the agent that starts and stops servers.
-    pub fn with_agent(mut self, agent: Arc<dyn Agent>) -> AppState {
-        self.agent = Some(agent);
+    /// With the orchestrator that starts and stops servers.
+    pub fn with_orchestrator(mut self, orchestrator: Arc<dyn Orchestrator>) -> AppState {
+        self.hosting = self.hosting.with_orchestrator(orchestrator);
         self
     }
 
     /// With node agents: `fleet` places servers and drives their agents.
     pub fn with_fleet(mut self, fleet: crate::node::fleet::Fleet) -> AppState {
-        self.agent = Some(Arc::new(fleet.clone()));
+        self.hosting = self.hosting.with_orchestrator(Arc::new(fleet.clone()));
         self.fleet = Some(fleet);
         self
     }
 
     /// With a backup store for `POST /api/servers/{id}/backup`.
-    pub fn with_backups(mut self, store: crate::backup::BackupStore) -> AppState {
-        self.backups = Some(store);
+    pub fn with_backups(mut self, store: BackupStore) -> AppState {
+        self.hosting = self.hosting.with_backups(store);
         self
     }
 
@@ -167,14 +165,12 @@ impl AppState {
             keys: ApiKeys::new(db.clone()),
             ledger: Ledger::new(db.clone()),
             servers: Servers::new(db.clone()),
-            biller: Biller::new(Servers::new(db.clone()), Ledger::new(db)),
-            agent: None,
+            hosting: Hosting::new(Servers::new(db.clone()), Ledger::new(db)),
             webhook_secret: None,
             secure_cookies: false,
             shutdown: CancellationToken::new(),
             oidc: None,
             fleet: None,
-            backups: None,
             signin_by_address: Arc::new(Mutex::new(RateLimiter::new(
                 SIGNIN_BURST_PER_ADDRESS,
                 SIGNIN_PER_MINUTE / 60.0,
@@ -248,32 +244,18 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
+pub use gsp_control::auth::Caller;
+
+/// `Forbidden` unless `caller` is an admin.
+pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("admins only".into()))
+    }
+}
+
 /// The authenticated caller of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    /// The user.
-    pub user_id: i64,
-    /// Their role.
-    pub role: Role,
-}
-
-impl Caller {
-    /// Who the caller is in a server's history and in rate limits:
-    /// `user:<id>`.
-    pub fn who(&self) -> String {
-        format!("user:{}", self.user_id)
-    }
-
-    /// `Forbidden` unless the caller is an admin.
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("admins only".into()))
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

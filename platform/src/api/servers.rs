@@ -1,13 +1,10 @@
 //! `/api/templates` and `/api/servers`: what customers run.
 //!
-//! Changes go through the platform's [`Agent`](crate::servers::agent::Agent):
-//! creating or waking a server starts it, hibernating stops it, deleting
-//! removes it. The database records the state change first and the agent
-//! acts after, so a failed agent call leaves a recorded state that the next
-//! attempt (or the agent's own report) settles; the caller gets 502 with
-//! the reason.
-
-use std::sync::Arc;
+//! Changes go through [`gsp_control::hosting`]: creating or waking a
+//! server starts it, hibernating stops it, deleting removes it. The
+//! database records the state change first and the node acts after, so a
+//! failed node call leaves a recorded state that the next attempt (or the
+//! node's own report) settles; the caller gets 502 with the reason.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -16,14 +13,12 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::billing::wallet;
 use super::doc::{ADMINS_ONLY, BAD_ID, NODE_FAILED, NO_AGENT, WRONG_SHAPE};
 use super::{ApiError, AppState, Caller, ErrorBody, PathId};
-use crate::auth::now_ms;
-use crate::billing::{BillError, Settled};
-use crate::ledger::Millis;
-use crate::servers::agent::{Agent, AgentError, Stats};
-use crate::servers::{NewTemplate, Server, ServerError, ServerState, Template};
+use gsp_control::billing::BillError;
+use gsp_control::hosting::HostingError;
+use gsp_control::servers::orchestrator::{OrchestratorError, Stats};
+use gsp_control::servers::{NewTemplate, Server, ServerError, Template};
 
 impl From<ServerError> for ApiError {
     fn from(e: ServerError) -> Self {
@@ -48,20 +43,34 @@ impl From<BillError> for ApiError {
     }
 }
 
-impl From<AgentError> for ApiError {
-    fn from(e: AgentError) -> Self {
+impl From<OrchestratorError> for ApiError {
+    fn from(e: OrchestratorError) -> Self {
         match e {
-            AgentError::NoCapacity => ApiError::Conflict(e.to_string()),
-            AgentError::Unknown | AgentError::Node(_) => ApiError::BadGateway(e.to_string()),
+            OrchestratorError::NoCapacity => ApiError::Conflict(e.to_string()),
+            OrchestratorError::Unknown | OrchestratorError::Node(_) => {
+                ApiError::BadGateway(e.to_string())
+            }
+            OrchestratorError::Store(_) => ApiError::Internal(e.to_string()),
         }
     }
 }
 
-pub(crate) fn agent(state: &AppState) -> Result<&Arc<dyn Agent>, ApiError> {
-    state
-        .agent
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("no node agent is connected".into()))
+impl From<HostingError> for ApiError {
+    fn from(e: HostingError) -> Self {
+        match e {
+            HostingError::NotFound => ApiError::NotFound(e.to_string()),
+            HostingError::NoTemplate(_) => ApiError::BadRequest(e.to_string()),
+            HostingError::Insufficient { .. } => ApiError::Conflict(e.to_string()),
+            HostingError::NoOrchestrator | HostingError::NoBackupStore => {
+                ApiError::Unavailable(e.to_string())
+            }
+            HostingError::Server(e) => e.into(),
+            HostingError::Bill(e) => e.into(),
+            HostingError::Ledger(e) => e.into(),
+            HostingError::Orchestrator(e) => e.into(),
+            HostingError::Backup(e) => e.into(),
+        }
+    }
 }
 
 /// The templates servers can be made from.
@@ -104,7 +113,7 @@ pub(super) async fn create_template(
     caller: Caller,
     body: Result<Json<NewTemplate>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Template>), ApiError> {
-    caller.require_admin()?;
+    super::require_admin(&caller)?;
     let Json(t) = body?;
     Ok((
         StatusCode::CREATED,
@@ -163,75 +172,11 @@ pub(super) async fn create(
     body: Result<Json<NewServer>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Server>), ApiError> {
     let Json(new) = body?;
-    let server = create_server(&state, caller, new.template_id, &new.name).await?;
-    Ok((StatusCode::CREATED, Json(server)))
-}
-
-/// Creates a server for `caller` (the API's and the dashboard's way): checks
-/// the wallet, records it running, posts the first hour, starts it.
-pub(crate) async fn create_server(
-    state: &AppState,
-    caller: Caller,
-    template_id: i64,
-    name: &str,
-) -> Result<Server, ApiError> {
-    let agent = agent(state)?.clone();
-    let template = state
-        .servers
-        .template(template_id)
-        .await?
-        .ok_or_else(|| ApiError::BadRequest(format!("there is no template {template_id}")))?;
-    // Refused up front when the first hour is out of reach, so a wallet
-    // that cannot pay leaves no server behind. The hold below is the real
-    // check (the balance can change in between).
-    let balance = state.ledger.balance(&wallet(caller.user_id)?).await?;
-    if balance.0 < template.price_per_hour {
-        return Err(insufficient(balance, Millis(template.price_per_hour)));
-    }
-    // Nor is a server made (and charged) that no node can take.
-    agent.has_room(&template).await?;
     let server = state
-        .servers
-        .create(caller.user_id, template_id, name)
+        .hosting
+        .create(caller, new.template_id, &new.name)
         .await?;
-    hold_then_start(state, agent.as_ref(), server, &template, &caller.who()).await
-}
-
-fn insufficient(balance: Millis, price: Millis) -> ApiError {
-    ApiError::Conflict(format!(
-        "not enough credits: the first hour costs {price} and the balance is {balance}"
-    ))
-}
-
-/// Posts the hold for a server just recorded running (see
-/// [`crate::billing`]), then starts it. When the wallet cannot pay, the
-/// server is recorded hibernated instead and the caller gets 409.
-pub(crate) async fn hold_then_start(
-    state: &AppState,
-    agent: &dyn Agent,
-    server: Server,
-    template: &Template,
-    who: &str,
-) -> Result<Server, ApiError> {
-    match state
-        .biller
-        .settle_priced(&server, Millis(template.price_per_hour), now_ms(), who)
-        .await?
-    {
-        Settled::Paid { .. } => {
-            agent.start(&server, template).await?;
-            Ok(server)
-        }
-        Settled::Hibernated { balance, price, .. } => Err(insufficient(balance, price)),
-    }
-}
-
-pub(crate) async fn visible(state: &AppState, caller: Caller, id: i64) -> Result<Server, ApiError> {
-    state
-        .servers
-        .get(caller.user_id, caller.role, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such server".into()))
+    Ok((StatusCode::CREATED, Json(server)))
 }
 
 /// One server.
@@ -253,36 +198,7 @@ pub(super) async fn get(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Json<Server>, ApiError> {
-    Ok(Json(visible(&state, caller, id).await?))
-}
-
-/// Moves a server the caller may see to `to`, then has the agent act
-/// (with the billing hold on a wake).
-pub(crate) async fn change(
-    state: &AppState,
-    caller: Caller,
-    id: i64,
-    to: ServerState,
-) -> Result<Server, ApiError> {
-    let agent = agent(state)?.clone();
-    let server = visible(state, caller, id).await?;
-    let moved = state
-        .servers
-        .transition(server.id, to, now_ms(), &caller.who())
-        .await?;
-    match to {
-        ServerState::Running => {
-            let template = state
-                .servers
-                .template(moved.template_id)
-                .await?
-                .ok_or(ServerError::NotFound)?;
-            return hold_then_start(state, agent.as_ref(), moved, &template, &caller.who()).await;
-        }
-        ServerState::Hibernated => agent.stop(moved.id).await?,
-        ServerState::Deleted => agent.remove(moved.id).await?,
-    }
-    Ok(moved)
+    Ok(Json(state.hosting.visible(caller, id).await?))
 }
 
 /// Deletes a server with its data.
@@ -306,7 +222,7 @@ pub(super) async fn delete(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    change(&state, caller, id, ServerState::Deleted).await?;
+    state.hosting.delete(caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -332,9 +248,7 @@ pub(super) async fn wake(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Json<Server>, ApiError> {
-    Ok(Json(
-        change(&state, caller, id, ServerState::Running).await?,
-    ))
+    Ok(Json(state.hosting.wake(caller, id).await?))
 }
 
 /// Stops a running server, keeping its data.
@@ -359,9 +273,7 @@ pub(super) async fn hibernate(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Json<Server>, ApiError> {
-    Ok(Json(
-        change(&state, caller, id, ServerState::Hibernated).await?,
-    ))
+    Ok(Json(state.hosting.hibernate(caller, id).await?))
 }
 
 /// The last 200 lines of a server's log.
@@ -385,8 +297,7 @@ pub(super) async fn logs(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let server = visible(&state, caller, id).await?;
-    Ok(Json(agent(&state)?.logs(server.id, 200).await?))
+    Ok(Json(state.hosting.logs(caller, id, 200).await?))
 }
 
 /// A server's current stats, as its node reports them.
@@ -410,6 +321,5 @@ pub(super) async fn stats(
     caller: Caller,
     PathId(id): PathId,
 ) -> Result<Json<Stats>, ApiError> {
-    let server = visible(&state, caller, id).await?;
-    Ok(Json(agent(&state)?.stats(server.id).await?))
+    Ok(Json(state.hosting.stats(caller, id).await?))
 }

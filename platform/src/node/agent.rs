@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::runtime::{Launch, Runtime, RuntimeError};
 use super::wire::{Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest};
 use crate::proxy::{self, Phase, PlatformWake, WakeGate};
-use crate::servers::agent::Stats;
+use gsp_control::servers::orchestrator::Stats;
 
 /// Public ports for one listener name: `count` ports from `first` on
 /// `ip`; `first == 0` means any free port, each time.

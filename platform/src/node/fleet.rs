@@ -1,5 +1,5 @@
 //! The platform's side of its nodes: the node registry (tokens,
-//! registrations, heartbeats) and [`Fleet`], the [`Agent`] that places
+//! registrations, heartbeats) and [`Fleet`], the [`Orchestrator`] that places
 //! servers on nodes and drives their agents over HTTP.
 //!
 //! A node exists once an admin makes it (`gsp platform node create`, or
@@ -19,16 +19,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gsp_persistence::{token, Database, StoreError};
+use gsp_store::{token, Database, StoreError};
 
 use super::agent::error_text;
 use super::wire::{
     Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest, Started,
     NODE_TOKEN_PREFIX,
 };
-use crate::auth::{now_ms, same_secret};
-use crate::servers::agent::{Agent, AgentError, BoxFuture, Node, Stats};
-use crate::servers::{Server, Template};
+use gsp_control::auth::{now_ms, same_secret};
+use gsp_control::servers::orchestrator::{BoxFuture, Node, Orchestrator, OrchestratorError, Stats};
+use gsp_control::servers::{Server, Template};
 
 /// A node not heard from for this long gets no new servers.
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
@@ -130,7 +130,7 @@ impl Fleet {
         let secret = token::generate_with(NODE_TOKEN_PREFIX)
             .map_err(|e| FleetError::Random(e.to_string()))?;
         let mut tx = self.db.begin_write().await?;
-        let id = crate::db::next_id(&mut tx, "nodes").await?;
+        let id = gsp_control::db::next_id(&mut tx, "nodes").await?;
         let inserted = sqlx::query(
             "INSERT INTO nodes (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -406,8 +406,8 @@ impl Fleet {
 
     /// The node with the most memory left that can take a server of
     /// `template`.
-    async fn choose(&self, template: &Template) -> Result<NodeRow, AgentError> {
-        let store = |e: StoreError| AgentError::Node(e.to_string());
+    async fn choose(&self, template: &Template) -> Result<NodeRow, OrchestratorError> {
+        let store = |e: StoreError| OrchestratorError::Node(e.to_string());
         let wanted = if template.runtime == "image" {
             "docker"
         } else {
@@ -429,12 +429,16 @@ impl Fleet {
             })
             .max_by_key(|(free, _)| *free)
             .map(|(_, n)| n)
-            .ok_or(AgentError::NoCapacity)
+            .ok_or(OrchestratorError::NoCapacity)
     }
 
     /// Picks the node for a new server of `template` and records it.
-    async fn place(&self, server: &Server, template: &Template) -> Result<NodeRow, AgentError> {
-        let store = |e: StoreError| AgentError::Node(e.to_string());
+    async fn place(
+        &self,
+        server: &Server,
+        template: &Template,
+    ) -> Result<NodeRow, OrchestratorError> {
+        let store = |e: StoreError| OrchestratorError::Node(e.to_string());
         let best = self.choose(template).await?;
         let mut tx = self.db.begin_write().await.map_err(store)?;
         sqlx::query("INSERT INTO placements (server_id, node_id) VALUES ($1, $2)")
@@ -453,8 +457,8 @@ impl Fleet {
         &self,
         server_id: i64,
         endpoints: &BTreeMap<String, SocketAddr>,
-    ) -> Result<(), AgentError> {
-        let store = |e: StoreError| AgentError::Node(e.to_string());
+    ) -> Result<(), OrchestratorError> {
+        let store = |e: StoreError| OrchestratorError::Node(e.to_string());
         let json = serde_json::to_string(endpoints).unwrap_or_else(|_| "{}".into());
         let mut tx = self.db.begin_write().await.map_err(store)?;
         sqlx::query("UPDATE placements SET endpoints = $1 WHERE server_id = $2")
@@ -467,11 +471,11 @@ impl Fleet {
         tx.commit().await.map_err(store)
     }
 
-    async fn node_for(&self, server_id: i64) -> Result<NodeRow, AgentError> {
+    async fn node_for(&self, server_id: i64) -> Result<NodeRow, OrchestratorError> {
         self.placement(server_id)
             .await
-            .map_err(|e| AgentError::Node(e.to_string()))?
-            .ok_or(AgentError::Unknown)
+            .map_err(|e| OrchestratorError::Node(e.to_string()))?
+            .ok_or(OrchestratorError::Unknown)
     }
 
     /// Calls the agent of `node`.
@@ -482,7 +486,7 @@ impl Fleet {
         path: &str,
         body: Body<'_>,
         timeout: Duration,
-    ) -> Result<reqwest::Response, AgentError> {
+    ) -> Result<reqwest::Response, OrchestratorError> {
         let url = format!("{}{path}", node.address);
         let mut request = self
             .http
@@ -497,16 +501,16 @@ impl Fleet {
         let response = request
             .send()
             .await
-            .map_err(|e| AgentError::Node(format!("node {}: {e}", node.name)))?;
+            .map_err(|e| OrchestratorError::Node(format!("node {}: {e}", node.name)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
         let text = error_text(&response.text().await.unwrap_or_default());
         Err(match status.as_u16() {
-            404 => AgentError::Unknown,
-            409 if text.starts_with("no free public port") => AgentError::NoCapacity,
-            _ => AgentError::Node(format!("node {}: {status}: {text}", node.name)),
+            404 => OrchestratorError::Unknown,
+            409 if text.starts_with("no free public port") => OrchestratorError::NoCapacity,
+            _ => OrchestratorError::Node(format!("node {}: {status}: {text}", node.name)),
         })
     }
 }
@@ -536,17 +540,17 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// A snapshot on its way either way.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
 
-impl Agent for Fleet {
+impl Orchestrator for Fleet {
     fn start<'a>(
         &'a self,
         server: &'a Server,
         template: &'a Template,
-    ) -> BoxFuture<'a, Result<(), AgentError>> {
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let node = match self
                 .placement(server.id)
                 .await
-                .map_err(|e| AgentError::Node(e.to_string()))?
+                .map_err(|e| OrchestratorError::Node(e.to_string()))?
             {
                 Some(node) => node,
                 None => self.place(server, template).await?,
@@ -564,16 +568,19 @@ impl Agent for Fleet {
                 .await?
                 .json()
                 .await
-                .map_err(|e| AgentError::Node(format!("node {}: {e}", node.name)))?;
+                .map_err(|e| OrchestratorError::Node(format!("node {}: {e}", node.name)))?;
             self.save_endpoints(server.id, &started.endpoints).await
         })
     }
 
-    fn has_room<'a>(&'a self, template: &'a Template) -> BoxFuture<'a, Result<(), AgentError>> {
+    fn has_room<'a>(
+        &'a self,
+        template: &'a Template,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(async move { self.choose(template).await.map(|_| ()) })
     }
 
-    fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+    fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let node = self.node_for(server_id).await?;
             let path = format!("/v1/servers/{server_id}/stop");
@@ -589,12 +596,12 @@ impl Agent for Fleet {
         })
     }
 
-    fn remove(&self, server_id: i64) -> BoxFuture<'_, Result<(), AgentError>> {
+    fn remove(&self, server_id: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let node = match self.node_for(server_id).await {
                 Ok(node) => node,
                 // Never placed: nothing to remove.
-                Err(AgentError::Unknown) => return Ok(()),
+                Err(OrchestratorError::Unknown) => return Ok(()),
                 Err(e) => return Err(e),
             };
             let path = format!("/v1/servers/{server_id}");
@@ -610,11 +617,15 @@ impl Agent for Fleet {
         })
     }
 
-    fn logs(&self, server_id: i64, lines: usize) -> BoxFuture<'_, Result<Vec<String>, AgentError>> {
+    fn logs(
+        &self,
+        server_id: i64,
+        lines: usize,
+    ) -> BoxFuture<'_, Result<Vec<String>, OrchestratorError>> {
         Box::pin(async move {
             let node = match self.node_for(server_id).await {
                 Ok(node) => node,
-                Err(AgentError::Unknown) => return Ok(Vec::new()),
+                Err(OrchestratorError::Unknown) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
             let path = format!("/v1/servers/{server_id}/logs?lines={lines}");
@@ -622,15 +633,15 @@ impl Agent for Fleet {
                 .await?
                 .json()
                 .await
-                .map_err(|e| AgentError::Node(e.to_string()))
+                .map_err(|e| OrchestratorError::Node(e.to_string()))
         })
     }
 
-    fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, AgentError>> {
+    fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, OrchestratorError>> {
         Box::pin(async move {
             let node = match self.node_for(server_id).await {
                 Ok(node) => node,
-                Err(AgentError::Unknown) => return Ok(Stats::default()),
+                Err(OrchestratorError::Unknown) => return Ok(Stats::default()),
                 Err(e) => return Err(e),
             };
             let path = format!("/v1/servers/{server_id}/stats");
@@ -638,11 +649,11 @@ impl Agent for Fleet {
                 .await?
                 .json()
                 .await
-                .map_err(|e| AgentError::Node(e.to_string()))
+                .map_err(|e| OrchestratorError::Node(e.to_string()))
         })
     }
 
-    fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, AgentError>> {
+    fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, OrchestratorError>> {
         Box::pin(async move {
             let node = self.node_for(server_id).await?;
             let path = format!("/v1/servers/{server_id}/backup");
@@ -658,12 +669,16 @@ impl Agent for Fleet {
             let bytes = response
                 .bytes()
                 .await
-                .map_err(|e| AgentError::Node(format!("node {}: {e}", node.name)))?;
+                .map_err(|e| OrchestratorError::Node(format!("node {}: {e}", node.name)))?;
             Ok(bytes.to_vec())
         })
     }
 
-    fn restore(&self, server_id: i64, archive: Vec<u8>) -> BoxFuture<'_, Result<(), AgentError>> {
+    fn restore(
+        &self,
+        server_id: i64,
+        archive: Vec<u8>,
+    ) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let node = self.node_for(server_id).await?;
             let path = format!("/v1/servers/{server_id}/data");
@@ -679,23 +694,23 @@ impl Agent for Fleet {
         })
     }
 
-    fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, AgentError>> {
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, OrchestratorError>> {
         Box::pin(async move {
             let nodes = self
                 .nodes_all()
                 .await
-                .map_err(|e| AgentError::Node(e.to_string()))?;
+                .map_err(|e| OrchestratorError::Node(e.to_string()))?;
             let reserved = self
                 .reserved()
                 .await
-                .map_err(|e| AgentError::Node(e.to_string()))?;
+                .map_err(|e| OrchestratorError::Node(e.to_string()))?;
             let mut out = Vec::with_capacity(nodes.len());
             for n in nodes {
                 let (cpu, mem) = reserved.get(&n.id).copied().unwrap_or_default();
                 let servers = self
                     .servers_on(n.id)
                     .await
-                    .map_err(|e| AgentError::Node(e.to_string()))?;
+                    .map_err(|e| OrchestratorError::Node(e.to_string()))?;
                 out.push(Node {
                     name: n.name,
                     address: n.address,

@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use super::agent::{NodeAgent, NodeError};
 use super::wire::{StartRequest, Started};
-use crate::auth::same_secret;
+use gsp_control::auth::same_secret;
 
 impl IntoResponse for NodeError {
     fn into_response(self) -> Response {
@@ -159,6 +159,6 @@ async fn logs(
 async fn stats(
     State(agent): State<Arc<NodeAgent>>,
     Path(id): Path<i64>,
-) -> Result<Json<crate::servers::agent::Stats>, NodeError> {
+) -> Result<Json<gsp_control::servers::orchestrator::Stats>, NodeError> {
     Ok(Json(agent.stats(id).await?))
 }

@@ -8,7 +8,7 @@
 //! - [`http`]: the agent's API, which only the platform calls.
 //! - [`wire`]: what the two say to each other.
 //! - [`fleet`]: the platform's side: node tokens, registrations,
-//!   placement, and the [`Agent`](crate::servers::agent::Agent) that
+//!   placement, and the [`Agent`](gsp_control::servers::orchestrator::Agent) that
 //!   calls node agents over HTTP.
 //!
 //! ```text

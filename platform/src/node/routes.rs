@@ -18,21 +18,11 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use super::fleet::{FleetError, NodeId};
+use super::fleet::{Fleet, FleetError, NodeId};
 use super::wire::{Heartbeat, Registered, Registration, ServerReport};
-use crate::api::servers::hold_then_start;
 use crate::api::{ApiError, AppState};
-use crate::auth::now_ms;
-use crate::servers::{ServerError, ServerState, Template};
-
-/// What a hibernation for idleness records as its cause.
-pub const IDLE: &str = "idle";
-
-/// What a wake by a proxy's client records as its cause.
-pub const PROXY: &str = "proxy";
-
-/// What a registration records for servers that stopped with their node.
-pub const NODE_RESTARTED: &str = "node restarted";
+use gsp_control::hosting::NODE_RESTARTED;
+use gsp_control::servers::{ServerState, Template};
 
 impl From<FleetError> for ApiError {
     fn from(e: FleetError) -> Self {
@@ -53,8 +43,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The node a request comes from, by its token.
-struct NodeCaller(NodeId);
+/// The node a request comes from, by its token, and the registry that
+/// knows it.
+struct NodeCaller {
+    node: NodeId,
+    fleet: Fleet,
+}
 
 impl FromRequestParts<AppState> for NodeCaller {
     type Rejection = ApiError;
@@ -62,7 +56,7 @@ impl FromRequestParts<AppState> for NodeCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let fleet = state
             .fleet
-            .as_ref()
+            .clone()
             .ok_or_else(|| ApiError::NotFound("this platform runs no node agents".into()))?;
         let shown = parts
             .headers
@@ -71,7 +65,7 @@ impl FromRequestParts<AppState> for NodeCaller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         match fleet.authenticate(shown).await? {
-            Some(node) => Ok(NodeCaller(node)),
+            Some(node) => Ok(NodeCaller { node, fleet }),
             None => Err(ApiError::Unauthorized(
                 "use Authorization: Bearer <node token> (gsp platform node create)".into(),
             )),
@@ -91,34 +85,19 @@ async fn templates(state: &AppState) -> Result<HashMap<i64, Template>, ApiError>
 
 async fn register(
     State(state): State<AppState>,
-    NodeCaller(node): NodeCaller,
+    NodeCaller { node, fleet }: NodeCaller,
     body: Result<Json<Registration>, JsonRejection>,
 ) -> Result<Json<Registered>, ApiError> {
     let Json(registration) = body?;
-    let fleet = state.fleet.as_ref().expect("NodeCaller checked");
     let templates = templates(&state).await?;
     let registered = fleet.register(&node, &registration, &templates).await?;
     // A node that registers runs nothing yet: what was recorded running
     // there stopped with the old agent, and billing stops with it.
-    let now = now_ms();
-    for a in &registered.servers {
-        if let Some(server) = state
-            .servers
-            .running()
-            .await?
-            .into_iter()
-            .find(|s| s.id == a.id)
-        {
-            match state
-                .servers
-                .transition(server.id, ServerState::Hibernated, now, NODE_RESTARTED)
-                .await
-            {
-                Ok(_) | Err(ServerError::WrongState(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
+    let placed: Vec<i64> = registered.servers.iter().map(|a| a.id).collect();
+    state
+        .hosting
+        .record_stopped(&placed, NODE_RESTARTED)
+        .await?;
     Ok(Json(registered))
 }
 
@@ -142,11 +121,10 @@ pub fn idle_enough(report: &ServerReport, idle_seconds: i64) -> bool {
 
 async fn heartbeat(
     State(state): State<AppState>,
-    NodeCaller(node): NodeCaller,
+    NodeCaller { node, fleet }: NodeCaller,
     body: Result<Json<Heartbeat>, JsonRejection>,
 ) -> Result<Json<Beat>, ApiError> {
     let Json(beat) = body?;
-    let fleet = state.fleet.as_ref().expect("NodeCaller checked");
     let reports = fleet.heartbeat(&node, &beat).await?;
     let templates = templates(&state).await?;
     let running = state.servers.running().await?;
@@ -161,14 +139,8 @@ async fn heartbeat(
         if !idle_enough(report, template.idle_seconds) {
             continue;
         }
-        match state
-            .servers
-            .transition(server.id, ServerState::Hibernated, now_ms(), IDLE)
-            .await
-        {
-            Ok(_) => {}
-            Err(ServerError::WrongState(_)) => continue,
-            Err(e) => return Err(e.into()),
+        if !state.hosting.hibernate_idle(server.id).await? {
+            continue;
         }
         tracing::info!(
             server = server.id,
@@ -176,12 +148,6 @@ async fn heartbeat(
             "hibernating an idle server"
         );
         hibernating.push(server.id);
-        let agent = state.agent.clone().expect("a fleet is the agent");
-        tokio::spawn(async move {
-            if let Err(e) = agent.stop(server.id).await {
-                tracing::error!(server = server.id, "stopping an idle server failed: {e}");
-            }
-        });
     }
     Ok(Json(Beat { hibernating }))
 }
@@ -195,45 +161,13 @@ struct Woken {
 
 async fn wake(
     State(state): State<AppState>,
-    NodeCaller(node): NodeCaller,
+    NodeCaller { node, fleet }: NodeCaller,
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> Result<Json<Woken>, ApiError> {
-    let fleet = state.fleet.as_ref().expect("NodeCaller checked");
     if !fleet.servers_on(node.id).await?.contains(&id) {
         return Err(ApiError::NotFound("no such server on this node".into()));
     }
-    let agent = state.agent.clone().expect("a fleet is the agent");
-    let server = state
-        .servers
-        .running()
-        .await?
-        .into_iter()
-        .find(|s| s.id == id);
-    let server = match server {
-        // Recorded running but a client found it asleep (it crashed, or
-        // the node restarted): start it again, no new hold.
-        Some(server) => {
-            let template = state
-                .servers
-                .template(server.template_id)
-                .await?
-                .ok_or(ServerError::NotFound)?;
-            agent.start(&server, &template).await?;
-            server
-        }
-        None => {
-            let moved = state
-                .servers
-                .transition(id, ServerState::Running, now_ms(), PROXY)
-                .await?;
-            let template = state
-                .servers
-                .template(moved.template_id)
-                .await?
-                .ok_or(ServerError::NotFound)?;
-            hold_then_start(&state, agent.as_ref(), moved, &template, PROXY).await?
-        }
-    };
+    let server = state.hosting.wake_for_client(id).await?;
     tracing::info!(server = server.id, node = %node.name, "woken by a client");
     Ok(Json(Woken {
         state: ServerState::Running,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::servers::Port;
+use gsp_control::servers::Port;
 
 /// The prefix of node tokens.
 pub const NODE_TOKEN_PREFIX: &str = "gsp_nt_";

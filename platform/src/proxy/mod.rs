@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 pub use gate::{Admit, Gate, Phase, Upstreams};
 
-use crate::servers::agent::BoxFuture;
+use gsp_control::servers::orchestrator::BoxFuture;
 
 /// The HTTP client a [`PlatformWake`] uses (re-exported so that callers
 /// need not depend on it).

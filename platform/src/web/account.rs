@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::page::{csrf_field, layout, notice, when};
 use super::viewer::{Failure, Viewer};
 use crate::api::{ApiError, AppState};
-use crate::auth::AuthError;
+use gsp_control::auth::AuthError;
 
 /// What the page shows once, after an action.
 #[derive(Default)]
@@ -205,7 +205,7 @@ pub(super) async fn totp_confirm(
     let Form(f) =
         form.map_err(|_| Failure::new(StatusCode::BAD_REQUEST, "Enter the code from your app."))?;
     viewer.check_csrf(&f.csrf)?;
-    let now = crate::auth::now_secs();
+    let now = gsp_control::auth::now_secs();
     match state
         .users
         .confirm_totp(viewer.user.id, &f.secret, f.code.trim(), now)
@@ -221,7 +221,8 @@ pub(super) async fn totp_confirm(
             Ok(account_page(&state, &viewer, once).await?.into_response())
         }
         Err(AuthError::BadCode) => {
-            let uri = crate::auth::totp::provisioning_uri("GSP", &viewer.user.email, &f.secret);
+            let uri =
+                gsp_control::auth::totp::provisioning_uri("GSP", &viewer.user.email, &f.secret);
             let once = Once {
                 error: Some(
                     "That code does not match. Check the time on your phone and try the next code.",

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use gsp_persistence::token;
+use gsp_store::token;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -14,9 +14,9 @@ use super::page::{credits, csrf_field, layout, notice, when, Done};
 use super::viewer::{Failure, Viewer};
 use crate::api::billing::wallet;
 use crate::api::{ApiError, AppState};
-use crate::auth::Role;
-use crate::ledger::Millis;
-use crate::servers::{NewTemplate, Port};
+use gsp_control::auth::Role;
+use gsp_control::ledger::Millis;
+use gsp_control::servers::{NewTemplate, Port};
 
 /// The notices after a change (`?ok=`).
 const NOTICES: &[(&str, &str)] = &[
@@ -373,9 +373,9 @@ async fn nodes_page(
     created: Option<NewNode<'_>>,
     error: Option<&str>,
 ) -> Result<Markup, Failure> {
-    let nodes = match &state.agent {
-        Some(agent) => Some(agent.nodes().await.map_err(ApiError::from)),
-        None => None,
+    let nodes = match state.hosting.orchestrator() {
+        Ok(orchestrator) => Some(orchestrator.nodes().await.map_err(ApiError::from)),
+        Err(_) => None,
     };
     let body = html! {
         div.page-head { h1 { "Nodes" } }

@@ -1,7 +1,7 @@
 //! Sign-in with OpenID Connect providers: `/auth/oidc/{provider}` sends
 //! the browser to the provider, and `/auth/oidc/{provider}/callback` takes
 //! it back. The protocol checks (discovery, PKCE, state, nonce, the ID
-//! token) live in [`crate::auth::oidc`]; this is the HTTP shell.
+//! token) live in [`gsp_control::auth::oidc`]; this is the HTTP shell.
 //!
 //! The sign-in's `state` also goes into a short-lived cookie, so the
 //! callback only completes in the browser that started it. The cookie is
@@ -19,10 +19,10 @@ use serde::Deserialize;
 use super::signin::start_session;
 use super::viewer::{cookie_in, Failure};
 use crate::api::AppState;
-use crate::auth::cookie::{self, SameSite};
-use crate::auth::oidc::pending::PENDING_LIFETIME_SECS;
-use crate::auth::oidc::{Oidc, OidcError};
-use crate::auth::OidcUserError;
+use gsp_control::auth::cookie::{self, SameSite};
+use gsp_control::auth::oidc::pending::PENDING_LIFETIME_SECS;
+use gsp_control::auth::oidc::{Oidc, OidcError};
+use gsp_control::auth::OidcUserError;
 
 const STATE_COOKIE: &str = "gsp_oidc_state";
 

@@ -5,8 +5,8 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
 use super::viewer::Viewer;
-use crate::ledger::Millis;
-use crate::servers::ServerState;
+use gsp_control::ledger::Millis;
+use gsp_control::servers::ServerState;
 
 /// A whole page: `title`, the navigation for `viewer` (none on the
 /// sign-in and error pages) and `body`.

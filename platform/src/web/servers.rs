@@ -18,11 +18,9 @@ use serde::Deserialize;
 
 use super::page::{csrf_field, layout, notice, state_badge, when, Done};
 use super::viewer::{Failure, Viewer};
-use crate::api::backups;
-use crate::api::servers::{agent, change, create_server, visible};
 use crate::api::{ApiError, AppState};
-use crate::servers::agent::Stats;
-use crate::servers::{Server, ServerState, Template};
+use gsp_control::servers::orchestrator::Stats;
+use gsp_control::servers::{Server, ServerState, Template};
 
 /// How often a server's page stream looks for new logs and stats.
 const STREAM_EVERY: Duration = Duration::from_secs(1);
@@ -114,7 +112,7 @@ async fn list_page(
                     label { "Game"
                         select name="template_id" {
                             @for t in &templates {
-                                option value=(t.id) { (t.name) " — " (super::page::credits(crate::ledger::Millis(t.price_per_hour))) " / hour" }
+                                option value=(t.id) { (t.name) " — " (super::page::credits(gsp_control::ledger::Millis(t.price_per_hour))) " / hour" }
                             }
                         }
                     }
@@ -153,7 +151,12 @@ pub(super) async fn create(
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     };
     viewer.check_csrf(&f.csrf)?;
-    match create_server(&state, viewer.caller(), f.template_id, &f.name).await {
+    match state
+        .hosting
+        .create(viewer.caller(), f.template_id, &f.name)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(server) => {
             Ok(Redirect::to(&format!("/servers/{}?ok=created", server.id)).into_response())
         }
@@ -172,7 +175,11 @@ pub(super) async fn page(
     Path(id): Path<i64>,
     Query(done): Query<Done>,
 ) -> Result<Markup, Failure> {
-    let server = visible(&state, viewer.caller(), id).await?;
+    let server = state
+        .hosting
+        .visible(viewer.caller(), id)
+        .await
+        .map_err(ApiError::from)?;
     server_page(&state, &viewer, &server, done.message(NOTICES), None).await
 }
 
@@ -195,7 +202,7 @@ async fn server_page(
         .map_err(ApiError::from)?;
     // A snapshot for the first paint (and for browsers without scripts);
     // the stream keeps it current.
-    let (stats, logs) = match agent(state) {
+    let (stats, logs) = match state.hosting.orchestrator() {
         Ok(a) => (
             a.stats(server.id).await.ok(),
             a.logs(server.id, LOG_LINES).await.unwrap_or_default(),
@@ -246,7 +253,7 @@ async fn server_page(
                         tr { td data-label="Connect" { "Connect (" (name) ")" } td.mono { (addr) } }
                     }
                     @if let Some(t) = &template {
-                        tr { td data-label="Price" { "Price" } td { (super::page::credits(crate::ledger::Millis(t.price_per_hour))) " per started hour" } }
+                        tr { td data-label="Price" { "Price" } td { (super::page::credits(gsp_control::ledger::Millis(t.price_per_hour))) " per started hour" } }
                         tr { td data-label="Idle" { "Hibernates after" } td { (idle_text(t.idle_seconds)) " without players" } }
                     }
                     tr { td data-label="Created" { "Created" } td { (when(server.created_at)) } }
@@ -358,21 +365,13 @@ pub(super) async fn act(
     viewer.check_csrf(form.as_ref().map_or("", |f| f.csrf.as_str()))?;
     let caller = viewer.caller();
     let done = match action.as_str() {
-        "wake" => change(&state, caller, id, ServerState::Running)
-            .await
-            .map(drop),
-        "hibernate" => change(&state, caller, id, ServerState::Hibernated)
-            .await
-            .map(drop),
-        "delete" => change(&state, caller, id, ServerState::Deleted)
-            .await
-            .map(drop),
-        "backup" => backups::take(&state, caller, id).await.map(drop),
+        "wake" => state.hosting.wake(caller, id).await.map(drop),
+        "hibernate" => state.hosting.hibernate(caller, id).await.map(drop),
+        "delete" => state.hosting.delete(caller, id).await.map(drop),
+        "backup" => state.hosting.back_up(caller, id).await.map(drop),
         "restore" => {
             let name = form.as_ref().map_or("", |f| f.backup.as_str());
-            backups::bring_back(&state, caller, id, name)
-                .await
-                .map(drop)
+            state.hosting.restore(caller, id, name).await.map(drop)
         }
         _ => {
             return Err(Failure::new(
@@ -380,7 +379,8 @@ pub(super) async fn act(
                 "There is no such action.",
             ))
         }
-    };
+    }
+    .map_err(ApiError::from);
     match done {
         Ok(()) if action == "delete" => Ok(Redirect::to("/servers?ok=delete").into_response()),
         Ok(()) => Ok(Redirect::to(&format!("/servers/{id}?ok={action}")).into_response()),
@@ -390,7 +390,11 @@ pub(super) async fn act(
             | ApiError::Unavailable(_)
             | ApiError::BadRequest(_)),
         ) => {
-            let server = visible(&state, viewer.caller(), id).await?;
+            let server = state
+                .hosting
+                .visible(viewer.caller(), id)
+                .await
+                .map_err(ApiError::from)?;
             let page = server_page(&state, &viewer, &server, None, Some(&e.to_string())).await?;
             Ok((e.status(), page).into_response())
         }
@@ -427,11 +431,14 @@ impl Follow {
             tokio::time::sleep(STREAM_EVERY).await;
         }
         self.first = false;
-        let server = visible(&self.state, self.viewer.caller(), self.id)
+        let server = self
+            .state
+            .hosting
+            .visible(self.viewer.caller(), self.id)
             .await
             .ok()?;
         let mut events = Vec::new();
-        let Ok(agent) = agent(&self.state) else {
+        let Ok(agent) = self.state.hosting.orchestrator() else {
             return Some(events);
         };
         let stats = agent.stats(self.id).await.unwrap_or_default();
@@ -477,7 +484,11 @@ pub(super) async fn events(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Failure> {
-    visible(&state, viewer.caller(), id).await?;
+    state
+        .hosting
+        .visible(viewer.caller(), id)
+        .await
+        .map_err(ApiError::from)?;
     let shutdown = state.shutdown.clone();
     let follow = Follow {
         state,

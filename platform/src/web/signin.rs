@@ -16,16 +16,16 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use gsp_persistence::token;
+use gsp_store::token;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::page::{layout, notice};
 use super::viewer::{cookie_in, session_token, Failure};
 use crate::api::{ApiError, AppState};
-use crate::auth::cookie::SameSite;
-use crate::auth::sessions::SESSION_LIFETIME;
-use crate::auth::{cookie, same_secret, AuthError};
+use gsp_control::auth::cookie::SameSite;
+use gsp_control::auth::sessions::SESSION_LIFETIME;
+use gsp_control::auth::{cookie, same_secret, AuthError};
 
 /// The double-submit cookie of the sign-in form.
 const SIGNIN_COOKIE: &str = "gsp_signin";
@@ -177,7 +177,7 @@ pub(super) async fn submit(
 pub(super) async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
-    user: &crate::auth::User,
+    user: &gsp_control::auth::User,
 ) -> Response {
     let token = match state.sessions.start(user, session_token(headers)).await {
         Ok(t) => t,
@@ -231,7 +231,7 @@ fn totp_page(csrf: &str, error: Option<&str>) -> Markup {
 async fn pending(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(String, crate::auth::Session), Response> {
+) -> Result<(String, gsp_control::auth::Session), Response> {
     let token = session_token(headers).ok_or_else(|| Redirect::to("/signin").into_response())?;
     match state.sessions.get(token).await {
         Ok(Some(s)) if !s.complete => Ok((token.to_string(), s)),
@@ -292,7 +292,7 @@ pub(super) async fn totp_submit(
         )
             .into_response();
     }
-    let now = crate::auth::now_secs();
+    let now = gsp_control::auth::now_secs();
     match state
         .users
         .second_factor(session.user_id, f.code.trim(), now)

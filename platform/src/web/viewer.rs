@@ -9,7 +9,7 @@ use maud::html;
 
 use super::page;
 use crate::api::{ApiError, AppState, Caller};
-use crate::auth::{cookie, Role, Session, User};
+use gsp_control::auth::{cookie, Role, Session, User};
 
 /// A signed-in user looking at a page (second factor given).
 #[derive(Debug, Clone)]

@@ -51,7 +51,7 @@ use tokio::task::JoinHandle;
 use self::follow::Sink;
 use self::spec::{container_name, Listener};
 use super::{lock, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage, READY_TIMEOUT};
-use crate::servers::agent::BoxFuture;
+use gsp_control::servers::orchestrator::BoxFuture;
 
 /// How long `stop` waits past the grace period for the engine to answer
 /// (it answers once the container is gone), and `start` for the follower

@@ -25,7 +25,7 @@ use super::{
     lock, parse_listening, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage,
     READY_TIMEOUT,
 };
-use crate::servers::agent::BoxFuture;
+use gsp_control::servers::orchestrator::BoxFuture;
 
 /// Runs worlds as child processes of `gsp` (or any command that follows
 /// the same contract: `GSP_*` listener variables in, `listening` lines out).
@@ -427,7 +427,7 @@ mod tests {
         Launch {
             server_id: 7,
             launch: format!("/bin/sh -c {}", shlex::try_quote(script).unwrap()),
-            ports: vec![crate::servers::Port {
+            ports: vec![gsp_control::servers::Port {
                 name: "telnet".into(),
                 protocol: "tcp".into(),
             }],

@@ -256,7 +256,7 @@ pub fn host_addresses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::servers::Port;
+    use gsp_control::servers::Port;
 
     fn launch(ports: &[(&str, &str)]) -> Launch {
         Launch {

@@ -1,0 +1,43 @@
+//! World backups, the control plane's half: the store that keeps a
+//! server's archives, lists them and hands them back.
+//!
+//! A world server (`gsp world`) keeps everything it owns in one directory:
+//! `gsp.db` (SQLite in WAL mode, written all the time while the world runs,
+//! with `gsp.db-wal` and `gsp.db-shm` beside it), its QUIC certificate and
+//! key (`*.pem`) and perhaps other small files and folders. Backing it up
+//! has two halves, which run in different places:
+//!
+//! - the archive half runs on the node, next to the data (the node agent,
+//!   `gsp agent`). It makes a gzip'd tar of the directory *while the world may be running*:
+//!   copying `gsp.db` byte for byte would catch it between writes (and
+//!   without what still sits in its `-wal`), so every SQLite database is
+//!   copied through SQLite itself (`VACUUM INTO`), which gives one
+//!   transaction-consistent file; the `-wal`, `-shm` and `-journal` side
+//!   files are never archived. A restore unpacks an archive into
+//!   a fresh directory beside the old one and swaps the two, so a bad
+//!   archive changes nothing (the world is stopped while it runs).
+//! - [`store`] keeps the archives: [`BackupStore`] on a local directory or
+//!   any S3-compatible store, one folder per server
+//!   (`servers/<id>/<created_at_ms>.tar.gz`), listed newest first as
+//!   [`BackupInfo`].
+//!
+//! Taking a backup is therefore the node's snapshot put in the store, and
+//! restoring one the store's archive sent back to the node (see
+//! [`crate::hosting`]). Everything fails with a [`BackupError`] whose message
+//! can be shown to a user.
+//!
+//! ```no_run
+//! # async fn demo(archive: Vec<u8>) -> Result<(), gsp_control::backup::BackupError> {
+//! use gsp_control::backup::BackupStore;
+//!
+//! let store = BackupStore::from_url("file:///var/lib/gsp/backups")?;
+//! let info = store.put(7, archive).await?; // an archive made on the node
+//! let bytes = store.get(7, &info.name).await?; // to send back to the node
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod store;
+
+pub use error::BackupError;
+pub use store::{BackupInfo, BackupStore};
