@@ -1,5 +1,8 @@
 //! Benchmarks for GSP, and the helpers they share.
 //!
+//! Nothing in production runs it: `cargo bench -p gsp-benches` and the
+//! report binaries in `src/bin/` run it on a developer's or CI's machine.
+//!
 //! * `cargo bench -p gsp-benches --bench tick`: one world tick with N
 //!   graphical players walking about (simulation, rooms, replication, emit).
 //! * `cargo bench -p gsp-benches --bench codecs`: the wire codecs (snapshot
@@ -22,6 +25,14 @@
 //!   prediction error.
 //!
 //! Results, and the commands that produce them, are in `benches/README.md`.
+//!
+//! # Layout
+//!
+//! - [`physics`]: the physics scene, as ECS entities and in bare rapier.
+//! - [`replication`]: the replication scenarios the benchmarks and report share.
+//! - [`save_gather`]: the tick thread's share of a world save.
+//! - `benches/`: the criterion benchmarks; `src/bin/`: the report binaries;
+//!   `load/`: the load scenarios (shell scripts around `gsp world` and `gsp bot`).
 //!
 //! Tests check behaviour; these check cost. Figures quoted in issues and
 //! closing notes come from here.

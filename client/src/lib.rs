@@ -1,5 +1,9 @@
 //! The GSP client SDK: everything a graphical client or a bot needs to play.
 //!
+//! It runs in the player's process: `gsp play` (the 3D client) and `gsp bot`
+//! (the swarm for tests and load), and in the integration tests, which
+//! connect to a world over loopback.
+//!
 //! [`Client::connect`] opens a QUIC connection (ALPN `gsp/1`), says hello
 //! with a name, and waits for the server's welcome. That joins as a guest;
 //! [`Client::connect_as`] with [`ConnectOptions`] logs in to an account
@@ -25,6 +29,14 @@
 //! left to deployments with a real certificate authority.
 //!
 //! [`bot`] runs a swarm of headless clients for tests and load.
+//!
+//! # Layout
+//!
+//! - the crate root: [`Client`], connecting, the handshake, inputs, commands, events.
+//! - [`prediction`]: the player's own avatar moved at once, reconciled with the server.
+//! - [`interpolation`]: other entities drawn smoothly a little in the past.
+//! - [`bot`]: the swarm of headless bots and its report.
+//! - `tls`: when to trust a server's certificate.
 
 pub mod bot;
 pub mod interpolation;

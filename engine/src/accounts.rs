@@ -11,20 +11,11 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::persist::CharacterState;
+pub use crate::character::AccountId;
+use crate::character::CharacterState;
 
 /// A boxed future, so that [`AccountService`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// An account's id in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId(pub i64);
-
-impl std::fmt::Display for AccountId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "account {}", self.0)
-    }
-}
 
 /// A successful login or account creation.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 
+use crate::character::{AccountId, AttributeMap};
 use crate::map::RoomId;
 use crate::math::Vec3;
 use crate::session::{GatewayKind, InputSlot, Outbound, SessionId};
@@ -178,7 +179,7 @@ pub struct SessionEntry {
     /// Its gateway.
     pub kind: GatewayKind,
     /// Its account; `None` for a guest.
-    pub account: Option<crate::accounts::AccountId>,
+    pub account: Option<AccountId>,
     /// Where its messages go.
     pub tx: tokio::sync::mpsc::Sender<Outbound>,
     /// Messages produced this tick, handed over in the emit stage.
@@ -362,12 +363,12 @@ impl Default for ReplicationConfig {
 /// The account an avatar belongs to; guests have none, and only avatars
 /// with one have their character saved.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Account(pub crate::accounts::AccountId);
+pub struct Account(pub AccountId);
 
 /// Mod-defined data on an entity, saved with it (avatars: with their
 /// character; props: when [`Persistent`]).
 #[derive(Component, Debug, Clone, PartialEq, Default)]
-pub struct Attributes(pub crate::persist::AttributeMap);
+pub struct Attributes(pub AttributeMap);
 
 /// Marks an entity that world saves keep, under a key unique in the world
 /// (`football:ball`). A restarted world restores it from the last save.

@@ -1,5 +1,11 @@
 //! The GSP engine: one authoritative world, stepped at a fixed tick.
 //!
+//! It runs inside the world server process, `gsp world` (also the default
+//! world `gsp up` starts): the composition root builds a [`GameWorld`],
+//! installs physics (`gsp-physics`) and mods (`gsp-scripting`) into it, hands
+//! its [`WorldHandle`] to the gateways (`gsp-gateways`) and runs it with a
+//! [`WorldRuntime`]. The engine itself does no I/O but through channels.
+//!
 //! A world is a bevy_ecs [`World`](bevy_ecs::world::World) holding avatars,
 //! positions and rooms, advanced by a schedule whose stages run in a fixed
 //! order every tick ([`TickStage`]): ingest, scripts, simulate, rules,
@@ -18,6 +24,28 @@
 //! tavern's box *is* in the tavern, and the text players there read that it
 //! arrived. Text commands and their rendering live in [`text`], shared by
 //! every gateway.
+//!
+//! # Layout
+//!
+//! - [`world`]: [`GameWorld`], the ECS world with its schedule and the channels into it.
+//! - [`runtime`]: [`WorldRuntime`], a world ticking on its own thread.
+//! - [`clock`]: the fixed-tick clock, sans-I/O.
+//! - [`systems`]: the stages of one tick (ingest, scripts, simulate, rules, replicate, emit)
+//!   and the systems of each.
+//! - [`handle`]: [`WorldHandle`], how gateways join players and send them in.
+//! - [`session`]: what flows between a gateway and the world (ids, inbound and outbound
+//!   messages, text events).
+//! - [`components`]: the components and resources of a world.
+//! - [`character`]: account ids, saved characters and attributes, as plain data.
+//! - [`map`]: rooms as regions of space joined by exits, and the static geometry.
+//! - [`math`]: the little vector maths the engine needs.
+//! - [`text`]: text commands and their plain-text rendering, shared by every gateway.
+//! - [`events`]: what happened this tick, for mods.
+//! - [`replication`]: what each graphical player is sent, under its byte budget.
+//! - [`persist`]: what the world saves and restores, and the channel saves go through.
+//! - [`accounts`]: the account interface gateways call (implemented by `gsp-persistence`).
+//! - [`bus`] and [`presence`]: messages between worlds (chat, who is online where).
+//! - [`stats`]: what the world measures about itself (`/status`, `/metrics`).
 //!
 //! ```
 //! use gsp_engine::{GameWorld, GatewayKind, Outbound, TextEvent, WorldConfig, WorldMap};
@@ -43,6 +71,7 @@
 
 pub mod accounts;
 pub mod bus;
+pub mod character;
 pub mod clock;
 pub mod components;
 pub mod events;
@@ -59,15 +88,16 @@ pub mod systems;
 pub mod text;
 pub mod world;
 
-pub use accounts::{AccountError, AccountId, AccountService, Login};
+pub use accounts::{AccountError, AccountService, Login};
 pub use bus::{BusLink, BusMessage};
+pub use character::{AccountId, AttributeMap, CharacterState};
 pub use clock::{TickClock, TickPlan};
 pub use components::{Body, BodyKind, ReplicationConfig, Sensor, Shape, WorldConfig};
 pub use events::{WorldEvent, WorldEvents};
 pub use handle::{JoinError, JoinRequest, SendError, Session, SessionSender, WorldHandle};
 pub use map::{Direction, RoomId, WorldMap};
 pub use math::Vec3;
-pub use persist::{CharacterState, EntityRecord, Persist, PersistSink, SavedWorld, WorldSave};
+pub use persist::{EntityRecord, Persist, PersistSink, SavedWorld, WorldSave};
 pub use runtime::WorldRuntime;
 pub use session::{
     CloseReason, GatewayKind, MoveInput, Outbound, RefusalReason, RoomView, SessionId, TextEvent,

@@ -14,26 +14,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::AccountId;
+use crate::character::AccountId;
+pub use crate::character::{AttributeMap, CharacterState};
 use crate::components::{Body, BodyKind, Shape};
 use crate::math::Vec3;
-
-/// Mod-defined data on an entity (avatar or prop): a JSON object. Mods read
-/// and write it with `entity:get(key)` and `entity:set(key, value)`; it is
-/// saved with the entity (avatars: with the character).
-pub type AttributeMap = serde_json::Map<String, serde_json::Value>;
-
-/// A player's saved character.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CharacterState {
-    /// Where the avatar stood.
-    pub position: Vec3,
-    /// The key of the room it was in, if any. Restores fall back to the
-    /// start room when the room no longer exists.
-    pub room: Option<String>,
-    /// Mod-defined attributes.
-    pub attributes: AttributeMap,
-}
 
 /// A persistent entity's saved state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -143,8 +143,8 @@ pub(crate) struct Joining {
     pub session: SessionId,
     pub name: String,
     pub kind: GatewayKind,
-    pub account: Option<crate::accounts::AccountId>,
-    pub character: Option<crate::persist::CharacterState>,
+    pub account: Option<crate::character::AccountId>,
+    pub character: Option<crate::character::CharacterState>,
     pub outbound: tokio::sync::mpsc::Sender<Outbound>,
     pub input: Arc<InputSlot>,
 }

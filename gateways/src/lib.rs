@@ -1,5 +1,8 @@
 //! The front doors of a GSP world: telnet, QUIC and HTTP.
 //!
+//! They run in the world server process (`gsp world`, and the default world
+//! of `gsp up`), on its tokio runtime, beside the world's own tick thread.
+//!
 //! Each gateway is a thin async shell around a sans-I/O core and the engine's
 //! [`WorldHandle`](gsp_engine::WorldHandle):
 //!
@@ -27,6 +30,16 @@
 //! print the bound address); the `serve` functions run until the
 //! [`CancellationToken`] they are given
 //! is cancelled.
+//!
+//! # Layout
+//!
+//! - [`telnet::protocol`]: the sans-I/O telnet core (IAC, RFC 1143 options, lines).
+//! - [`telnet::login`]: the login conversation as a sans-I/O state machine.
+//! - [`telnet::render`]: world events as coloured text.
+//! - [`telnet::server`]: the async shell: accept, log in, shuttle lines and events.
+//! - [`quic::cert`]: the server certificate, given or self-signed and kept.
+//! - [`quic::server`]: the QUIC shell: handshake, commands, events, inputs, snapshots.
+//! - [`http`]: `/health`, `/status` and `/metrics`.
 
 pub mod http;
 pub mod quic;

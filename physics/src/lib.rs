@@ -1,5 +1,9 @@
 //! Physics for GSP worlds: rapier3d stepped inside the engine's *simulate* stage.
 //!
+//! It runs on the tick thread of the world server (`gsp world`, and the
+//! default world of `gsp up`), which installs it into its
+//! [`GameWorld`]; benchmarks install it into a bare ECS world.
+//!
 //! [`install`] adds it to a [`GameWorld`]: a [`Physics`] resource holding
 //! rapier's world, the map's solids as fixed colliders, and these systems,
 //! in order, in [`TickStage::Simulate`]:
@@ -69,12 +73,26 @@
 //! This crate depends on `gsp-engine` and never the other way round: the
 //! composition root (`gsp world`) installs it. Without it, the engine moves
 //! avatars with a kinematic stand-in on a flat floor.
+//!
+//! # Layout
+//!
+//! - [`world`]: the [`Physics`] resource: rapier's sets and which entity owns what in them.
+//! - [`settings`]: [`PhysicsSettings`], gravity and how avatars are built and move.
+//! - [`map`]: the map's solids as fixed colliders.
+//! - [`sync`]: props and sensors from the ECS into rapier, and poses back after the step.
+//! - [`character`]: the systems that give avatars a body and walk them every tick.
+//! - [`mover`]: the character controller as plain code: one avatar's move over one tick.
+//! - [`sensors`]: trigger volumes, rapier's sensor events as world events.
+//! - `convert`: engine types to rapier's and back, and the entity behind a collider.
 
 #![warn(missing_docs)]
 
 pub mod character;
+mod convert;
 pub mod map;
+pub mod mover;
 pub mod sensors;
+pub mod settings;
 pub mod sync;
 pub mod world;
 

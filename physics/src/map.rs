@@ -4,7 +4,8 @@ use bevy_ecs::prelude::*;
 use gsp_engine::WorldMap;
 use rapier3d::prelude::*;
 
-use crate::world::{pose, to_rapier, Physics, STATIC};
+use crate::convert::{pose, to_rapier, STATIC};
+use crate::world::Physics;
 
 /// Replaces the map's colliders with one fixed box per
 /// [`Solid`](gsp_engine::map::Solid) of `map`.

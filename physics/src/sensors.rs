@@ -14,7 +14,7 @@ use bevy_ecs::prelude::*;
 use gsp_engine::{Sensor, WorldEvent, WorldEvents};
 use rapier3d::prelude::*;
 
-use crate::sync::entity_of;
+use crate::convert::entity_of;
 use crate::world::Physics;
 
 /// Pushes the trigger events of the last step.
@@ -89,4 +89,18 @@ pub(crate) fn leave_all(
             });
         }
     }
+}
+
+/// Removes the body of `entity` and its collider: the sensors it was inside
+/// are told it left.
+pub(crate) fn remove_body(
+    physics: &mut Physics,
+    entity: Entity,
+    body: RigidBodyHandle,
+    collider: ColliderHandle,
+    events: &mut WorldEvents,
+    sensor_names: impl Fn(Entity) -> Option<String>,
+) {
+    leave_all(physics, entity, collider, events, sensor_names);
+    physics.rapier.remove_body(body);
 }

@@ -16,21 +16,9 @@ use gsp_engine::components::{Position, Rotation, Velocity};
 use gsp_engine::{Body, BodyKind, Sensor, WorldEvents};
 use rapier3d::prelude::*;
 
-use crate::world::{collider_for, finite, pose, to_engine, to_rapier, Physics, STATIC};
-
-/// The entity a collider or body belongs to, from its user data.
-pub(crate) fn entity_of(user_data: u128) -> Option<Entity> {
-    if user_data == STATIC {
-        None
-    } else {
-        Entity::try_from_bits(user_data as u64)
-    }
-}
-
-/// What rapier's user data holds for `entity`.
-pub(crate) fn user_data(entity: Entity) -> u128 {
-    u128::from(entity.to_bits())
-}
+use crate::convert::{collider_for, entity_of, finite, pose, to_engine, to_rapier, user_data};
+use crate::sensors::remove_body;
+use crate::world::Physics;
 
 type NewBodies<'w, 's> = Query<
     'w,
@@ -74,7 +62,7 @@ pub fn sync_bodies(
     let name_of = |e: Entity| sensors.get(e).ok().map(|s| s.name.clone());
     for entity in removed.read() {
         if let Some((body, collider)) = physics.bodies.remove(&entity) {
-            physics.remove_body(entity, body, collider, &mut events, name_of);
+            remove_body(physics, entity, body, collider, &mut events, name_of);
         }
     }
     for (entity, body, position, rotation, velocity) in &moved {
@@ -103,7 +91,7 @@ pub fn sync_bodies(
     }
     for (entity, body, position, rotation, velocity) in &new {
         if let Some((old, collider)) = physics.bodies.remove(&entity) {
-            physics.remove_body(entity, old, collider, &mut events, name_of);
+            remove_body(physics, entity, old, collider, &mut events, name_of);
         }
         let collider = match collider_for(&body.shape) {
             Ok(c) if finite(position.0) => c,

@@ -5,54 +5,11 @@ use std::sync::Mutex;
 use bevy_ecs::entity::EntityHashMap;
 use bevy_ecs::prelude::*;
 use gsp_engine::components::TickTime;
-use gsp_engine::math::Vec3;
-use rapier3d::control::{CharacterAutostep, CharacterLength, KinematicCharacterController};
-use rapier3d::math::{Pose, Rotation, Vector};
+use rapier3d::math::Vector;
 use rapier3d::prelude::*;
 
-use crate::character::{Character, CharacterMover, SKIN};
-
-/// What [`Collider::user_data`] holds for static map geometry, which belongs
-/// to no entity. Colliders of entities hold [`Entity::to_bits`].
-pub(crate) const STATIC: u128 = u128::MAX;
-
-/// How avatars are built and move.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PhysicsSettings {
-    /// Gravity, metres per second squared, pointing down.
-    pub gravity: f32,
-    /// The avatar capsule's radius, metres.
-    pub avatar_radius: f32,
-    /// Half the height of the capsule's cylinder part, metres; the avatar is
-    /// `2 * (avatar_half_height + avatar_radius)` tall.
-    pub avatar_half_height: f32,
-    /// The mass an avatar pushes props with, kg.
-    pub avatar_mass: f32,
-    /// The highest step an avatar walks up without jumping, metres.
-    pub max_step: f32,
-    /// The steepest slope an avatar walks up, degrees.
-    pub max_slope_degrees: f32,
-    /// How far down an avatar follows the ground (down steps and slopes)
-    /// instead of leaving it, metres.
-    pub snap_to_ground: f32,
-    /// The fastest an avatar falls, metres per second.
-    pub max_fall_speed: f32,
-}
-
-impl Default for PhysicsSettings {
-    fn default() -> Self {
-        PhysicsSettings {
-            gravity: 9.81,
-            avatar_radius: 0.35,
-            avatar_half_height: 0.55,
-            avatar_mass: 80.0,
-            max_step: 0.3,
-            max_slope_degrees: 45.0,
-            snap_to_ground: 0.5,
-            max_fall_speed: 50.0,
-        }
-    }
-}
+use crate::mover::{Character, CharacterMover};
+pub use crate::settings::PhysicsSettings;
 
 /// The rapier world of a game world, as a resource.
 ///
@@ -127,42 +84,9 @@ impl Physics {
         self.sensors.get(&entity).copied()
     }
 
-    /// Removes the body of `entity` and its collider, if it has one: the
-    /// sensors it was inside are told it left.
-    pub(crate) fn remove_body(
-        &mut self,
-        entity: Entity,
-        body: RigidBodyHandle,
-        collider: ColliderHandle,
-        events: &mut gsp_engine::WorldEvents,
-        sensor_names: impl Fn(Entity) -> Option<String>,
-    ) {
-        crate::sensors::leave_all(self, entity, collider, events, sensor_names);
-        self.rapier.remove_body(body);
-    }
-
     /// The world's tick length, for the rapier step.
     pub(crate) fn set_dt(&mut self, time: &TickTime) {
         self.rapier.integration_parameters.dt = time.dt;
-    }
-}
-
-/// The character controller for `settings`: no snap to ground (see
-/// [`CharacterMover`]).
-pub(crate) fn controller(settings: &PhysicsSettings) -> KinematicCharacterController {
-    KinematicCharacterController {
-        up: Vector::Y,
-        offset: CharacterLength::Absolute(SKIN),
-        slide: true,
-        autostep: Some(CharacterAutostep {
-            max_height: CharacterLength::Absolute(settings.max_step),
-            min_width: CharacterLength::Absolute(0.15),
-            include_dynamic_bodies: false,
-        }),
-        max_slope_climb_angle: settings.max_slope_degrees.to_radians(),
-        min_slope_slide_angle: settings.max_slope_degrees.to_radians(),
-        snap_to_ground: None,
-        ..KinematicCharacterController::default()
     }
 }
 
@@ -200,56 +124,4 @@ impl EventHandler for SensorEvents {
     }
 
     fn handle_soft_body_tear_event(&self, _soft_bodies: &SoftBodySet, _event: &SoftBodyTearEvent) {}
-}
-
-/// Engine vector to rapier vector.
-pub(crate) fn to_rapier(v: Vec3) -> Vector {
-    Vector::new(v.x, v.y, v.z)
-}
-
-/// Rapier vector to engine vector.
-pub(crate) fn to_engine(v: Vector) -> Vec3 {
-    Vec3::new(v.x, v.y, v.z)
-}
-
-/// Engine quaternion (x, y, z, w) to rapier rotation, normalised; the
-/// identity if it cannot be.
-pub(crate) fn rotation_to_rapier(q: [f32; 4]) -> Rotation {
-    let r = Rotation::from_xyzw(q[0], q[1], q[2], q[3]);
-    let len = r.length();
-    if len.is_finite() && len > 1e-6 {
-        r / len
-    } else {
-        Rotation::IDENTITY
-    }
-}
-
-/// A pose from an engine position and rotation.
-pub(crate) fn pose(position: Vec3, rotation: [f32; 4]) -> Pose {
-    Pose::from_parts(to_rapier(position), rotation_to_rapier(rotation))
-}
-
-/// Whether every coordinate is finite.
-pub(crate) fn finite(v: Vec3) -> bool {
-    v.x.is_finite() && v.y.is_finite() && v.z.is_finite()
-}
-
-/// The collider for a shape, or why it cannot be built.
-pub(crate) fn collider_for(shape: &gsp_engine::Shape) -> Result<ColliderBuilder, String> {
-    let positive = |v: f32| v.is_finite() && v > 0.0;
-    match *shape {
-        gsp_engine::Shape::Ball { radius } if positive(radius) => Ok(ColliderBuilder::ball(radius)),
-        gsp_engine::Shape::Cuboid { half }
-            if positive(half.x) && positive(half.y) && positive(half.z) =>
-        {
-            Ok(ColliderBuilder::cuboid(half.x, half.y, half.z))
-        }
-        gsp_engine::Shape::Capsule {
-            half_height,
-            radius,
-        } if positive(radius) && half_height.is_finite() && half_height >= 0.0 => {
-            Ok(ColliderBuilder::capsule_y(half_height, radius))
-        }
-        other => Err(format!("{other:?} has no positive, finite size")),
-    }
 }

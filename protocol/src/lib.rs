@@ -1,5 +1,10 @@
 //! The GSP wire protocol, with no I/O in it.
 //!
+//! No process runs this crate on its own: the world server (`gsp world`, its
+//! QUIC gateway and replication) and every client (`gsp play`, `gsp bot`, the
+//! client SDK) link it, so that both ends share one definition of the wire.
+//! `protocol/PROTOCOL.md` documents it for clients written in other languages.
+//!
 //! A graphical client talks to a world over QUIC with the ALPN [`ALPN`]. The
 //! connection carries two kinds of traffic, both described by the flatbuffers
 //! schema in `protocol/schema/gsp.fbs` (Rust code generated into [`wire`] by
@@ -22,6 +27,17 @@
 //! flatbuffer and `decode` runs the flatbuffers verifier under tight
 //! [`limits`] before it reads a single field, so a malformed or hostile buffer
 //! is an error, never a panic.
+//!
+//! # Layout
+//!
+//! - [`messages`]: the plain Rust messages and their flatbuffers encoding.
+//! - [`wire`]: the flatbuffers code generated from the schema (`generated/`).
+//! - [`framing`]: length-prefixed frames on the reliable stream.
+//! - [`snapshot`]: quantization, the delta codec, and each end's half of replication.
+//! - [`movement`]: the movement rule the world applies and clients predict.
+//! - [`close`]: application close codes.
+//! - [`secret`]: passwords and tokens that are never printed.
+//! - [`limits`]: the limits every decoder enforces.
 //!
 //! ```
 //! use gsp_protocol::{ClientMessage, PROTOCOL_VERSION};

@@ -22,6 +22,7 @@ use mlua::{
     UserDataMethods, Value, Variadic,
 };
 
+use crate::entity::EntityRef;
 use crate::manifest::{ModSource, Permission};
 use crate::value::{from_plain, to_plain};
 
@@ -193,13 +194,6 @@ impl Default for Prefabs {
         );
         Prefabs(map)
     }
-}
-
-/// An entity as mods hold it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EntityRef {
-    /// The entity.
-    pub entity: Entity,
 }
 
 /// The context of a command: `ctx.player`, `ctx:reply(text)`.

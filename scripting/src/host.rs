@@ -15,9 +15,10 @@ use gsp_engine::{ModReport, Outbound, TextEvent, WorldEvent, WorldEvents, WorldM
 use mlua::{Function, IntoLuaMulti, Lua, Value};
 
 use crate::api::{
-    Budget, CommandCtx, EntityRef, EventKind, LinkEntry, Links, ModCtx, ModOwned, Timer,
-    WorldAccess, STORAGE_KEY,
+    Budget, CommandCtx, EventKind, LinkEntry, Links, ModCtx, ModOwned, Timer, WorldAccess,
+    STORAGE_KEY,
 };
+use crate::entity::EntityRef;
 use crate::manifest::{read_manifest, ModSource};
 use crate::sandbox::{new_state, run_file, Limits};
 use crate::value::{to_plain, Plain};

@@ -1,5 +1,9 @@
 //! GSP scripting: sandboxed Luau mods in the tick.
 //!
+//! It runs on the tick thread of the world server (`gsp world`, and the
+//! default world of `gsp up`), whose composition root discovers the mods
+//! folder and installs them into its [`GameWorld`].
+//!
 //! A mod is a folder with a `mod.toml` ([`manifest`]) and an `init.lua`.
 //! [`install`] loads a folder of mods in dependency order into a
 //! [`GameWorld`]: each mod gets a Luau state of its own ([`sandbox`]) with
@@ -16,6 +20,16 @@
 //! quarantined and listed as such in `/status`; and the time all mods may
 //! take per tick is bounded, with events left over delivered next tick.
 //!
+//! # Layout
+//!
+//! - [`manifest`]: `mod.toml`, what a mod needs and may do, and the load order of a folder.
+//! - [`sandbox`]: one sandboxed Luau state per mod, with its memory and CPU limits.
+//! - [`host`]: [`ScriptHost`], loading mods and running them in the scripts stage.
+//! - [`api`]: the `gsp` table, everything a mod can call.
+//! - [`entity`]: [`EntityRef`], the entity handle mods hold.
+//! - [`value`]: plain data that can leave a Lua state (storage, calls between mods).
+//! - [`watch`]: `--watch`, noticing a mod's files changed so that it is reloaded.
+//!
 //! ```no_run
 //! use gsp_engine::{GameWorld, WorldConfig, WorldMap};
 //! use gsp_scripting::{discover, install, ScriptConfig};
@@ -29,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod entity;
 pub mod host;
 pub mod manifest;
 pub mod sandbox;
@@ -38,7 +53,8 @@ pub mod watch;
 use bevy_ecs::prelude::*;
 use gsp_engine::{GameWorld, TickStage, WorldEvents};
 
-pub use api::{EntityRef, EventKind, Prefab, Prefabs};
+pub use api::{EventKind, Prefab, Prefabs};
+pub use entity::EntityRef;
 pub use host::{run_scripts, ModState, ScriptConfig, ScriptHost};
 pub use manifest::{discover, Manifest, ManifestError, ModSource, Permission};
 pub use sandbox::Limits;

@@ -5,7 +5,7 @@
 use bevy_ecs::entity::Entity;
 use mlua::{Lua, Value};
 
-use crate::api::EntityRef;
+use crate::entity::EntityRef;
 
 /// How deep a table may nest when it is copied.
 pub const MAX_DEPTH: usize = 32;

@@ -1,0 +1,248 @@
+//! The character controller as plain code over rapier's world: an avatar's
+//! [`Character`] (its body and how it is falling) and the [`CharacterMover`]
+//! that walks it one tick, slides it along walls, up slopes and steps, and
+//! settles it on the ground. The systems that drive it are in
+//! [`character`](crate::character).
+
+use gsp_engine::math::Vec3;
+use rapier3d::control::{
+    CharacterAutostep, CharacterCollision, CharacterLength, KinematicCharacterController,
+};
+use rapier3d::math::{Pose, Vector};
+use rapier3d::parry::query::ShapeCastOptions;
+use rapier3d::parry::shape::Capsule;
+use rapier3d::prelude::*;
+
+use crate::convert::{to_engine, to_rapier};
+use crate::settings::PhysicsSettings;
+
+/// An avatar's body in rapier, and how it is falling.
+#[derive(Debug, Clone, Copy)]
+pub struct Character {
+    /// Its kinematic body.
+    pub body: RigidBodyHandle,
+    /// Its capsule.
+    pub collider: ColliderHandle,
+    /// Where the capsule's centre is (or will be after this tick's step).
+    pub center: Vector,
+    /// Vertical speed, metres per second (negative: falling).
+    pub fall_speed: f32,
+    /// Whether it stood on something after its last move.
+    pub grounded: bool,
+}
+
+impl Character {
+    /// A character standing (or about to fall) with its capsule centred on
+    /// `center`.
+    pub fn new(body: RigidBodyHandle, collider: ColliderHandle, center: Vector) -> Character {
+        Character {
+            body,
+            collider,
+            center,
+            fall_speed: 0.0,
+            // Assumed until its first move says otherwise, so that an avatar
+            // put on the floor settles there instead of falling first.
+            grounded: true,
+        }
+    }
+}
+
+/// Moves characters: rapier's [`KinematicCharacterController`] with the
+/// [`PhysicsSettings`], gravity, and a ground-following step of its own.
+///
+/// The controller keeps a skin ([`SKIN`]) between the capsule and what it
+/// touches. After each move, a grounded character is *settled*: a plain
+/// shape cast straight down measures the gap to the ground and moves the
+/// capsule so that the gap is exactly [`REST`] (down steps and slopes within
+/// [`PhysicsSettings::snap_to_ground`], or up by the fraction of a millimetre
+/// the controller left it short). The controller's own snap-to-ground is
+/// off: its cast starts inside the skin it keeps, where the shape cast can
+/// report impacts a few centimetres too far, which made resting avatars
+/// bob. A settled avatar on level ground keeps its height to the bit.
+#[derive(Debug, Clone)]
+pub struct CharacterMover {
+    /// The controller.
+    pub controller: KinematicCharacterController,
+    /// Every avatar's shape.
+    pub capsule: Capsule,
+    /// The settings it was made from.
+    pub settings: PhysicsSettings,
+    /// From the point at an avatar's feet to its capsule's centre.
+    pub feet_to_center: f32,
+}
+
+impl CharacterMover {
+    /// The mover for `settings`.
+    pub fn new(settings: PhysicsSettings) -> CharacterMover {
+        CharacterMover {
+            controller: controller(&settings),
+            capsule: Capsule::new_y(settings.avatar_half_height, settings.avatar_radius),
+            feet_to_center: settings.avatar_half_height + settings.avatar_radius + REST,
+            settings,
+        }
+    }
+
+    /// Moves `c` for one tick of `dt` seconds by `walk` (metres, horizontal)
+    /// plus its fall, against everything in `rapier` but its own body and
+    /// sensors, pushing dynamic bodies it runs into; sets its body's
+    /// velocity for the step. Returns how far it moved. `collisions` is scratch
+    /// space.
+    pub fn move_character(
+        &self,
+        rapier: &mut PhysicsWorld,
+        c: &mut Character,
+        walk: [f32; 2],
+        dt: f32,
+        collisions: &mut Vec<CharacterCollision>,
+    ) -> Vector {
+        let s = &self.settings;
+        let was_grounded = c.grounded;
+        c.fall_speed = if was_grounded {
+            0.0
+        } else {
+            (c.fall_speed - s.gravity * dt).max(-s.max_fall_speed)
+        };
+        let desired = Vector::new(walk[0], c.fall_speed * dt, walk[1]);
+        collisions.clear();
+        let filter = || {
+            QueryFilter::new()
+                .exclude_sensors()
+                .exclude_rigid_body(c.body)
+        };
+        let queries = rapier.broad_phase.as_query_pipeline(
+            rapier.narrow_phase.query_dispatcher(),
+            &rapier.bodies,
+            &rapier.colliders,
+            filter(),
+        );
+        let movement = self.controller.move_shape(
+            dt,
+            &queries,
+            &self.capsule,
+            &Pose::from_translation(c.center),
+            desired,
+            |hit| collisions.push(hit),
+        );
+        let mut moved = movement.translation;
+        c.grounded = movement.grounded;
+        if (was_grounded || c.grounded) && moved.y <= 1e-3 {
+            match self.ground_gap(&queries, c.center + moved) {
+                Some(gap) => {
+                    moved.y -= gap - REST;
+                    c.grounded = true;
+                }
+                None => c.grounded = false,
+            }
+        }
+        if c.grounded {
+            c.fall_speed = 0.0;
+        }
+        if !collisions.is_empty() {
+            let mut queries = rapier.broad_phase.as_query_pipeline_mut(
+                rapier.narrow_phase.query_dispatcher(),
+                &mut rapier.bodies,
+                &mut rapier.colliders,
+                filter(),
+            );
+            self.controller.solve_character_collision_impulses(
+                dt,
+                &mut queries,
+                &self.capsule,
+                s.avatar_mass,
+                collisions.iter(),
+            );
+        }
+        if moved.length() <= STILL {
+            return Vector::ZERO;
+        }
+        c.center += moved;
+        // Aimed from where rapier has the body, so float rounding in its
+        // integration never accumulates.
+        let body = &mut rapier.bodies[c.body];
+        let aim = (c.center - body.translation()) / dt;
+        body.set_linvel(aim, true);
+        moved
+    }
+
+    /// Stops every character's body after a step. They are kinematic bodies
+    /// moved by velocity (the step carries them to where the controller put
+    /// them), and the controller treats a kinematic body's velocity as a
+    /// moving platform's: left in place, two avatars walking into each
+    /// other would shove each other back.
+    pub fn stop_all<'a>(
+        &self,
+        rapier: &mut PhysicsWorld,
+        characters: impl Iterator<Item = &'a Character>,
+    ) {
+        for c in characters {
+            if let Some(body) = rapier.bodies.get_mut(c.body) {
+                body.set_linvel(Vector::ZERO, false);
+            }
+        }
+    }
+
+    /// The gap between the bottom of a capsule centred on `center` and the
+    /// ground under it, if there is ground within the snapping distance.
+    fn ground_gap(&self, queries: &QueryPipeline<'_>, center: Vector) -> Option<f32> {
+        // Cast from a little higher, so that a capsule the controller left
+        // slightly inside its skin still measures a positive gap.
+        let lift = REST;
+        let (_, hit) = queries.cast_shape(
+            &Pose::from_translation(center + Vector::Y * lift),
+            -Vector::Y,
+            &self.capsule,
+            ShapeCastOptions {
+                max_time_of_impact: lift + self.settings.snap_to_ground + REST,
+                target_distance: 0.0,
+                stop_at_penetration: false,
+                compute_impact_geometry_on_penetration: false,
+            },
+        )?;
+        Some(hit.time_of_impact - lift)
+    }
+
+    /// The point at the feet of a capsule centred on `center`, its height
+    /// rounded to the millimetre: an avatar standing on a floor at y = 0 is
+    /// at y = 0, inside the room boxes that start there.
+    pub fn feet_of(&self, center: Vector) -> Vec3 {
+        let mut feet = to_engine(center - Vector::Y * self.feet_to_center);
+        feet.y = (feet.y * 1000.0).round() / 1000.0;
+        feet
+    }
+
+    /// The capsule centre for an avatar whose feet are at `feet`.
+    pub fn center_of(&self, feet: Vec3) -> Vector {
+        to_rapier(feet) + Vector::Y * self.feet_to_center
+    }
+}
+
+/// The gap the character controller keeps between an avatar and what it
+/// walks along, metres.
+pub const SKIN: f32 = 0.01;
+
+/// The gap between a settled avatar's capsule and the ground under it,
+/// metres: more than [`SKIN`], so that the controller's casts start outside
+/// the skin even on a 45° slope.
+pub const REST: f32 = 0.015;
+
+/// Movements shorter than this are rounding, not movement, metres.
+const STILL: f32 = 1e-5;
+
+/// The character controller for `settings`: no snap to ground (see
+/// [`CharacterMover`]).
+fn controller(settings: &PhysicsSettings) -> KinematicCharacterController {
+    KinematicCharacterController {
+        up: Vector::Y,
+        offset: CharacterLength::Absolute(SKIN),
+        slide: true,
+        autostep: Some(CharacterAutostep {
+            max_height: CharacterLength::Absolute(settings.max_step),
+            min_width: CharacterLength::Absolute(0.15),
+            include_dynamic_bodies: false,
+        }),
+        max_slope_climb_angle: settings.max_slope_degrees.to_radians(),
+        min_slope_slide_angle: settings.max_slope_degrees.to_radians(),
+        snap_to_ground: None,
+        ..KinematicCharacterController::default()
+    }
+}
