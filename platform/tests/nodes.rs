@@ -167,7 +167,7 @@ async fn setup_with(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Setup {
-        http: gsp_platform::node::http_client(),
+        http: gsp_agent_api::http_client(),
         base,
         key,
         node_token,
@@ -366,7 +366,7 @@ async fn refusals(t: TestDb) {
     assert_eq!(billing["balance_millis"], 10_000, "nothing was charged");
 
     // Bad tokens, both ways.
-    let http = gsp_platform::node::http_client();
+    let http = gsp_agent_api::http_client();
     for bad in ["gsp_nt_forged", s.key.as_str(), ""] {
         let r = http
             .post(format!("{}/nodes/v1/heartbeat", s.base))

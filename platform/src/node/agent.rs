@@ -21,12 +21,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use gsp_agent_api::{
+    Assignment, Heartbeat, PlatformCallError, PlatformClient, Registered, Registration,
+    ServerReport, StartRequest, Stats,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::runtime::{Launch, Runtime, RuntimeError};
-use super::wire::{Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest};
 use crate::proxy::{self, Phase, PlatformWake, WakeGate};
-use crate::servers::agent::Stats;
 
 /// Public ports for one listener name: `count` ports from `first` on
 /// `ip`; `first == 0` means any free port, each time.
@@ -131,6 +133,7 @@ pub struct NodeAgent {
     config: AgentConfig,
     runtime: Arc<dyn Runtime>,
     http: reqwest::Client,
+    platform: PlatformClient,
     slots: Mutex<HashMap<i64, Arc<Slot>>>,
 }
 
@@ -150,11 +153,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl NodeAgent {
     /// An agent running worlds with `runtime`.
     pub fn new(config: AgentConfig, runtime: Arc<dyn Runtime>) -> Arc<NodeAgent> {
-        let http = super::http_client();
+        let http = gsp_agent_api::http_client();
+        let platform = PlatformClient::new(http.clone(), &config.platform, &config.token);
         Arc::new(NodeAgent {
             config,
             runtime,
             http,
+            platform,
             slots: Mutex::new(HashMap::new()),
         })
     }
@@ -213,13 +218,7 @@ impl NodeAgent {
         // The world's ready signal reaches the gate through `start` (the
         // platform calls it before it answers the wake), so the wake's
         // answer carries no addresses.
-        let source = Arc::new(PlatformWake::new(
-            self.http.clone(),
-            &self.config.platform,
-            &self.config.token,
-            id,
-            None,
-        ));
+        let source = Arc::new(PlatformWake::new(self.platform.clone(), id, None));
         let gate = WakeGate::new(Phase::Asleep, self.config.hold, source);
         let proxies = CancellationToken::new();
         let mut bound = BTreeMap::new();
@@ -531,34 +530,9 @@ impl NodeAgent {
         }
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &impl serde::Serialize,
-    ) -> Result<T, String> {
-        let url = format!("{}{path}", self.config.platform.trim_end_matches('/'));
-        let response = self
-            .http
-            .post(&url)
-            .bearer_auth(&self.config.token)
-            .json(body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(format!("{url}: {status}: {}", error_text(&text)));
-        }
-        response.json().await.map_err(|e| format!("{url}: {e}"))
-    }
-
     /// Registers with the platform once.
-    pub async fn register(&self) -> Result<Registered, String> {
-        let registered: Registered = self
-            .call("/nodes/v1/register", &self.registration())
-            .await?;
+    pub async fn register(&self) -> Result<Registered, PlatformCallError> {
+        let registered = self.platform.register(&self.registration()).await?;
         self.adopt(&registered.servers).await;
         Ok(registered)
     }
@@ -600,7 +574,7 @@ impl NodeAgent {
                 _ = polls.tick() => self.poll_players().await,
                 _ = beats.tick() => {
                     let beat = Heartbeat { free_ports: self.free_ports(), servers: self.reports().await };
-                    match self.call::<serde_json::Value>("/nodes/v1/heartbeat", &beat).await {
+                    match self.platform.heartbeat(&beat).await {
                         Ok(_) => failing = false,
                         Err(e) if !failing => {
                             failing = true;
@@ -649,14 +623,6 @@ pub fn callback_token() -> Result<String, getrandom::Error> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The message in a JSON error body (`{"error": "..."}`), or the text.
-pub(crate) fn error_text(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.chars().take(300).collect())
-}
-
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {
     let context = context.into();
     move |source| NodeError::Runtime(RuntimeError::Io { context, source })
@@ -686,14 +652,5 @@ mod tests {
         assert!("4099-4000".parse::<PortRange>().is_err());
         assert!("0-10".parse::<PortRange>().is_err());
         assert!("x".parse::<PortRange>().is_err());
-    }
-
-    #[test]
-    fn error_bodies_read() {
-        assert_eq!(
-            error_text(r#"{"error":"not enough credits"}"#),
-            "not enough credits"
-        );
-        assert_eq!(error_text("plain"), "plain");
     }
 }

@@ -20,11 +20,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use gsp_agent_api::{same_secret, StartRequest, Started, Stats};
 use serde::Deserialize;
 
 use super::agent::{NodeAgent, NodeError};
-use super::wire::{StartRequest, Started};
-use crate::auth::same_secret;
 
 impl IntoResponse for NodeError {
     fn into_response(self) -> Response {
@@ -159,6 +158,6 @@ async fn logs(
 async fn stats(
     State(agent): State<Arc<NodeAgent>>,
     Path(id): Path<i64>,
-) -> Result<Json<crate::servers::agent::Stats>, NodeError> {
+) -> Result<Json<Stats>, NodeError> {
     Ok(Json(agent.stats(id).await?))
 }

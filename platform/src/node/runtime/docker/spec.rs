@@ -256,7 +256,7 @@ pub fn host_addresses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::servers::Port;
+    use gsp_agent_api::Port;
 
     fn launch(ports: &[(&str, &str)]) -> Launch {
         Launch {
