@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::Args;
 use gsp_agent_api::PlatformClient;
 use gsp_gateways::CancellationToken;
-use gsp_platform::proxy::{self, Phase, PlatformWake, WakeGate};
+use gsp_proxy::{Phase, PlatformWake, WakeGate};
 
 /// The proxy's flags.
 #[derive(Debug, Args)]
@@ -91,19 +91,19 @@ async fn serve(args: ProxyArgs) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     let tasks = [
-        tokio::spawn(proxy::tcp::serve(
+        tokio::spawn(gsp_proxy::tcp::serve(
             telnet,
             gate.clone(),
-            proxy::tcp::TcpOptions {
+            gsp_proxy::tcp::TcpOptions {
                 listener: "telnet".into(),
                 telnet: true,
             },
             shutdown.clone(),
         )),
-        tokio::spawn(proxy::udp::serve(
+        tokio::spawn(gsp_proxy::udp::serve(
             quic,
             gate,
-            proxy::udp::UdpOptions {
+            gsp_proxy::udp::UdpOptions {
                 listener: "quic".into(),
             },
             shutdown.clone(),

@@ -121,7 +121,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<()> {
             ("quic".to_owned(), range(args.quic)),
         ]),
         heartbeat: Duration::from_secs(5),
-        hold: gsp_platform::proxy::DEFAULT_HOLD,
+        hold: gsp_proxy::DEFAULT_HOLD,
         stop_grace: Duration::from_secs(30),
         cpu_total_millis: cpu,
         memory_total_mib: memory,

@@ -25,7 +25,6 @@ pub mod ledger;
 pub mod local;
 pub mod node;
 pub mod payments;
-pub mod proxy;
 pub mod servers;
 pub mod web;
 

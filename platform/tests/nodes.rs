@@ -311,7 +311,7 @@ async fn wake_hibernate_cycle(t: TestDb) {
     // The next client is held with a line, wakes it, and reaches it.
     let mut c = TcpStream::connect(proxy).await.unwrap();
     let text = read_until(&mut c, GREETING).await;
-    assert!(text.starts_with(gsp_platform::proxy::WAKING_LINE), "{text}");
+    assert!(text.starts_with(gsp_proxy::WAKING_LINE), "{text}");
     wait_state(&s, id, "running").await;
     let causes: Vec<(ServerState, String)> = s
         .state
@@ -466,7 +466,7 @@ async fn cycle_with_docker(t: TestDb) {
 
     let mut c = TcpStream::connect(proxy).await.unwrap();
     let text = read_until(&mut c, "name").await;
-    assert!(text.starts_with(gsp_platform::proxy::WAKING_LINE), "{text}");
+    assert!(text.starts_with(gsp_proxy::WAKING_LINE), "{text}");
     wait_state(&s, id, "running").await;
     drop(c);
 

@@ -25,10 +25,10 @@ use gsp_agent_api::{
     Assignment, Heartbeat, PlatformCallError, PlatformClient, Registered, Registration,
     ServerReport, StartRequest, Stats,
 };
+use gsp_proxy::{Phase, PlatformWake, WakeGate};
 use tokio_util::sync::CancellationToken;
 
 use super::runtime::{Launch, Runtime, RuntimeError};
-use crate::proxy::{self, Phase, PlatformWake, WakeGate};
 
 /// Public ports for one listener name: `count` ports from `first` on
 /// `ip`; `first == 0` means any free port, each time.
@@ -229,10 +229,10 @@ impl NodeAgent {
                 "udp" => {
                     let socket = self.bind_udp(&port.name, wanted, &taken).await?;
                     let addr = socket.local_addr().map_err(io("reading a UDP address"))?;
-                    tokio::spawn(proxy::udp::serve(
+                    tokio::spawn(gsp_proxy::udp::serve(
                         socket,
                         gate.clone(),
-                        proxy::udp::UdpOptions {
+                        gsp_proxy::udp::UdpOptions {
                             listener: port.name.clone(),
                         },
                         proxies.clone(),
@@ -242,10 +242,10 @@ impl NodeAgent {
                 _ => {
                     let listener = self.bind_tcp(&port.name, wanted, &taken).await?;
                     let addr = listener.local_addr().map_err(io("reading a TCP address"))?;
-                    tokio::spawn(proxy::tcp::serve(
+                    tokio::spawn(gsp_proxy::tcp::serve(
                         listener,
                         gate.clone(),
-                        proxy::tcp::TcpOptions {
+                        gsp_proxy::tcp::TcpOptions {
                             listener: port.name.clone(),
                             telnet: port.name == "telnet",
                         },

@@ -3,7 +3,7 @@
 //! - [`runtime`]: how a world runs on a node (a child process, or a Docker
 //!   container), behind one trait.
 //! - [`agent`]: the node agent's core (`gsp agent`): the servers it hosts,
-//!   each behind a [`wake proxy`](crate::proxy), registration and
+//!   each behind a [wake proxy](gsp_proxy), registration and
 //!   heartbeats.
 //! - [`http`]: the agent's API, which only the platform calls.
 //! - [`gsp_agent_api`]: what the two say to each other, and their HTTP

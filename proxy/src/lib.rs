@@ -1,6 +1,11 @@
 //! The wake-on-connect proxy: the sidecar in front of each world, on its
 //! public telnet (TCP) and QUIC (UDP) ports.
 //!
+//! Two processes run it: the node agent (`gsp agent`, crate `gsp-agent`)
+//! runs one in-process for each server it hosts, and `gsp proxy` runs one
+//! standalone in front of a single world. It needs only the platform's wake
+//! call from `gsp-agent-api`, never the platform itself.
+//!
 //! While the world runs, the proxy splices bytes (TCP) or relays datagrams
 //! (UDP) between clients and the world. While it sleeps, the first client
 //! makes the proxy ask the platform to wake it, and every client is held
@@ -12,9 +17,18 @@
 //! client reaches the world within milliseconds of the world being able to
 //! serve it.
 //!
-//! [`gate`] is the wake state machine with no I/O; [`WakeGate`] shares it
-//! between connections and calls a [`WakeSource`] (the platform); [`tcp`]
-//! and [`udp`] are the two listeners' thin async shells.
+//! # Layout
+//!
+//! - [`gate`]: the wake state machine, with no I/O ([`Gate`], [`Phase`],
+//!   [`Admit`]).
+//! - this module: [`WakeGate`], which shares a gate between connections
+//!   and asks a [`WakeSource`] for wakes; [`PlatformWake`], the source that
+//!   asks the platform; [`WAKING_LINE`] and [`DEFAULT_HOLD`].
+//! - [`tcp`]: the TCP listener's thin async shell (accept, hold, splice).
+//! - [`udp`]: the UDP listener's thin async shell (a relay session per
+//!   client).
+
+#![warn(missing_docs)]
 
 pub mod gate;
 pub mod tcp;
