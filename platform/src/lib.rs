@@ -6,7 +6,8 @@
 //! and never negative), [`billing`] (hourly charges from servers' state
 //! changes), [`servers`] (templates, servers, the agent interface), [`api`]
 //! (the JSON API) and [`web`] (the dashboard).
-//! [`backup`] archives a world's data while it runs, stores and restores it.
+//! [`backup`] keeps the archives of worlds' data that node agents make, and
+//! gives them back for a restore.
 //! It never links the engine: it drives worlds as processes, through their
 //! command line and HTTP API.
 //!

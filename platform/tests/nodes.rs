@@ -13,13 +13,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gsp_agent::runtime::process::ProcessRuntime;
+use gsp_agent::{Agent, AgentConfig, PortRange};
 use gsp_persistence::testing::TestDb;
 use gsp_platform::api::AppState;
 use gsp_platform::auth::{ApiKeys, Role, Users};
 use gsp_platform::ledger::{Ledger, Millis};
-use gsp_platform::node::agent::{AgentConfig, NodeAgent, PortRange};
 use gsp_platform::node::fleet::Fleet;
-use gsp_platform::node::runtime::process::ProcessRuntime;
 use gsp_platform::servers::ServerState;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,7 +55,7 @@ struct Setup {
     key: String,
     node_token: String,
     agent_api: SocketAddr,
-    agent: Arc<NodeAgent>,
+    agent: Arc<Agent>,
     world: SocketAddr,
     state: AppState,
     stop: CancellationToken,
@@ -92,7 +92,7 @@ async fn setup_with(
     t: &TestDb,
     credits: i64,
     memory_mib: i64,
-    runtime: Arc<dyn gsp_platform::node::runtime::Runtime>,
+    runtime: Arc<dyn gsp_agent::runtime::Runtime>,
 ) -> Setup {
     let db = t.db().clone();
     let fleet = Fleet::new(db.clone());
@@ -129,7 +129,7 @@ async fn setup_with(
     let config = AgentConfig {
         platform: base.clone(),
         token: node_token.clone(),
-        callback_token: gsp_platform::node::agent::callback_token().unwrap(),
+        callback_token: gsp_agent::callback_token().unwrap(),
         address: format!("http://{agent_api}"),
         data: dir.path().to_owned(),
         public_ip: [127, 0, 0, 1].into(),
@@ -143,9 +143,9 @@ async fn setup_with(
         cpu_total_millis: 2000,
         memory_total_mib: memory_mib,
     };
-    let agent = NodeAgent::new(config, runtime);
+    let agent = Agent::new(config, runtime);
     let stop = CancellationToken::new();
-    tokio::spawn(gsp_platform::node::http::serve(
+    tokio::spawn(gsp_agent::http::serve(
         agent_listener,
         agent.clone(),
         stop.clone(),
@@ -408,7 +408,7 @@ gsp_persistence::both_backends! {
 /// proxy, hibernate when idle (the container stops), wake, delete (the
 /// container goes).
 async fn cycle_with_docker(t: TestDb) {
-    use gsp_platform::node::runtime::docker::DockerRuntime;
+    use gsp_agent::runtime::docker::DockerRuntime;
     let image = std::env::var("GSP_TEST_IMAGE").unwrap_or_else(|_| "gsp-world:test".into());
     let skip = |why: String| {
         assert!(

@@ -7,39 +7,38 @@
 //! key (`*.pem`) and perhaps other small files and folders. Backing it up
 //! has two halves, which run in different places:
 //!
-//! - [`archive`] runs on the node, next to the data. [`archive::snapshot`]
-//!   makes a gzip'd tar of the directory *while the world may be running*:
-//!   copying `gsp.db` byte for byte would catch it between writes (and
-//!   without what still sits in its `-wal`), so every SQLite database is
-//!   copied through SQLite itself (`VACUUM INTO`), which gives one
-//!   transaction-consistent file; the `-wal`, `-shm` and `-journal` side
-//!   files are never archived. [`archive::restore`] unpacks an archive into
-//!   a fresh directory beside the old one and swaps the two, so a bad
-//!   archive changes nothing (the world is stopped while it runs).
+//! - The archive runs on the node, next to the data: the agent
+//!   (`gsp_agent::archive`) makes a gzip'd tar of the directory *while the
+//!   world may be running*, every SQLite database copied through SQLite
+//!   itself (`VACUUM INTO`), and restores one by unpacking beside the old
+//!   directory and swapping the two, so a bad archive changes nothing. The
+//!   platform asks for both through the node's agent
+//!   ([`Agent::backup`](crate::servers::agent::Agent::backup),
+//!   [`Agent::restore`](crate::servers::agent::Agent::restore)) and never
+//!   opens an archive.
 //! - [`store`] keeps the archives: [`BackupStore`] on a local directory or
 //!   any S3-compatible store, one folder per server
 //!   (`servers/<id>/<created_at_ms>.tar.gz`), listed newest first as
 //!   [`BackupInfo`].
 //!
-//! Taking a backup is therefore `store.put(id, snapshot(dir).await?)`, and
-//! restoring one is `restore(&store.get(id, name).await?, dir)`. Everything
-//! fails with a [`BackupError`] whose message can be shown to a user.
+//! Taking a backup is therefore `store.put(id, agent.backup(id).await?)`,
+//! and restoring one is `agent.restore(id, store.get(id, name).await?)`.
+//! The store fails with a [`BackupError`] whose message can be shown to a
+//! user.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), gsp_platform::backup::BackupError> {
-//! use gsp_platform::backup::{archive, BackupStore};
-//! use std::path::Path;
+//! use gsp_platform::backup::BackupStore;
 //!
 //! let store = BackupStore::from_url("file:///var/lib/gsp/backups")?;
-//! let data = Path::new("/var/lib/gsp/servers/7");
-//! let info = store.put(7, archive::snapshot(data).await?).await?;
-//! // ... later, with the world stopped:
+//! let archive: Vec<u8> = Vec::new(); // from the server's agent
+//! let info = store.put(7, archive).await?;
+//! // ... later, with the world stopped, back to its agent:
 //! let bytes = store.get(7, &info.name).await?;
-//! archive::restore(&bytes, data).await?;
+//! # let _ = bytes;
 //! # Ok(()) }
 //! ```
 
-pub mod archive;
 mod error;
 pub mod store;
 

@@ -1,16 +1,12 @@
-//! Nodes: the machines that run worlds, and how the platform drives them.
+//! Nodes: the machines that run worlds, as the platform sees them.
 //!
-//! - [`runtime`]: how a world runs on a node (a child process, or a Docker
-//!   container), behind one trait.
-//! - [`agent`]: the node agent's core (`gsp agent`): the servers it hosts,
-//!   each behind a [wake proxy](gsp_proxy), registration and
-//!   heartbeats.
-//! - [`http`]: the agent's API, which only the platform calls.
-//! - [`gsp_agent_api`]: what the two say to each other, and their HTTP
-//!   clients.
-//! - [`fleet`]: the platform's side: node tokens, registrations,
+//! - [`fleet`]: the node registry (tokens, registrations, heartbeats),
 //!   placement, and the [`Agent`](crate::servers::agent::Agent) that
-//!   calls node agents over HTTP.
+//!   drives each node's agent through [`gsp_agent_api::AgentClient`].
+//! - [`routes`]: the platform's routes for node agents (`/nodes/v1`).
+//!
+//! The agent itself (`gsp agent`) is the `gsp-agent` crate, and what the
+//! two say to each other is [`gsp_agent_api`].
 //!
 //! ```text
 //!  player ──telnet/QUIC──▶ wake proxy ──▶ world (process or container)
@@ -21,8 +17,5 @@
 //!                              └──register, heartbeat (node token)
 //! ```
 
-pub mod agent;
 pub mod fleet;
-pub mod http;
 pub mod routes;
-pub mod runtime;

@@ -76,7 +76,7 @@ pub trait Agent: Send + Sync + 'static {
     /// Its current stats.
     fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, AgentError>>;
     /// A consistent snapshot of the server's data: a gzip'd tar (see
-    /// [`crate::backup::archive`]), taken while it runs or sleeps.
+    /// [`crate::backup`]), taken while it runs or sleeps.
     fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, AgentError>> {
         let _ = server_id;
         Box::pin(async { Err(AgentError::Node("this agent cannot back up servers".into())) })
