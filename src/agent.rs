@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use gsp_agent::runtime::docker::DockerRuntime;
+use gsp_agent::runtime::process::ProcessRuntime;
+use gsp_agent::runtime::Runtime;
+use gsp_agent::{Agent, AgentConfig, PortRange};
 use gsp_gateways::CancellationToken;
-use gsp_platform::node::agent::{AgentConfig, NodeAgent, PortRange};
-use gsp_platform::node::runtime::docker::DockerRuntime;
-use gsp_platform::node::runtime::process::ProcessRuntime;
-use gsp_platform::node::runtime::Runtime;
 
 /// How worlds run on this node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -146,8 +146,7 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
     let config = AgentConfig {
         platform: args.link.platform.trim_end_matches('/').to_owned(),
         token: args.link.token,
-        callback_token: gsp_platform::node::agent::callback_token()
-            .context("making the callback token")?,
+        callback_token: gsp_agent::callback_token().context("making the callback token")?,
         address: args.advertise.unwrap_or_else(|| format!("http://{bound}")),
         data,
         public_ip: args.public_ip,
@@ -161,9 +160,9 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
         cpu_total_millis: args.cpu.unwrap_or(cpu),
         memory_total_mib: args.memory.unwrap_or(memory),
     };
-    let agent = NodeAgent::new(config, make_runtime(args.runtime).await?);
+    let agent = Agent::new(config, make_runtime(args.runtime).await?);
     let shutdown = CancellationToken::new();
-    let api = tokio::spawn(gsp_platform::node::http::serve(
+    let api = tokio::spawn(gsp_agent::http::serve(
         listener,
         agent.clone(),
         shutdown.clone(),

@@ -11,8 +11,9 @@ use std::time::Duration;
 use crate::agent::PlatformLink;
 use anyhow::Context;
 use clap::Args;
+use gsp_agent_api::PlatformClient;
 use gsp_gateways::CancellationToken;
-use gsp_platform::proxy::{self, Phase, PlatformWake, WakeGate};
+use gsp_proxy::{Phase, PlatformWake, WakeGate};
 
 /// The proxy's flags.
 #[derive(Debug, Args)]
@@ -69,13 +70,12 @@ async fn serve(args: ProxyArgs) -> anyhow::Result<()> {
         _ => Phase::Asleep,
     };
     let hold = Duration::try_from_secs_f64(args.hold).context("--hold is a number of seconds")?;
-    let source = PlatformWake::new(
-        gsp_platform::node::http_client(),
+    let platform = PlatformClient::new(
+        gsp_agent_api::http_client(),
         &args.link.platform,
         &args.link.token,
-        args.server,
-        Some(upstreams),
     );
+    let source = PlatformWake::new(platform, args.server, Some(upstreams));
     let gate = WakeGate::new(phase, hold, std::sync::Arc::new(source));
     let telnet = tokio::net::TcpListener::bind(args.telnet)
         .await
@@ -91,19 +91,19 @@ async fn serve(args: ProxyArgs) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     let tasks = [
-        tokio::spawn(proxy::tcp::serve(
+        tokio::spawn(gsp_proxy::tcp::serve(
             telnet,
             gate.clone(),
-            proxy::tcp::TcpOptions {
+            gsp_proxy::tcp::TcpOptions {
                 listener: "telnet".into(),
                 telnet: true,
             },
             shutdown.clone(),
         )),
-        tokio::spawn(proxy::udp::serve(
+        tokio::spawn(gsp_proxy::udp::serve(
             quic,
             gate,
-            proxy::udp::UdpOptions {
+            gsp_proxy::udp::UdpOptions {
                 listener: "quic".into(),
             },
             shutdown.clone(),

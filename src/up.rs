@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use gsp_agent::{Agent, AgentConfig, PortRange};
 use gsp_control::backup::BackupStore;
 use gsp_gateways::CancellationToken;
 use gsp_platform::api::AppState;
 use gsp_platform::local;
-use gsp_platform::node::agent::{AgentConfig, NodeAgent, PortRange};
 use gsp_platform::node::fleet::Fleet;
 
 use crate::agent::{machine_capacity, make_runtime, RuntimeKind};
@@ -111,8 +111,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<()> {
     let config = AgentConfig {
         platform: format!("http://{}", loopback(http)),
         token,
-        callback_token: gsp_platform::node::agent::callback_token()
-            .context("making the callback token")?,
+        callback_token: gsp_agent::callback_token().context("making the callback token")?,
         address: format!("http://{}", agent_listener.local_addr()?),
         data: data.clone(),
         public_ip: args.telnet.ip(),
@@ -121,14 +120,14 @@ async fn serve(args: UpArgs) -> anyhow::Result<()> {
             ("quic".to_owned(), range(args.quic)),
         ]),
         heartbeat: Duration::from_secs(5),
-        hold: gsp_platform::proxy::DEFAULT_HOLD,
+        hold: gsp_proxy::DEFAULT_HOLD,
         stop_grace: Duration::from_secs(30),
         cpu_total_millis: cpu,
         memory_total_mib: memory,
     };
-    let agent = NodeAgent::new(config, make_runtime(RuntimeKind::Process).await?);
+    let agent = Agent::new(config, make_runtime(RuntimeKind::Process).await?);
     let agents_stop = CancellationToken::new();
-    let agent_api = tokio::spawn(gsp_platform::node::http::serve(
+    let agent_api = tokio::spawn(gsp_agent::http::serve(
         agent_listener,
         agent.clone(),
         agents_stop.clone(),

@@ -13,16 +13,15 @@
 //! - [`node`]: the routes node agents call (`/nodes/v1`), and the fleet of
 //!   nodes the platform places servers on.
 //! - [`local`]: what `gsp up` seeds in the database on a first run.
-//! - [`backup`], [`proxy`]: node-side code on its way out to its own
-//!   crates.
+//!
+//! It never links the engine, nor the node agent or the wake proxy: it
+//! drives worlds through node agents, over HTTP ([`gsp_agent_api`]).
 
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod backup;
 pub mod local;
 pub mod node;
-pub mod proxy;
 pub mod web;
 
 use std::net::SocketAddr;

@@ -13,13 +13,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gsp_agent::runtime::process::ProcessRuntime;
+use gsp_agent::{Agent, AgentConfig, PortRange};
 use gsp_control::auth::{ApiKeys, Role, Users};
 use gsp_control::ledger::{Ledger, Millis};
 use gsp_control::servers::ServerState;
 use gsp_platform::api::AppState;
-use gsp_platform::node::agent::{AgentConfig, NodeAgent, PortRange};
 use gsp_platform::node::fleet::Fleet;
-use gsp_platform::node::runtime::process::ProcessRuntime;
 use gsp_store::testing::TestDb;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,7 +55,7 @@ struct Setup {
     key: String,
     node_token: String,
     agent_api: SocketAddr,
-    agent: Arc<NodeAgent>,
+    agent: Arc<Agent>,
     world: SocketAddr,
     state: AppState,
     stop: CancellationToken,
@@ -92,7 +92,7 @@ async fn setup_with(
     t: &TestDb,
     credits: i64,
     memory_mib: i64,
-    runtime: Arc<dyn gsp_platform::node::runtime::Runtime>,
+    runtime: Arc<dyn gsp_agent::runtime::Runtime>,
 ) -> Setup {
     let db = t.db().clone();
     let fleet = Fleet::new(db.clone());
@@ -129,7 +129,7 @@ async fn setup_with(
     let config = AgentConfig {
         platform: base.clone(),
         token: node_token.clone(),
-        callback_token: gsp_platform::node::agent::callback_token().unwrap(),
+        callback_token: gsp_agent::callback_token().unwrap(),
         address: format!("http://{agent_api}"),
         data: dir.path().to_owned(),
         public_ip: [127, 0, 0, 1].into(),
@@ -143,9 +143,9 @@ async fn setup_with(
         cpu_total_millis: 2000,
         memory_total_mib: memory_mib,
     };
-    let agent = NodeAgent::new(config, runtime);
+    let agent = Agent::new(config, runtime);
     let stop = CancellationToken::new();
-    tokio::spawn(gsp_platform::node::http::serve(
+    tokio::spawn(gsp_agent::http::serve(
         agent_listener,
         agent.clone(),
         stop.clone(),
@@ -167,7 +167,7 @@ async fn setup_with(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Setup {
-        http: gsp_platform::node::http_client(),
+        http: gsp_agent_api::http_client(),
         base,
         key,
         node_token,
@@ -311,7 +311,7 @@ async fn wake_hibernate_cycle(t: TestDb) {
     // The next client is held with a line, wakes it, and reaches it.
     let mut c = TcpStream::connect(proxy).await.unwrap();
     let text = read_until(&mut c, GREETING).await;
-    assert!(text.starts_with(gsp_platform::proxy::WAKING_LINE), "{text}");
+    assert!(text.starts_with(gsp_proxy::WAKING_LINE), "{text}");
     wait_state(&s, id, "running").await;
     let causes: Vec<(ServerState, String)> = s
         .state
@@ -373,7 +373,7 @@ async fn refusals(t: TestDb) {
     assert_eq!(billing["balance_millis"], 10_000, "nothing was charged");
 
     // Bad tokens, both ways.
-    let http = gsp_platform::node::http_client();
+    let http = gsp_agent_api::http_client();
     for bad in ["gsp_nt_forged", s.key.as_str(), ""] {
         let r = http
             .post(format!("{}/nodes/v1/heartbeat", s.base))
@@ -415,7 +415,7 @@ gsp_store::both_backends! {
 /// proxy, hibernate when idle (the container stops), wake, delete (the
 /// container goes).
 async fn cycle_with_docker(t: TestDb) {
-    use gsp_platform::node::runtime::docker::DockerRuntime;
+    use gsp_agent::runtime::docker::DockerRuntime;
     let image = std::env::var("GSP_TEST_IMAGE").unwrap_or_else(|_| "gsp-world:test".into());
     let skip = |why: String| {
         assert!(
@@ -473,7 +473,7 @@ async fn cycle_with_docker(t: TestDb) {
 
     let mut c = TcpStream::connect(proxy).await.unwrap();
     let text = read_until(&mut c, "name").await;
-    assert!(text.starts_with(gsp_platform::proxy::WAKING_LINE), "{text}");
+    assert!(text.starts_with(gsp_proxy::WAKING_LINE), "{text}");
     wait_state(&s, id, "running").await;
     drop(c);
 

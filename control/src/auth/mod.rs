@@ -123,8 +123,4 @@ pub fn now_secs() -> u64 {
     now_ms().max(0) as u64 / 1000
 }
 
-/// Whether two secrets are equal, in time independent of where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
+pub use gsp_agent_api::same_secret;

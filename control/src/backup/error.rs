@@ -1,6 +1,8 @@
-//! What can go wrong with a backup, in words a user can act on.
+//! What can go wrong with the backup store, in words a user can act on.
+//! (Making and unpacking archives fails with the agent's own error; the
+//! platform sees those through the agent's API.)
 
-/// A backup could not be made, stored, found or restored.
+/// A backup could not be stored, found or listed.
 ///
 /// Every variant's message is fit to show to the user who asked; the
 /// [`BackupError::Io`] and [`BackupError::Store`] ones also say which path
@@ -18,11 +20,6 @@ pub enum BackupError {
     /// The name is not one a backup can have (`<digits>.tar.gz`).
     #[error("{0:?} is not a backup name (backup names look like 1700000000000.tar.gz)")]
     BadName(String),
-    /// The archive cannot be restored: not a gzip'd tar, or an entry that
-    /// would land outside the data directory or is not a plain file or
-    /// folder. Nothing was changed.
-    #[error("the backup archive cannot be restored: {0}")]
-    BadArchive(String),
     /// The backup store's URL is not one this platform can use.
     #[error("unusable backup store URL: {0}")]
     BadUrl(String),
@@ -38,27 +35,15 @@ pub enum BackupError {
     /// The backup store failed (unreachable, refused, misconfigured).
     #[error("the backup store failed: {0}")]
     Store(String),
-    /// SQLite could not copy a database.
-    #[error("copying a database failed: {0}")]
-    Database(String),
 }
 
 impl BackupError {
     /// An [`BackupError::Io`] that says what was being done.
-    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
             source,
         }
-    }
-
-    /// A panicked or cancelled blocking task, as an error rather than a
-    /// panic in the caller.
-    pub fn worker(what: &str, err: tokio::task::JoinError) -> Self {
-        Self::io(
-            format!("{what}: the worker thread stopped"),
-            std::io::Error::other(err.to_string()),
-        )
     }
 }
 

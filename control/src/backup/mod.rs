@@ -7,15 +7,15 @@
 //! key (`*.pem`) and perhaps other small files and folders. Backing it up
 //! has two halves, which run in different places:
 //!
-//! - the archive half runs on the node, next to the data (the node agent,
-//!   `gsp agent`). It makes a gzip'd tar of the directory *while the world may be running*:
-//!   copying `gsp.db` byte for byte would catch it between writes (and
-//!   without what still sits in its `-wal`), so every SQLite database is
-//!   copied through SQLite itself (`VACUUM INTO`), which gives one
-//!   transaction-consistent file; the `-wal`, `-shm` and `-journal` side
-//!   files are never archived. A restore unpacks an archive into
-//!   a fresh directory beside the old one and swaps the two, so a bad
-//!   archive changes nothing (the world is stopped while it runs).
+//! - The archive runs on the node, next to the data: the agent
+//!   (`gsp_agent::archive`) makes a gzip'd tar of the directory *while the
+//!   world may be running*, every SQLite database copied through SQLite
+//!   itself (`VACUUM INTO`), and restores one by unpacking beside the old
+//!   directory and swapping the two, so a bad archive changes nothing. The
+//!   control plane asks for both through the node's agent
+//!   ([`Orchestrator::backup`](crate::servers::orchestrator::Orchestrator::backup),
+//!   [`Orchestrator::restore`](crate::servers::orchestrator::Orchestrator::restore))
+//!   and never opens an archive.
 //! - [`store`] keeps the archives: [`BackupStore`] on a local directory or
 //!   any S3-compatible store, one folder per server
 //!   (`servers/<id>/<created_at_ms>.tar.gz`), listed newest first as

@@ -5,29 +5,15 @@
 //! agents (`gsp agent`) over HTTP; [`crate::hosting`] is its one caller
 //! for changes.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Server, Template};
 
-/// A boxed future, so that [`Agent`] can be a trait object.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
+/// A boxed future, so that [`Orchestrator`] can be a trait object.
+pub use futures_util::future::BoxFuture;
 /// What a node reports about one server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Stats {
-    /// Whether its process or container runs.
-    pub running: bool,
-    /// CPU use, percent of one core.
-    pub cpu_percent: f64,
-    /// Memory in use, MiB.
-    pub memory_mib: f64,
-    /// Players connected, as the world reports them.
-    pub players: u32,
-}
+pub use gsp_agent_api::Stats;
 
 /// A node, as its agent last reported it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]

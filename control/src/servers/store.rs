@@ -6,31 +6,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Role;
 
-/// A port a template's game listens on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Port {
-    /// What it is for ("telnet", "quic").
-    #[schema(example = "telnet")]
-    pub name: String,
-    /// "tcp" or "udp".
-    #[schema(example = "tcp")]
-    pub protocol: String,
-}
-
-impl Port {
-    /// A port named `name` on `protocol` ("tcp" or "udp").
-    pub fn new(name: &str, protocol: &str) -> Port {
-        Port {
-            name: name.into(),
-            protocol: protocol.into(),
-        }
-    }
-
-    /// The public ports of a GSP world: telnet over TCP, QUIC over UDP.
-    pub fn gsp_world() -> Vec<Port> {
-        vec![Port::new("telnet", "tcp"), Port::new("quic", "udp")]
-    }
-}
+pub use gsp_agent_api::Port;
 
 /// How to run a game, and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -240,13 +216,8 @@ impl Servers {
                 "launch names the image or the command".into(),
             ));
         }
-        if t.ports
-            .iter()
-            .any(|p| !matches!(p.protocol.as_str(), "tcp" | "udp"))
-        {
-            return Err(ServerError::Invalid(
-                "a port's protocol is \"tcp\" or \"udp\"".into(),
-            ));
+        if let Some(e) = t.ports.iter().find_map(|p| p.check().err()) {
+            return Err(ServerError::Invalid(e.to_string()));
         }
         if t.cpu_millis <= 0
             || t.memory_mib <= 0

@@ -24,9 +24,7 @@ impl From<BackupError> for ApiError {
     fn from(e: BackupError) -> Self {
         match e {
             BackupError::NotFound { .. } => ApiError::NotFound(e.to_string()),
-            BackupError::BadName(_) | BackupError::BadArchive(_) => {
-                ApiError::BadRequest(e.to_string())
-            }
+            BackupError::BadName(_) => ApiError::BadRequest(e.to_string()),
             BackupError::Store(_) => ApiError::BadGateway(e.to_string()),
             _ => ApiError::Internal(e.to_string()),
         }

@@ -19,14 +19,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use gsp_agent_api::{
+    same_secret, AgentCallError, AgentClient, Assignment, Heartbeat, Registered, Registration,
+    ServerReport, StartRequest, NODE_TOKEN_PREFIX,
+};
 use gsp_store::{token, Database, StoreError};
 
-use super::agent::error_text;
-use super::wire::{
-    Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest, Started,
-    NODE_TOKEN_PREFIX,
-};
-use gsp_control::auth::{now_ms, same_secret};
+use gsp_control::auth::now_ms;
 use gsp_control::servers::orchestrator::{BoxFuture, Node, Orchestrator, OrchestratorError, Stats};
 use gsp_control::servers::{Server, Template};
 
@@ -107,7 +106,7 @@ pub struct NodeId {
 impl Fleet {
     /// The fleet recorded in `db`.
     pub fn new(db: Database) -> Fleet {
-        let http = super::http_client();
+        let http = gsp_agent_api::http_client();
         Fleet {
             db,
             http,
@@ -478,48 +477,19 @@ impl Fleet {
             .ok_or(OrchestratorError::Unknown)
     }
 
-    /// Calls the agent of `node`.
-    async fn call(
-        &self,
-        node: &NodeRow,
-        method: reqwest::Method,
-        path: &str,
-        body: Body<'_>,
-        timeout: Duration,
-    ) -> Result<reqwest::Response, OrchestratorError> {
-        let url = format!("{}{path}", node.address);
-        let mut request = self
-            .http
-            .request(method, &url)
-            .bearer_auth(&node.callback_token)
-            .timeout(timeout);
-        match body {
-            Body::None => {}
-            Body::Start(spec) => request = request.json(spec),
-            Body::Bytes(bytes) => request = request.body(bytes),
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| OrchestratorError::Node(format!("node {}: {e}", node.name)))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let text = error_text(&response.text().await.unwrap_or_default());
-        Err(match status.as_u16() {
-            404 => OrchestratorError::Unknown,
-            409 if text.starts_with("no free public port") => OrchestratorError::NoCapacity,
-            _ => OrchestratorError::Node(format!("node {}: {status}: {text}", node.name)),
-        })
+    /// The client for the agent of `node`.
+    fn client(&self, node: &NodeRow) -> AgentClient {
+        AgentClient::new(self.http.clone(), &node.address, &node.callback_token)
     }
 }
 
-/// What a call to an agent sends.
-enum Body<'a> {
-    None,
-    Start(&'a StartRequest),
-    Bytes(Vec<u8>),
+/// An agent call's failure, as the platform's callers branch on it.
+fn failed(node: &NodeRow, e: AgentCallError) -> OrchestratorError {
+    match e {
+        AgentCallError::UnknownServer(_) => OrchestratorError::Unknown,
+        AgentCallError::NoFreePort(_) => OrchestratorError::NoCapacity,
+        e => OrchestratorError::Node(format!("node {}: {e}", node.name)),
+    }
 }
 
 /// What an agent needs to run a server of `t`.
@@ -532,13 +502,6 @@ pub fn spec_of(t: &Template) -> StartRequest {
         memory_mib: t.memory_mib,
     }
 }
-
-/// Starting a world may take its boot time; stopping, its final save.
-const START_TIMEOUT: Duration = Duration::from_secs(90);
-const STOP_TIMEOUT: Duration = Duration::from_secs(90);
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// A snapshot on its way either way.
-const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Orchestrator for Fleet {
     fn start<'a>(
@@ -555,20 +518,11 @@ impl Orchestrator for Fleet {
                 Some(node) => node,
                 None => self.place(server, template).await?,
             };
-            let spec = spec_of(template);
-            let path = format!("/v1/servers/{}", server.id);
-            let started: Started = self
-                .call(
-                    &node,
-                    reqwest::Method::PUT,
-                    &path,
-                    Body::Start(&spec),
-                    START_TIMEOUT,
-                )
-                .await?
-                .json()
+            let started = self
+                .client(&node)
+                .start(server.id, &spec_of(template))
                 .await
-                .map_err(|e| OrchestratorError::Node(format!("node {}: {e}", node.name)))?;
+                .map_err(|e| failed(&node, e))?;
             self.save_endpoints(server.id, &started.endpoints).await
         })
     }
@@ -583,16 +537,10 @@ impl Orchestrator for Fleet {
     fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let node = self.node_for(server_id).await?;
-            let path = format!("/v1/servers/{server_id}/stop");
-            self.call(
-                &node,
-                reqwest::Method::POST,
-                &path,
-                Body::None,
-                STOP_TIMEOUT,
-            )
-            .await?;
-            Ok(())
+            self.client(&node)
+                .stop(server_id)
+                .await
+                .map_err(|e| failed(&node, e))
         })
     }
 
@@ -604,16 +552,10 @@ impl Orchestrator for Fleet {
                 Err(OrchestratorError::Unknown) => return Ok(()),
                 Err(e) => return Err(e),
             };
-            let path = format!("/v1/servers/{server_id}");
-            self.call(
-                &node,
-                reqwest::Method::DELETE,
-                &path,
-                Body::None,
-                STOP_TIMEOUT,
-            )
-            .await?;
-            Ok(())
+            self.client(&node)
+                .remove(server_id)
+                .await
+                .map_err(|e| failed(&node, e))
         })
     }
 
@@ -628,12 +570,10 @@ impl Orchestrator for Fleet {
                 Err(OrchestratorError::Unknown) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
-            let path = format!("/v1/servers/{server_id}/logs?lines={lines}");
-            self.call(&node, reqwest::Method::GET, &path, Body::None, READ_TIMEOUT)
-                .await?
-                .json()
+            self.client(&node)
+                .logs(server_id, lines)
                 .await
-                .map_err(|e| OrchestratorError::Node(e.to_string()))
+                .map_err(|e| failed(&node, e))
         })
     }
 
@@ -644,33 +584,20 @@ impl Orchestrator for Fleet {
                 Err(OrchestratorError::Unknown) => return Ok(Stats::default()),
                 Err(e) => return Err(e),
             };
-            let path = format!("/v1/servers/{server_id}/stats");
-            self.call(&node, reqwest::Method::GET, &path, Body::None, READ_TIMEOUT)
-                .await?
-                .json()
+            self.client(&node)
+                .stats(server_id)
                 .await
-                .map_err(|e| OrchestratorError::Node(e.to_string()))
+                .map_err(|e| failed(&node, e))
         })
     }
 
     fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, OrchestratorError>> {
         Box::pin(async move {
             let node = self.node_for(server_id).await?;
-            let path = format!("/v1/servers/{server_id}/backup");
-            let response = self
-                .call(
-                    &node,
-                    reqwest::Method::POST,
-                    &path,
-                    Body::None,
-                    TRANSFER_TIMEOUT,
-                )
-                .await?;
-            let bytes = response
-                .bytes()
+            self.client(&node)
+                .backup(server_id)
                 .await
-                .map_err(|e| OrchestratorError::Node(format!("node {}: {e}", node.name)))?;
-            Ok(bytes.to_vec())
+                .map_err(|e| failed(&node, e))
         })
     }
 
@@ -681,16 +608,10 @@ impl Orchestrator for Fleet {
     ) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let node = self.node_for(server_id).await?;
-            let path = format!("/v1/servers/{server_id}/data");
-            self.call(
-                &node,
-                reqwest::Method::PUT,
-                &path,
-                Body::Bytes(archive),
-                TRANSFER_TIMEOUT,
-            )
-            .await?;
-            Ok(())
+            self.client(&node)
+                .restore(server_id, archive)
+                .await
+                .map_err(|e| failed(&node, e))
         })
     }
 

@@ -16,10 +16,10 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
+use gsp_agent_api::{Heartbeat, Registered, Registration, ServerReport};
 use serde::Serialize;
 
 use super::fleet::{Fleet, FleetError, NodeId};
-use super::wire::{Heartbeat, Registered, Registration, ServerReport};
 use crate::api::{ApiError, AppState};
 use gsp_control::hosting::NODE_RESTARTED;
 use gsp_control::servers::{ServerState, Template};

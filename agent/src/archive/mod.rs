@@ -23,8 +23,14 @@
 //!
 //! The tar and gzip work runs on tokio's blocking threads; only the
 //! database copies (which SQLite does on its own thread) are awaited on
-//! the caller's.
+//! the caller's. Everything fails with an [`ArchiveError`] whose message
+//! can be shown to a user.
+//!
+//! The agent serves snapshots to the platform and takes archives back
+//! from it ([`crate::http`]); the platform's backup store keeps them and
+//! never opens them.
 
+mod error;
 mod pack;
 mod rules;
 mod sqlite;
@@ -32,7 +38,7 @@ mod unpack;
 
 use std::path::Path;
 
-use crate::backup::BackupError;
+pub use error::ArchiveError;
 
 /// Makes a gzip'd tar of `data_dir`, consistent even while a world writes
 /// to its databases.
@@ -44,13 +50,13 @@ use crate::backup::BackupError;
 ///
 /// # Errors
 ///
-/// [`BackupError::Io`] if `data_dir` is missing, not a folder or cannot be
-/// read; [`BackupError::Database`] if SQLite cannot copy a database.
-pub async fn snapshot(data_dir: &Path) -> Result<Vec<u8>, BackupError> {
+/// [`ArchiveError::Io`] if `data_dir` is missing, not a folder or cannot be
+/// read; [`ArchiveError::Database`] if SQLite cannot copy a database.
+pub async fn snapshot(data_dir: &Path) -> Result<Vec<u8>, ArchiveError> {
     let root = data_dir.to_path_buf();
     let mut items = tokio::task::spawn_blocking(move || pack::scan(&root))
         .await
-        .map_err(|e| BackupError::worker("reading the data directory", e))??;
+        .map_err(|e| ArchiveError::worker("reading the data directory", e))??;
 
     let databases = items
         .iter()
@@ -63,8 +69,8 @@ pub async fn snapshot(data_dir: &Path) -> Result<Vec<u8>, BackupError> {
                 tempfile::Builder::new().prefix("gsp-backup-").tempdir()
             })
             .await
-            .map_err(|e| BackupError::worker("making a scratch folder", e))?
-            .map_err(|e| BackupError::io("making a scratch folder for database copies", e))?,
+            .map_err(|e| ArchiveError::worker("making a scratch folder", e))?
+            .map_err(|e| ArchiveError::io("making a scratch folder for database copies", e))?,
         )
     } else {
         None
@@ -82,7 +88,7 @@ pub async fn snapshot(data_dir: &Path) -> Result<Vec<u8>, BackupError> {
 
     let archive = tokio::task::spawn_blocking(move || pack::write(&items))
         .await
-        .map_err(|e| BackupError::worker("writing the archive", e))??;
+        .map_err(|e| ArchiveError::worker("writing the archive", e))??;
     if let Some(scratch) = scratch {
         let path = scratch.path().to_path_buf();
         let removed = tokio::task::spawn_blocking(move || scratch.close()).await;
@@ -109,16 +115,16 @@ pub async fn snapshot(data_dir: &Path) -> Result<Vec<u8>, BackupError> {
 ///
 /// # Errors
 ///
-/// [`BackupError::BadArchive`] if `archive` is not a gzip'd tar, holds
+/// [`ArchiveError::BadArchive`] if `archive` is not a gzip'd tar, holds
 /// nothing, or has an entry that is absolute, climbs out with `..`, is a
-/// link or a device file, or clashes with another; [`BackupError::Io`] if
+/// link or a device file, or clashes with another; [`ArchiveError::Io`] if
 /// the filesystem fails. In every case `data_dir` is left as it was.
-pub async fn restore(archive: &[u8], data_dir: &Path) -> Result<(), BackupError> {
+pub async fn restore(archive: &[u8], data_dir: &Path) -> Result<(), ArchiveError> {
     let archive = archive.to_vec();
     let dir = data_dir.to_path_buf();
     tokio::task::spawn_blocking(move || unpack::restore(&archive, &dir))
         .await
-        .map_err(|e| BackupError::worker("restoring the archive", e))??;
+        .map_err(|e| ArchiveError::worker("restoring the archive", e))??;
     tracing::info!(data_dir = %data_dir.display(), "backup restored");
     Ok(())
 }

@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{WakeError, WakeGate, WAKING_LINE};
+use crate::{WakeError, WakeGate, WAKING_LINE};
 
 /// How one TCP listener of the proxy behaves.
 #[derive(Debug, Clone)]

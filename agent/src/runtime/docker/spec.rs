@@ -256,7 +256,7 @@ pub fn host_addresses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gsp_control::servers::Port;
+    use gsp_agent_api::Port;
 
     fn launch(ports: &[(&str, &str)]) -> Launch {
         Launch {

@@ -1,6 +1,11 @@
 //! The wake-on-connect proxy: the sidecar in front of each world, on its
 //! public telnet (TCP) and QUIC (UDP) ports.
 //!
+//! Two processes run it: the node agent (`gsp agent`, crate `gsp-agent`)
+//! runs one in-process for each server it hosts, and `gsp proxy` runs one
+//! standalone in front of a single world. It needs only the platform's wake
+//! call from `gsp-agent-api`, never the platform itself.
+//!
 //! While the world runs, the proxy splices bytes (TCP) or relays datagrams
 //! (UDP) between clients and the world. While it sleeps, the first client
 //! makes the proxy ask the platform to wake it, and every client is held
@@ -12,9 +17,18 @@
 //! client reaches the world within milliseconds of the world being able to
 //! serve it.
 //!
-//! [`gate`] is the wake state machine with no I/O; [`WakeGate`] shares it
-//! between connections and calls a [`WakeSource`] (the platform); [`tcp`]
-//! and [`udp`] are the two listeners' thin async shells.
+//! # Layout
+//!
+//! - [`gate`]: the wake state machine, with no I/O ([`Gate`], [`Phase`],
+//!   [`Admit`]).
+//! - this module: [`WakeGate`], which shares a gate between connections
+//!   and asks a [`WakeSource`] for wakes; [`PlatformWake`], the source that
+//!   asks the platform; [`WAKING_LINE`] and [`DEFAULT_HOLD`].
+//! - [`tcp`]: the TCP listener's thin async shell (accept, hold, splice).
+//! - [`udp`]: the UDP listener's thin async shell (a relay session per
+//!   client).
+
+#![warn(missing_docs)]
 
 pub mod gate;
 pub mod tcp;
@@ -24,15 +38,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
+use gsp_agent_api::{PlatformCallError, PlatformClient};
 use tokio::sync::watch;
 
 pub use gate::{Admit, Gate, Phase, Upstreams};
-
-use gsp_control::servers::orchestrator::BoxFuture;
-
-/// The HTTP client a [`PlatformWake`] uses (re-exported so that callers
-/// need not depend on it).
-pub type HttpClient = reqwest::Client;
 
 /// How long a client is held while its world wakes, by default.
 pub const DEFAULT_HOLD: Duration = Duration::from_secs(30);
@@ -68,31 +78,20 @@ pub trait WakeSource: Send + Sync + 'static {
 /// the wake, has the node start the world, and answers once it is ready.
 #[derive(Debug, Clone)]
 pub struct PlatformWake {
-    http: reqwest::Client,
-    url: String,
-    token: String,
+    platform: PlatformClient,
+    id: i64,
     upstreams: Option<Upstreams>,
 }
 
 impl PlatformWake {
-    /// Wakes server `id` through the platform at `platform` with the node
-    /// token `token`. A successful wake answers `upstreams` (a standalone
-    /// proxy knows where its world listens; the agent's proxies learn it
-    /// from the world's ready signal and pass `None`).
-    pub fn new(
-        http: reqwest::Client,
-        platform: &str,
-        token: &str,
-        id: i64,
-        upstreams: Option<Upstreams>,
-    ) -> PlatformWake {
+    /// Wakes server `id` through `platform` (which carries the node's
+    /// token). A successful wake answers `upstreams` (a standalone proxy
+    /// knows where its world listens; the agent's proxies learn it from the
+    /// world's ready signal and pass `None`).
+    pub fn new(platform: PlatformClient, id: i64, upstreams: Option<Upstreams>) -> PlatformWake {
         PlatformWake {
-            http,
-            url: format!(
-                "{}/nodes/v1/servers/{id}/wake",
-                platform.trim_end_matches('/')
-            ),
-            token: token.to_owned(),
+            platform,
+            id,
             upstreams,
         }
     }
@@ -101,18 +100,14 @@ impl PlatformWake {
 impl WakeSource for PlatformWake {
     fn wake(&self) -> BoxFuture<'_, Result<Option<Upstreams>, WakeError>> {
         Box::pin(async move {
-            let response = self
-                .http
-                .post(&self.url)
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .map_err(|e| WakeError::Refused(format!("the platform is unreachable: {e}")))?;
-            if response.status().is_success() {
-                return Ok(self.upstreams.clone());
+            match self.platform.wake(self.id).await {
+                Ok(()) => Ok(self.upstreams.clone()),
+                Err(PlatformCallError::Unreachable { source, .. }) => Err(WakeError::Refused(
+                    format!("the platform is unreachable: {source}"),
+                )),
+                Err(PlatformCallError::Refused { text, .. }) => Err(WakeError::Refused(text)),
+                Err(e) => Err(WakeError::Refused(e.to_string())),
             }
-            let text = response.text().await.unwrap_or_default();
-            Err(WakeError::Refused(crate::node::agent::error_text(&text)))
         })
     }
 }

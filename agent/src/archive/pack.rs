@@ -16,7 +16,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::rules;
-use crate::backup::BackupError;
+use super::ArchiveError;
 
 /// What an entry of the data directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +46,12 @@ pub(super) struct Item {
 }
 
 /// Walks `root` and lists what goes in the archive.
-pub(super) fn scan(root: &Path) -> Result<Vec<Item>, BackupError> {
+pub(super) fn scan(root: &Path) -> Result<Vec<Item>, ArchiveError> {
     let meta = fs::metadata(root).map_err(|e| {
-        BackupError::io(format!("reading the data directory {}", root.display()), e)
+        ArchiveError::io(format!("reading the data directory {}", root.display()), e)
     })?;
     if !meta.is_dir() {
-        return Err(BackupError::io(
+        return Err(ArchiveError::io(
             format!("reading the data directory {}", root.display()),
             io::Error::new(io::ErrorKind::NotADirectory, "it is not a directory"),
         ));
@@ -68,13 +68,13 @@ pub(super) fn scan(root: &Path) -> Result<Vec<Item>, BackupError> {
     Ok(items)
 }
 
-fn walk(root: &Path, rel_dir: &Path, items: &mut Vec<Item>) -> Result<(), BackupError> {
+fn walk(root: &Path, rel_dir: &Path, items: &mut Vec<Item>) -> Result<(), ArchiveError> {
     let dir = root.join(rel_dir);
-    let listing =
-        fs::read_dir(&dir).map_err(|e| BackupError::io(format!("listing {}", dir.display()), e))?;
+    let listing = fs::read_dir(&dir)
+        .map_err(|e| ArchiveError::io(format!("listing {}", dir.display()), e))?;
     let mut children = Vec::new();
     for child in listing {
-        let child = child.map_err(|e| BackupError::io(format!("listing {}", dir.display()), e))?;
+        let child = child.map_err(|e| ArchiveError::io(format!("listing {}", dir.display()), e))?;
         children.push(child.file_name());
     }
     children.sort();
@@ -85,7 +85,7 @@ fn walk(root: &Path, rel_dir: &Path, items: &mut Vec<Item>) -> Result<(), Backup
             Ok(meta) => meta,
             // Removed since the listing (a world's temporary file): gone.
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(BackupError::io(format!("reading {}", path.display()), e)),
+            Err(e) => return Err(ArchiveError::io(format!("reading {}", path.display()), e)),
         };
         let file_type = meta.file_type();
         if file_type.is_dir() {
@@ -99,7 +99,7 @@ fn walk(root: &Path, rel_dir: &Path, items: &mut Vec<Item>) -> Result<(), Backup
                 Ok(head) if rules::is_sqlite(&head) => Kind::Database,
                 Ok(_) => Kind::File,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(BackupError::io(format!("reading {}", path.display()), e)),
+                Err(e) => return Err(ArchiveError::io(format!("reading {}", path.display()), e)),
             };
             items.push(item(rel, kind, path, &meta));
         } else {
@@ -165,9 +165,9 @@ fn dir_name(rel: &Path) -> PathBuf {
 /// A file's bytes are read whole before its header is written, so a file
 /// the world rewrites meanwhile goes in as one coherent version with the
 /// right size; a file removed since the walk is left out.
-pub(super) fn write(items: &[Item]) -> Result<Vec<u8>, BackupError> {
+pub(super) fn write(items: &[Item]) -> Result<Vec<u8>, ArchiveError> {
     let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    let archive_err = |e: io::Error| BackupError::io("writing the archive", e);
+    let archive_err = |e: io::Error| ArchiveError::io("writing the archive", e);
     for item in items {
         let mut header = tar::Header::new_gnu();
         header.set_mode(item.mode);
@@ -188,7 +188,7 @@ pub(super) fn write(items: &[Item]) -> Result<Vec<u8>, BackupError> {
                         continue
                     }
                     Err(e) => {
-                        return Err(BackupError::io(
+                        return Err(ArchiveError::io(
                             format!("reading {}", item.source.display()),
                             e,
                         ))

@@ -25,29 +25,29 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use flate2::read::GzDecoder;
 
 use super::rules::{self, Restored};
-use crate::backup::BackupError;
+use super::ArchiveError;
 
 /// Restores `archive` into `data_dir`, replacing what is there.
-pub(super) fn restore(archive: &[u8], data_dir: &Path) -> Result<(), BackupError> {
+pub(super) fn restore(archive: &[u8], data_dir: &Path) -> Result<(), ArchiveError> {
     let (parent, name) = split(data_dir)?;
     let old_meta = match fs::symlink_metadata(data_dir) {
         Ok(meta) if meta.is_dir() => Some(meta),
         Ok(_) => {
-            return Err(BackupError::io(
+            return Err(ArchiveError::io(
                 format!("restoring into {}", data_dir.display()),
                 io::Error::new(io::ErrorKind::NotADirectory, "it is not a directory"),
             ))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => {
-            return Err(BackupError::io(
+            return Err(ArchiveError::io(
                 format!("reading {}", data_dir.display()),
                 e,
             ))
         }
     };
     fs::create_dir_all(&parent)
-        .map_err(|e| BackupError::io(format!("creating {}", parent.display()), e))?;
+        .map_err(|e| ArchiveError::io(format!("creating {}", parent.display()), e))?;
 
     let mut prefix = OsString::from(".");
     prefix.push(&name);
@@ -55,11 +55,11 @@ pub(super) fn restore(archive: &[u8], data_dir: &Path) -> Result<(), BackupError
     let fresh = tempfile::Builder::new()
         .prefix(&prefix)
         .tempdir_in(&parent)
-        .map_err(|e| BackupError::io(format!("making a folder in {}", parent.display()), e))?;
+        .map_err(|e| ArchiveError::io(format!("making a folder in {}", parent.display()), e))?;
     unpack(archive, fresh.path())?;
     if let Some(meta) = &old_meta {
         fs::set_permissions(fresh.path(), meta.permissions()).map_err(|e| {
-            BackupError::io(
+            ArchiveError::io(
                 format!("setting permissions on {}", fresh.path().display()),
                 e,
             )
@@ -73,9 +73,9 @@ pub(super) fn restore(archive: &[u8], data_dir: &Path) -> Result<(), BackupError
 }
 
 /// The parent folder and the name of `data_dir`.
-fn split(data_dir: &Path) -> Result<(PathBuf, OsString), BackupError> {
+fn split(data_dir: &Path) -> Result<(PathBuf, OsString), ArchiveError> {
     let bad = || {
-        BackupError::io(
+        ArchiveError::io(
             format!("restoring into {}", data_dir.display()),
             io::Error::new(io::ErrorKind::InvalidInput, "it does not name a folder"),
         )
@@ -90,8 +90,8 @@ fn split(data_dir: &Path) -> Result<(PathBuf, OsString), BackupError> {
 }
 
 /// Unpacks every entry of `archive` under `into`, after checking it.
-fn unpack(archive: &[u8], into: &Path) -> Result<(), BackupError> {
-    let bad = |what: String| BackupError::BadArchive(what);
+fn unpack(archive: &[u8], into: &Path) -> Result<(), ArchiveError> {
+    let bad = |what: String| ArchiveError::BadArchive(what);
     let mut tar = tar::Archive::new(GzDecoder::new(archive));
     let entries = tar
         .entries()
@@ -126,12 +126,12 @@ fn unpack(archive: &[u8], into: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
-fn make_dirs(dir: &Path, rel: &Path) -> Result<(), BackupError> {
+fn make_dirs(dir: &Path, rel: &Path) -> Result<(), ArchiveError> {
     fs::create_dir_all(dir).map_err(|e| match e.kind() {
         io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
-            BackupError::BadArchive(format!("{} is both a file and a folder", rel.display()))
+            ArchiveError::BadArchive(format!("{} is both a file and a folder", rel.display()))
         }
-        _ => BackupError::io(format!("creating {}", dir.display()), e),
+        _ => ArchiveError::io(format!("creating {}", dir.display()), e),
     })
 }
 
@@ -141,7 +141,7 @@ fn write_file(
     rel: &Path,
     mode: u32,
     mtime: Option<u64>,
-) -> Result<(), BackupError> {
+) -> Result<(), ArchiveError> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -151,11 +151,11 @@ fn write_file(
     }
     let mut file = options.open(dest).map_err(|e| match e.kind() {
         io::ErrorKind::AlreadyExists => {
-            BackupError::BadArchive(format!("{} appears twice", rel.display()))
+            ArchiveError::BadArchive(format!("{} appears twice", rel.display()))
         }
-        _ => BackupError::io(format!("creating {}", dest.display()), e),
+        _ => ArchiveError::io(format!("creating {}", dest.display()), e),
     })?;
-    let writing = |e| BackupError::io(format!("writing {}", dest.display()), e);
+    let writing = |e| ArchiveError::io(format!("writing {}", dest.display()), e);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match entry.read(&mut buf) {
@@ -163,7 +163,7 @@ fn write_file(
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return Err(BackupError::BadArchive(format!(
+                return Err(ArchiveError::BadArchive(format!(
                     "{} cannot be read ({e})",
                     rel.display()
                 )))
@@ -199,10 +199,10 @@ fn swap(
     parent: &Path,
     name: &OsString,
     had_old: bool,
-) -> Result<(), BackupError> {
+) -> Result<(), ArchiveError> {
     if !had_old {
         return fs::rename(fresh, data_dir).map_err(|e| {
-            BackupError::io(
+            ArchiveError::io(
                 format!("moving the restored data to {}", data_dir.display()),
                 e,
             )
@@ -210,7 +210,7 @@ fn swap(
     }
     let aside = aside_path(parent, name);
     fs::rename(data_dir, &aside)
-        .map_err(|e| BackupError::io(format!("moving {} aside", data_dir.display()), e))?;
+        .map_err(|e| ArchiveError::io(format!("moving {} aside", data_dir.display()), e))?;
     if let Err(e) = fs::rename(fresh, data_dir) {
         if let Err(undo) = fs::rename(&aside, data_dir) {
             tracing::error!(
@@ -220,7 +220,7 @@ fn swap(
                 "could not move the old data back: it is in the aside folder"
             );
         }
-        return Err(BackupError::io(
+        return Err(ArchiveError::io(
             format!("moving the restored data to {}", data_dir.display()),
             e,
         ));

@@ -17,6 +17,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
@@ -25,7 +26,6 @@ use super::{
     lock, parse_listening, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage,
     READY_TIMEOUT,
 };
-use gsp_control::servers::orchestrator::BoxFuture;
 
 /// Runs worlds as child processes of `gsp` (or any command that follows
 /// the same contract: `GSP_*` listener variables in, `listening` lines out).
@@ -427,7 +427,7 @@ mod tests {
         Launch {
             server_id: 7,
             launch: format!("/bin/sh -c {}", shlex::try_quote(script).unwrap()),
-            ports: vec![gsp_control::servers::Port {
+            ports: vec![gsp_agent_api::Port {
                 name: "telnet".into(),
                 protocol: "tcp".into(),
             }],

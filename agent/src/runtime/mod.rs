@@ -27,8 +27,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use gsp_control::servers::orchestrator::BoxFuture;
-use gsp_control::servers::Port;
+use futures_util::future::BoxFuture;
+use gsp_agent_api::Port;
 
 /// The listener every GSP world has besides its template's ports: HTTP with
 /// `/health` and `/status` (players).

@@ -16,11 +16,11 @@ use std::path::Path;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
-use crate::backup::BackupError;
+use super::ArchiveError;
 
 /// Writes a consistent copy of the database at `db` to `into`, which must
 /// not exist yet.
-pub(crate) async fn copy(db: &Path, into: &Path) -> Result<(), BackupError> {
+pub(crate) async fn copy(db: &Path, into: &Path) -> Result<(), ArchiveError> {
     match vacuum_into(db, into, true).await {
         Ok(()) => Ok(()),
         Err(read_only) => {
@@ -31,7 +31,7 @@ pub(crate) async fn copy(db: &Path, into: &Path) -> Result<(), BackupError> {
             );
             remove_partial(into).await?;
             vacuum_into(db, into, false).await.map_err(|e| {
-                BackupError::Database(format!(
+                ArchiveError::Database(format!(
                     "{}: {e} (read-only, it failed with: {read_only})",
                     db.display()
                 ))
@@ -61,9 +61,9 @@ async fn vacuum_into(db: &Path, into: &Path, read_only: bool) -> Result<(), sqlx
     closed
 }
 
-async fn remove_partial(path: &Path) -> Result<(), BackupError> {
+async fn remove_partial(path: &Path) -> Result<(), ArchiveError> {
     match tokio::fs::remove_file(path).await {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(BackupError::io(
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ArchiveError::io(
             format!("removing the partial copy {}", path.display()),
             e,
         )),
@@ -143,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("missing.db");
         let err = copy(&db, &dir.path().join("copy.db")).await.unwrap_err();
-        assert!(matches!(err, BackupError::Database(_)), "{err:?}");
+        assert!(matches!(err, ArchiveError::Database(_)), "{err:?}");
         assert!(err.to_string().contains("missing.db"), "{err}");
         assert!(!db.exists(), "never created");
     }

@@ -17,7 +17,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ClientGuard, WakeError, WakeGate};
+use crate::{ClientGuard, WakeError, WakeGate};
 
 /// A session with no datagram from its client for this long is closed.
 pub const SESSION_IDLE: Duration = Duration::from_secs(60);

@@ -17,9 +17,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bollard::query_parameters::InspectContainerOptions;
-use gsp_control::servers::Port;
-use gsp_platform::node::runtime::docker::{spec, DockerRuntime};
-use gsp_platform::node::runtime::{Launch, Runtime, RuntimeError};
+use gsp_agent::runtime::docker::{spec, DockerRuntime};
+use gsp_agent::runtime::{Launch, Runtime, RuntimeError};
+use gsp_agent_api::Port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -44,6 +44,7 @@ use bollard::query_parameters::{
     StartContainerOptions, StatsOptions, StopContainerOptions,
 };
 use bollard::Docker;
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -51,7 +52,6 @@ use tokio::task::JoinHandle;
 use self::follow::Sink;
 use self::spec::{container_name, Listener};
 use super::{lock, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage, READY_TIMEOUT};
-use gsp_control::servers::orchestrator::BoxFuture;
 
 /// How long `stop` waits past the grace period for the engine to answer
 /// (it answers once the container is gone), and `start` for the follower

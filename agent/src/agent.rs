@@ -1,4 +1,4 @@
-//! The node agent's core: the servers this node hosts, each a world run by
+//! The agent's core: the servers this node hosts, each a world run by
 //! the [`Runtime`] behind a wake proxy that stays up while the world
 //! sleeps.
 //!
@@ -9,7 +9,7 @@
 //! the runtime reports the world ready; stopping marks it asleep, so the
 //! next client asks the platform for a wake ([`PlatformWake`]).
 //!
-//! [`NodeAgent::run`] registers with the platform, then every
+//! [`Agent::run`] registers with the platform, then every
 //! `heartbeat` reports each server's players (read from the world's
 //! `/status`), proxy clients and idle time. The platform decides
 //! hibernation from those reports.
@@ -21,12 +21,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use gsp_agent_api::{
+    Assignment, Heartbeat, PlatformCallError, PlatformClient, Registered, Registration,
+    ServerReport, StartRequest, Stats,
+};
+use gsp_proxy::{Phase, PlatformWake, WakeGate};
 use tokio_util::sync::CancellationToken;
 
-use super::runtime::{Launch, Runtime, RuntimeError};
-use super::wire::{Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest};
-use crate::proxy::{self, Phase, PlatformWake, WakeGate};
-use gsp_control::servers::orchestrator::Stats;
+use crate::archive::{self, ArchiveError};
+use crate::runtime::{Launch, Runtime, RuntimeError};
 
 /// Public ports for one listener name: `count` ports from `first` on
 /// `ip`; `first == 0` means any free port, each time.
@@ -92,7 +95,7 @@ pub struct AgentConfig {
 
 /// Why an agent operation failed (the API maps these to statuses).
 #[derive(Debug, thiserror::Error)]
-pub enum NodeError {
+pub enum AgentError {
     /// The node hosts no such server.
     #[error("this node hosts no server {0}")]
     Unknown(i64),
@@ -108,9 +111,9 @@ pub enum NodeError {
     /// The runtime failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
-    /// A backup or restore failed.
-    #[error("{0}")]
-    Backup(String),
+    /// A snapshot or restore failed.
+    #[error(transparent)]
+    Archive(ArchiveError),
 }
 
 struct Slot {
@@ -127,16 +130,17 @@ struct Slot {
 }
 
 /// The agent.
-pub struct NodeAgent {
+pub struct Agent {
     config: AgentConfig,
     runtime: Arc<dyn Runtime>,
     http: reqwest::Client,
+    platform: PlatformClient,
     slots: Mutex<HashMap<i64, Arc<Slot>>>,
 }
 
-impl std::fmt::Debug for NodeAgent {
+impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeAgent")
+        f.debug_struct("Agent")
             .field("runtime", &self.runtime.name())
             .field("address", &self.config.address)
             .finish()
@@ -147,14 +151,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl NodeAgent {
+impl Agent {
     /// An agent running worlds with `runtime`.
-    pub fn new(config: AgentConfig, runtime: Arc<dyn Runtime>) -> Arc<NodeAgent> {
-        let http = super::http_client();
-        Arc::new(NodeAgent {
+    pub fn new(config: AgentConfig, runtime: Arc<dyn Runtime>) -> Arc<Agent> {
+        let http = gsp_agent_api::http_client();
+        let platform = PlatformClient::new(http.clone(), &config.platform, &config.token);
+        Arc::new(Agent {
             config,
             runtime,
             http,
+            platform,
             slots: Mutex::new(HashMap::new()),
         })
     }
@@ -169,11 +175,11 @@ impl NodeAgent {
         self.runtime.name()
     }
 
-    fn slot(&self, id: i64) -> Result<Arc<Slot>, NodeError> {
+    fn slot(&self, id: i64) -> Result<Arc<Slot>, AgentError> {
         lock(&self.slots)
             .get(&id)
             .cloned()
-            .ok_or(NodeError::Unknown(id))
+            .ok_or(AgentError::Unknown(id))
     }
 
     fn server_dir(&self, id: i64) -> PathBuf {
@@ -197,13 +203,13 @@ impl NodeAgent {
         id: i64,
         spec: &StartRequest,
         endpoints: Option<&BTreeMap<String, SocketAddr>>,
-    ) -> Result<Arc<Slot>, NodeError> {
+    ) -> Result<Arc<Slot>, AgentError> {
         if let Some(slot) = lock(&self.slots).get(&id).cloned() {
             *lock(&slot.spec) = spec.clone();
             return Ok(slot);
         }
         if spec.runtime != self.runtime.runs() {
-            return Err(NodeError::Invalid(format!(
+            return Err(AgentError::Invalid(format!(
                 "this node runs \"{}\" templates with its {} runtime, not \"{}\"",
                 self.runtime.runs(),
                 self.runtime.name(),
@@ -213,13 +219,7 @@ impl NodeAgent {
         // The world's ready signal reaches the gate through `start` (the
         // platform calls it before it answers the wake), so the wake's
         // answer carries no addresses.
-        let source = Arc::new(PlatformWake::new(
-            self.http.clone(),
-            &self.config.platform,
-            &self.config.token,
-            id,
-            None,
-        ));
+        let source = Arc::new(PlatformWake::new(self.platform.clone(), id, None));
         let gate = WakeGate::new(Phase::Asleep, self.config.hold, source);
         let proxies = CancellationToken::new();
         let mut bound = BTreeMap::new();
@@ -230,10 +230,10 @@ impl NodeAgent {
                 "udp" => {
                     let socket = self.bind_udp(&port.name, wanted, &taken).await?;
                     let addr = socket.local_addr().map_err(io("reading a UDP address"))?;
-                    tokio::spawn(proxy::udp::serve(
+                    tokio::spawn(gsp_proxy::udp::serve(
                         socket,
                         gate.clone(),
-                        proxy::udp::UdpOptions {
+                        gsp_proxy::udp::UdpOptions {
                             listener: port.name.clone(),
                         },
                         proxies.clone(),
@@ -243,10 +243,10 @@ impl NodeAgent {
                 _ => {
                     let listener = self.bind_tcp(&port.name, wanted, &taken).await?;
                     let addr = listener.local_addr().map_err(io("reading a TCP address"))?;
-                    tokio::spawn(proxy::tcp::serve(
+                    tokio::spawn(gsp_proxy::tcp::serve(
                         listener,
                         gate.clone(),
-                        proxy::tcp::TcpOptions {
+                        gsp_proxy::tcp::TcpOptions {
                             listener: port.name.clone(),
                             telnet: port.name == "telnet",
                         },
@@ -316,13 +316,13 @@ impl NodeAgent {
         name: &str,
         wanted: Option<SocketAddr>,
         taken: &[SocketAddr],
-    ) -> Result<tokio::net::TcpListener, NodeError> {
+    ) -> Result<tokio::net::TcpListener, AgentError> {
         for addr in self.tries(name, wanted, taken) {
             if let Ok(l) = tokio::net::TcpListener::bind(addr).await {
                 return Ok(l);
             }
         }
-        Err(NodeError::NoPorts(name.to_owned()))
+        Err(AgentError::NoPorts(name.to_owned()))
     }
 
     async fn bind_udp(
@@ -330,13 +330,13 @@ impl NodeAgent {
         name: &str,
         wanted: Option<SocketAddr>,
         taken: &[SocketAddr],
-    ) -> Result<tokio::net::UdpSocket, NodeError> {
+    ) -> Result<tokio::net::UdpSocket, AgentError> {
         for addr in self.tries(name, wanted, taken) {
             if let Ok(s) = tokio::net::UdpSocket::bind(addr).await {
                 return Ok(s);
             }
         }
-        Err(NodeError::NoPorts(name.to_owned()))
+        Err(AgentError::NoPorts(name.to_owned()))
     }
 
     fn launch(&self, id: i64, spec: &StartRequest) -> Launch {
@@ -359,7 +359,7 @@ impl NodeAgent {
         &self,
         id: i64,
         spec: &StartRequest,
-    ) -> Result<BTreeMap<String, SocketAddr>, NodeError> {
+    ) -> Result<BTreeMap<String, SocketAddr>, AgentError> {
         let slot = self.ensure_slot(id, spec, None).await?;
         let _op = slot.op.lock().await;
         let launch = self.launch(id, &lock(&slot.spec).clone());
@@ -371,7 +371,7 @@ impl NodeAgent {
     }
 
     /// Stops server `id`'s world (it saves first); its proxy stays, asleep.
-    pub async fn stop(&self, id: i64) -> Result<(), NodeError> {
+    pub async fn stop(&self, id: i64) -> Result<(), AgentError> {
         let slot = self.slot(id)?;
         let _op = slot.op.lock().await;
         slot.gate.slept();
@@ -381,7 +381,7 @@ impl NodeAgent {
     }
 
     /// Stops server `id` and removes it: its world, its proxy, its data.
-    pub async fn remove(&self, id: i64) -> Result<(), NodeError> {
+    pub async fn remove(&self, id: i64) -> Result<(), AgentError> {
         let slot = lock(&self.slots).remove(&id);
         if let Some(slot) = &slot {
             let _op = slot.op.lock().await;
@@ -393,37 +393,37 @@ impl NodeAgent {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io(format!("removing {}", dir.display())))?;
         }
-        slot.map(|_| ()).ok_or(NodeError::Unknown(id))
+        slot.map(|_| ()).ok_or(AgentError::Unknown(id))
     }
 
     /// A consistent snapshot of server `id`'s data (it may be running).
-    pub async fn backup(&self, id: i64) -> Result<Vec<u8>, NodeError> {
+    pub async fn backup(&self, id: i64) -> Result<Vec<u8>, AgentError> {
         let slot = self.slot(id)?;
         // No start, stop or restore while the snapshot is taken.
         let _op = slot.op.lock().await;
-        crate::backup::archive::snapshot(&self.data_dir(id))
+        archive::snapshot(&self.data_dir(id))
             .await
-            .map_err(|e| NodeError::Backup(e.to_string()))
+            .map_err(AgentError::Archive)
     }
 
     /// Replaces server `id`'s data with `archive`; its world must be
     /// stopped.
-    pub async fn restore(&self, id: i64, archive: &[u8]) -> Result<(), NodeError> {
+    pub async fn restore(&self, id: i64, archive: &[u8]) -> Result<(), AgentError> {
         let slot = self.slot(id)?;
         let _op = slot.op.lock().await;
         if slot.gate.awake().is_some() {
-            return Err(NodeError::Running);
+            return Err(AgentError::Running);
         }
-        crate::backup::archive::restore(archive, &self.data_dir(id))
+        crate::archive::restore(archive, &self.data_dir(id))
             .await
             .map_err(|e| match e {
-                crate::backup::BackupError::BadArchive(_) => NodeError::Invalid(e.to_string()),
-                e => NodeError::Backup(e.to_string()),
+                ArchiveError::BadArchive(_) => AgentError::Invalid(e.to_string()),
+                e => AgentError::Archive(e),
             })
     }
 
     /// The last `lines` lines of server `id`'s world output.
-    pub async fn logs(&self, id: i64, lines: usize) -> Result<Vec<String>, NodeError> {
+    pub async fn logs(&self, id: i64, lines: usize) -> Result<Vec<String>, AgentError> {
         self.slot(id)?;
         match self.runtime.logs(id, lines).await {
             Err(RuntimeError::Unknown) => Ok(Vec::new()),
@@ -432,7 +432,7 @@ impl NodeAgent {
     }
 
     /// Server `id`'s stats now.
-    pub async fn stats(&self, id: i64) -> Result<Stats, NodeError> {
+    pub async fn stats(&self, id: i64) -> Result<Stats, AgentError> {
         let slot = self.slot(id)?;
         let usage = self.runtime.usage(id).await?;
         Ok(Stats {
@@ -480,7 +480,7 @@ impl NodeAgent {
             let Some(up) = slot.gate.awake() else {
                 continue;
             };
-            if let Some(http) = up.get(super::runtime::HTTP_LISTENER) {
+            if let Some(http) = up.get(crate::runtime::HTTP_LISTENER) {
                 if let Some(players) = self.players_of(*http).await {
                     slot.players.store(players, Ordering::Relaxed);
                 }
@@ -531,40 +531,15 @@ impl NodeAgent {
         }
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &impl serde::Serialize,
-    ) -> Result<T, String> {
-        let url = format!("{}{path}", self.config.platform.trim_end_matches('/'));
-        let response = self
-            .http
-            .post(&url)
-            .bearer_auth(&self.config.token)
-            .json(body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(format!("{url}: {status}: {}", error_text(&text)));
-        }
-        response.json().await.map_err(|e| format!("{url}: {e}"))
-    }
-
     /// Registers with the platform once.
-    pub async fn register(&self) -> Result<Registered, String> {
-        let registered: Registered = self
-            .call("/nodes/v1/register", &self.registration())
-            .await?;
+    pub async fn register(&self) -> Result<Registered, PlatformCallError> {
+        let registered = self.platform.register(&self.registration()).await?;
         self.adopt(&registered.servers).await;
         Ok(registered)
     }
 
     /// Registers (retrying until the platform answers), then reports every
-    /// `heartbeat` until `shutdown` ([`NodeAgent::heartbeats`]).
+    /// `heartbeat` until `shutdown` ([`Agent::heartbeats`]).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -600,7 +575,7 @@ impl NodeAgent {
                 _ = polls.tick() => self.poll_players().await,
                 _ = beats.tick() => {
                     let beat = Heartbeat { free_ports: self.free_ports(), servers: self.reports().await };
-                    match self.call::<serde_json::Value>("/nodes/v1/heartbeat", &beat).await {
+                    match self.platform.heartbeat(&beat).await {
                         Ok(_) => failing = false,
                         Err(e) if !failing => {
                             failing = true;
@@ -649,17 +624,9 @@ pub fn callback_token() -> Result<String, getrandom::Error> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The message in a JSON error body (`{"error": "..."}`), or the text.
-pub(crate) fn error_text(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.chars().take(300).collect())
-}
-
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AgentError {
     let context = context.into();
-    move |source| NodeError::Runtime(RuntimeError::Io { context, source })
+    move |source| AgentError::Runtime(RuntimeError::Io { context, source })
 }
 
 #[cfg(test)]
@@ -686,14 +653,5 @@ mod tests {
         assert!("4099-4000".parse::<PortRange>().is_err());
         assert!("0-10".parse::<PortRange>().is_err());
         assert!("x".parse::<PortRange>().is_err());
-    }
-
-    #[test]
-    fn error_bodies_read() {
-        assert_eq!(
-            error_text(r#"{"error":"not enough credits"}"#),
-            "not enough credits"
-        );
-        assert_eq!(error_text("plain"), "plain");
     }
 }

@@ -6,7 +6,7 @@
 //! container's share of the whole machine over that second is
 //! `Δ container CPU time / Δ system CPU time`; times the number of online
 //! CPUs it becomes percent of **one core** (200% = two cores busy), the
-//! unit [`Usage::cpu_percent`](crate::node::runtime::Usage::cpu_percent) uses.
+//! unit [`Usage::cpu_percent`](crate::runtime::Usage::cpu_percent) uses.
 //!
 //! Memory is the cgroup's usage less its inactive page cache (`docker stats`
 //! subtracts `total_inactive_file` under cgroup v1, `inactive_file` under

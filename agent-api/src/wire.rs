@@ -9,13 +9,13 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use gsp_control::servers::Port;
+use crate::Port;
 
 /// The prefix of node tokens.
 pub const NODE_TOKEN_PREFIX: &str = "gsp_nt_";
 
 /// Agent → platform, at start and whenever the platform forgot it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Registration {
     /// Where the platform reaches the agent's API (`http://10.0.0.5:8081`).
     pub address: String,
@@ -33,7 +33,7 @@ pub struct Registration {
 
 /// Platform → agent: the answer to a registration. The servers placed on
 /// the node, for the agent to put their wake proxies back on their ports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Registered {
     /// The node's name.
     pub name: String,
@@ -43,19 +43,18 @@ pub struct Registered {
 }
 
 /// A server placed on a node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
     /// The server.
     pub id: i64,
     /// How to run it.
     pub spec: StartRequest,
     /// Its public addresses, by listener, to bind again.
-    #[schema(value_type = BTreeMap<String, String>)]
     pub endpoints: BTreeMap<String, SocketAddr>,
 }
 
 /// Agent → platform, every few seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Public ports the node can still give servers.
     pub free_ports: u32,
@@ -64,7 +63,7 @@ pub struct Heartbeat {
 }
 
 /// One server, as its node sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerReport {
     /// The server.
     pub id: i64,
@@ -81,12 +80,11 @@ pub struct ServerReport {
     /// Memory in use, MiB.
     pub memory_mib: f64,
     /// Where its proxy listens, by listener.
-    #[schema(value_type = BTreeMap<String, String>)]
     pub endpoints: BTreeMap<String, SocketAddr>,
 }
 
 /// Platform → agent: start (or wake) a server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartRequest {
     /// The template's runtime: "command" or "image".
     pub runtime: String,
@@ -101,9 +99,21 @@ pub struct StartRequest {
 }
 
 /// Agent → platform: where a started server's proxy listens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Started {
     /// Public addresses by listener.
-    #[schema(value_type = BTreeMap<String, String>)]
     pub endpoints: BTreeMap<String, SocketAddr>,
+}
+
+/// What a node reports about one server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Stats {
+    /// Whether its process or container runs.
+    pub running: bool,
+    /// CPU use, percent of one core.
+    pub cpu_percent: f64,
+    /// Memory in use, MiB.
+    pub memory_mib: f64,
+    /// Players connected, as the world reports them.
+    pub players: u32,
 }

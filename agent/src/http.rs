@@ -20,19 +20,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use gsp_agent_api::{same_secret, StartRequest, Started, Stats};
 use serde::Deserialize;
 
-use super::agent::{NodeAgent, NodeError};
-use super::wire::{StartRequest, Started};
-use gsp_control::auth::same_secret;
+use crate::agent::{Agent, AgentError};
 
-impl IntoResponse for NodeError {
+impl IntoResponse for AgentError {
     fn into_response(self) -> Response {
         let status = match &self {
-            NodeError::Unknown(_) => StatusCode::NOT_FOUND,
-            NodeError::Invalid(_) => StatusCode::BAD_REQUEST,
-            NodeError::NoPorts(_) | NodeError::Running => StatusCode::CONFLICT,
-            NodeError::Runtime(_) | NodeError::Backup(_) => StatusCode::BAD_GATEWAY,
+            AgentError::Unknown(_) => StatusCode::NOT_FOUND,
+            AgentError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AgentError::NoPorts(_) | AgentError::Running => StatusCode::CONFLICT,
+            AgentError::Runtime(_) | AgentError::Archive(_) => StatusCode::BAD_GATEWAY,
         };
         if status == StatusCode::BAD_GATEWAY {
             tracing::warn!("agent call failed: {self}");
@@ -48,7 +47,7 @@ impl IntoResponse for NodeError {
 /// Serves the agent's API on `listener` until `shutdown`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    agent: Arc<NodeAgent>,
+    agent: Arc<Agent>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     if let Err(e) = axum::serve(listener, router(agent))
@@ -60,7 +59,7 @@ pub async fn serve(
 }
 
 /// The agent's routes, behind the callback-token check.
-pub fn router(agent: Arc<NodeAgent>) -> Router {
+pub fn router(agent: Arc<Agent>) -> Router {
     Router::new()
         .route("/v1/servers/{id}", put(start).delete(remove))
         .route("/v1/servers/{id}/stop", post(stop))
@@ -78,7 +77,7 @@ pub fn router(agent: Arc<NodeAgent>) -> Router {
         .with_state(agent)
 }
 
-async fn authorize(State(agent): State<Arc<NodeAgent>>, request: Request, next: Next) -> Response {
+async fn authorize(State(agent): State<Arc<Agent>>, request: Request, next: Next) -> Response {
     let shown = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -96,28 +95,28 @@ async fn authorize(State(agent): State<Arc<NodeAgent>>, request: Request, next: 
 }
 
 async fn start(
-    State(agent): State<Arc<NodeAgent>>,
+    State(agent): State<Arc<Agent>>,
     Path(id): Path<i64>,
     Json(spec): Json<StartRequest>,
-) -> Result<Json<Started>, NodeError> {
+) -> Result<Json<Started>, AgentError> {
     let endpoints = agent.start(id, &spec).await?;
     Ok(Json(Started { endpoints }))
 }
 
 async fn stop(
-    State(agent): State<Arc<NodeAgent>>,
+    State(agent): State<Arc<Agent>>,
     Path(id): Path<i64>,
-) -> Result<StatusCode, NodeError> {
+) -> Result<StatusCode, AgentError> {
     agent.stop(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn remove(
-    State(agent): State<Arc<NodeAgent>>,
+    State(agent): State<Arc<Agent>>,
     Path(id): Path<i64>,
-) -> Result<StatusCode, NodeError> {
+) -> Result<StatusCode, AgentError> {
     match agent.remove(id).await {
-        Ok(()) | Err(NodeError::Unknown(_)) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) | Err(AgentError::Unknown(_)) => Ok(StatusCode::NO_CONTENT),
         Err(e) => Err(e),
     }
 }
@@ -126,18 +125,18 @@ async fn remove(
 pub const MAX_ARCHIVE: usize = 4 << 30;
 
 async fn backup(
-    State(agent): State<Arc<NodeAgent>>,
+    State(agent): State<Arc<Agent>>,
     Path(id): Path<i64>,
-) -> Result<Response, NodeError> {
+) -> Result<Response, AgentError> {
     let archive = agent.backup(id).await?;
     Ok(([(header::CONTENT_TYPE, "application/gzip")], archive).into_response())
 }
 
 async fn restore(
-    State(agent): State<Arc<NodeAgent>>,
+    State(agent): State<Arc<Agent>>,
     Path(id): Path<i64>,
     archive: axum::body::Bytes,
-) -> Result<StatusCode, NodeError> {
+) -> Result<StatusCode, AgentError> {
     agent.restore(id, &archive).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -148,17 +147,17 @@ struct Lines {
 }
 
 async fn logs(
-    State(agent): State<Arc<NodeAgent>>,
+    State(agent): State<Arc<Agent>>,
     Path(id): Path<i64>,
     Query(q): Query<Lines>,
-) -> Result<Json<Vec<String>>, NodeError> {
-    let lines = q.lines.unwrap_or(200).min(super::runtime::LOG_LINES);
+) -> Result<Json<Vec<String>>, AgentError> {
+    let lines = q.lines.unwrap_or(200).min(crate::runtime::LOG_LINES);
     Ok(Json(agent.logs(id, lines).await?))
 }
 
 async fn stats(
-    State(agent): State<Arc<NodeAgent>>,
+    State(agent): State<Arc<Agent>>,
     Path(id): Path<i64>,
-) -> Result<Json<gsp_control::servers::orchestrator::Stats>, NodeError> {
+) -> Result<Json<Stats>, AgentError> {
     Ok(Json(agent.stats(id).await?))
 }
