@@ -11,8 +11,8 @@ use clap::{Args, Subcommand};
 use gsp_control::auth::oidc::{Oidc, ProviderConfig};
 use gsp_control::auth::{ApiKeys, Role, Users};
 use gsp_control::backup::BackupStore;
+use gsp_control::fleet::Fleet;
 use gsp_platform::api::AppState;
-use gsp_platform::node::fleet::Fleet;
 
 /// The platform's flags.
 #[derive(Debug, Args)]

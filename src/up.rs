@@ -13,10 +13,10 @@ use anyhow::Context;
 use clap::Args;
 use gsp_agent::{Agent, AgentConfig, PortRange};
 use gsp_control::backup::BackupStore;
+use gsp_control::fleet::Fleet;
 use gsp_gateways::CancellationToken;
 use gsp_platform::api::AppState;
 use gsp_platform::local;
-use gsp_platform::node::fleet::Fleet;
 
 use crate::agent::{machine_capacity, make_runtime, RuntimeKind};
 

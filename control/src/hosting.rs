@@ -33,7 +33,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{now_ms, Caller};
 use crate::backup::{BackupError, BackupInfo, BackupStore};
-use crate::billing::{BillError, Billed, Biller};
+pub use crate::billing::Settled;
+use crate::billing::{BillError, Biller};
 use crate::ledger::{Account, Ledger, LedgerError, Millis};
 use crate::servers::orchestrator::{Orchestrator, OrchestratorError, Stats};
 use crate::servers::{Server, ServerError, ServerState, Servers, Template};
@@ -53,29 +54,6 @@ pub const BILLING: &str = "billing";
 
 /// How often the billing loop looks for hours that started.
 pub const BILLING_INTERVAL: Duration = Duration::from_secs(15);
-
-/// How settling a server's bill ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    /// Every hour started so far is paid; the next starts at `next_charge_at_ms`
-    /// (`None`: the server is not running).
-    Paid {
-        /// When the next hour starts, Unix ms.
-        next_charge_at_ms: Option<i64>,
-        /// Charges posted by this call (0 when all were paid already).
-        posted: usize,
-    },
-    /// The wallet could not pay the hour starting at `at_ms`: the server was
-    /// recorded hibernated then. The caller stops it (or does not start it).
-    Hibernated {
-        /// The start of the unpaid hour.
-        at_ms: i64,
-        /// The balance that fell short.
-        balance: Millis,
-        /// The hour's price.
-        price: Millis,
-    },
-}
 
 /// Why a lifecycle operation failed. The messages are fit for users; the
 /// HTTP faces turn each kind into its status.
@@ -403,40 +381,23 @@ impl Hosting {
         now_ms: i64,
         who: &str,
     ) -> Result<Settled, HostingError> {
-        match self
+        let settled = self
             .biller
             .settle_priced(server, price, now_ms, who)
-            .await?
-        {
-            Billed::Paid {
-                next_charge_at_ms,
-                posted,
-            } => Ok(Settled::Paid {
-                next_charge_at_ms,
-                posted,
-            }),
-            Billed::Unpaid {
-                at_ms,
-                balance,
-                price,
-            } => {
-                match self
-                    .servers
-                    .transition(server.id, ServerState::Hibernated, at_ms, BILLING)
-                    .await
-                {
-                    // Already moved by someone else (a user's hibernate, a
-                    // delete): the unpaid hour is then not billed either.
-                    Ok(_) | Err(ServerError::WrongState(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                Ok(Settled::Hibernated {
-                    at_ms,
-                    balance,
-                    price,
-                })
+            .await?;
+        if let Settled::Hibernated { at_ms, .. } = settled {
+            match self
+                .servers
+                .transition(server.id, ServerState::Hibernated, at_ms, BILLING)
+                .await
+            {
+                // Already moved by someone else (a user's hibernate, a
+                // delete): the unpaid hour is then not billed either.
+                Ok(_) | Err(ServerError::WrongState(_)) => {}
+                Err(e) => return Err(e.into()),
             }
         }
+        Ok(settled)
     }
 
     /// One billing pass over every running server: settles each, and stops

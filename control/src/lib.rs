@@ -20,6 +20,8 @@
 //! - [`payments`]: the payment provider's signed webhook events.
 //! - [`servers`]: templates, servers and their recorded states, and the
 //!   trait through which servers are started and stopped on nodes.
+//! - [`fleet`]: the nodes (tokens, registrations, heartbeats, placement)
+//!   and the orchestrator that drives their agents over HTTP.
 //! - [`backup`]: the store that keeps servers' backup archives.
 //! - [`hosting`]: the server lifecycle, the one place where a server
 //!   changes state (with its charge and its node call).
@@ -32,6 +34,7 @@ pub mod auth;
 pub mod backup;
 pub mod billing;
 pub mod db;
+pub mod fleet;
 pub mod hosting;
 pub mod ledger;
 pub mod payments;

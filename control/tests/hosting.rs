@@ -20,114 +20,110 @@ use gsp_store::testing::TestDb;
 
 const PRICE: i64 = gsp_control::testing::PRICE_PER_HOUR;
 
-async fn billing_runs_and_hibernates(t: TestDb) {
-    let db = t.db().clone();
-    let servers = Servers::new(db.clone());
-    let ledger = Ledger::new(db.clone());
-    let agent = Arc::new(Recorder::default());
-    let hosting = Hosting::new(servers.clone(), ledger.clone()).with_orchestrator(agent.clone());
-    let owner = Users::new(db.clone())
-        .create("ada@x.com", Some("correct horse"), Role::Customer)
-        .await
-        .unwrap();
-    let wallet = Account::wallet(&owner.id.to_string()).unwrap();
-    ledger
-        .grant(
-            "1",
-            "r1",
-            &owner.id.to_string(),
-            Millis(3 * PRICE + 200),
-            "",
-        )
-        .await
-        .unwrap();
-    let template = servers
-        .create_template(&command_template("world"))
-        .await
-        .unwrap();
-    let server = servers.create(owner.id, template.id, "town").await.unwrap();
-    let woke = servers.history(server.id).await.unwrap()[0].1;
-
-    // The hold: the first hour, posted once however often it settles.
-    for posted in [1, 0] {
-        let settled = hosting.settle(&server, woke, "user:1").await.unwrap();
-        assert_eq!(
-            settled,
-            Settled::Paid {
-                next_charge_at_ms: Some(woke + HOUR_MS),
-                posted,
-            }
-        );
-    }
-    assert_eq!(
-        ledger.balance(&wallet).await.unwrap(),
-        Millis(2 * PRICE + 200)
-    );
-
-    // The loop pass at each hour's start charges it; nothing stops.
-    for hour in 1..=2 {
-        let hibernated = hosting
-            .bill_running(woke + hour * HOUR_MS + 1)
-            .await
-            .unwrap();
-        assert_eq!(hibernated, 0);
-    }
-    assert_eq!(ledger.balance(&wallet).await.unwrap(), Millis(200));
-    assert!(agent.calls().is_empty());
-
-    // The fourth hour cannot be paid: hibernated at its start, stopped.
-    let unpaid = woke + 3 * HOUR_MS;
-    let hibernated = hosting.bill_running(unpaid + 5_000).await.unwrap();
-    assert_eq!(hibernated, 1);
-    assert_eq!(agent.calls(), vec![format!("stop {}", server.id)]);
-    let history = servers.history(server.id).await.unwrap();
-    assert_eq!(
-        history.last().unwrap(),
-        &(ServerState::Hibernated, unpaid, "billing".to_string())
-    );
-    assert_eq!(ledger.balance(&wallet).await.unwrap(), Millis(200));
-    // The pass after finds nothing running and charges nothing.
-    assert_eq!(hosting.bill_running(unpaid + HOUR_MS).await.unwrap(), 0);
-    assert_eq!(agent.calls().len(), 1);
-
-    // A wake it cannot pay is recorded and undone at the same instant.
-    let at = unpaid + 2 * HOUR_MS;
-    let running = servers
-        .transition(server.id, ServerState::Running, at, "user:1")
-        .await
-        .unwrap();
-    let settled = hosting.settle(&running, at, "user:1").await.unwrap();
-    assert_eq!(
-        settled,
-        Settled::Hibernated {
-            at_ms: at,
-            balance: Millis(200),
-            price: Millis(PRICE)
-        }
-    );
-    let history = servers.history(server.id).await.unwrap();
-    let tail: Vec<_> = history[history.len() - 2..]
-        .iter()
-        .map(|(s, at, _)| (*s, *at))
-        .collect();
-    assert_eq!(
-        tail,
-        vec![(ServerState::Running, at), (ServerState::Hibernated, at)]
-    );
-
-    // Every charge is in the history with its cause, and the books balance.
-    let entries = ledger.history(&wallet, 10).await.unwrap();
-    let whos: Vec<_> = entries.iter().map(|e| e.who.as_str()).collect();
-    assert_eq!(whos, vec!["billing", "billing", "user:1", "admin:1"]);
-    let audit = ledger.audit().await.unwrap();
-    assert_eq!((audit.total, audit.negative_wallet_postings), (0, 0));
-    assert!(audit.unbalanced.is_empty() && audit.cache_mismatches.is_empty());
-}
-
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn billing_runs_and_hibernates(t) {
-        billing_runs_and_hibernates(t).await;
+        let db = t.db().clone();
+        let servers = Servers::new(db.clone());
+        let ledger = Ledger::new(db.clone());
+        let agent = Arc::new(Recorder::default());
+        let hosting = Hosting::new(servers.clone(), ledger.clone()).with_orchestrator(agent.clone());
+        let owner = Users::new(db.clone())
+            .create("ada@x.com", Some("correct horse"), Role::Customer)
+            .await
+            .unwrap();
+        let wallet = Account::wallet(&owner.id.to_string()).unwrap();
+        ledger
+            .grant(
+                "1",
+                "r1",
+                &owner.id.to_string(),
+                Millis(3 * PRICE + 200),
+                "",
+            )
+            .await
+            .unwrap();
+        let template = servers
+            .create_template(&command_template("world"))
+            .await
+            .unwrap();
+        let server = servers.create(owner.id, template.id, "town").await.unwrap();
+        let woke = servers.history(server.id).await.unwrap()[0].1;
+
+        // The hold: the first hour, posted once however often it settles.
+        for posted in [1, 0] {
+            let settled = hosting.settle(&server, woke, "user:1").await.unwrap();
+            assert_eq!(
+                settled,
+                Settled::Paid {
+                    next_charge_at_ms: Some(woke + HOUR_MS),
+                    posted,
+                }
+            );
+        }
+        assert_eq!(
+            ledger.balance(&wallet).await.unwrap(),
+            Millis(2 * PRICE + 200)
+        );
+
+        // The loop pass at each hour's start charges it; nothing stops.
+        for hour in 1..=2 {
+            let hibernated = hosting
+                .bill_running(woke + hour * HOUR_MS + 1)
+                .await
+                .unwrap();
+            assert_eq!(hibernated, 0);
+        }
+        assert_eq!(ledger.balance(&wallet).await.unwrap(), Millis(200));
+        assert!(agent.calls().is_empty());
+
+        // The fourth hour cannot be paid: hibernated at its start, stopped.
+        let unpaid = woke + 3 * HOUR_MS;
+        let hibernated = hosting.bill_running(unpaid + 5_000).await.unwrap();
+        assert_eq!(hibernated, 1);
+        assert_eq!(agent.calls(), vec![format!("stop {}", server.id)]);
+        let history = servers.history(server.id).await.unwrap();
+        assert_eq!(
+            history.last().unwrap(),
+            &(ServerState::Hibernated, unpaid, "billing".to_string())
+        );
+        assert_eq!(ledger.balance(&wallet).await.unwrap(), Millis(200));
+        // The pass after finds nothing running and charges nothing.
+        assert_eq!(hosting.bill_running(unpaid + HOUR_MS).await.unwrap(), 0);
+        assert_eq!(agent.calls().len(), 1);
+
+        // A wake it cannot pay is recorded and undone at the same instant.
+        let at = unpaid + 2 * HOUR_MS;
+        let running = servers
+            .transition(server.id, ServerState::Running, at, "user:1")
+            .await
+            .unwrap();
+        let settled = hosting.settle(&running, at, "user:1").await.unwrap();
+        assert_eq!(
+            settled,
+            Settled::Hibernated {
+                at_ms: at,
+                balance: Millis(200),
+                price: Millis(PRICE)
+            }
+        );
+        let history = servers.history(server.id).await.unwrap();
+        let tail: Vec<_> = history[history.len() - 2..]
+            .iter()
+            .map(|(s, at, _)| (*s, *at))
+            .collect();
+        assert_eq!(
+            tail,
+            vec![(ServerState::Running, at), (ServerState::Hibernated, at)]
+        );
+
+        // Every charge is in the history with its cause, and the books balance.
+        let entries = ledger.history(&wallet, 10).await.unwrap();
+        let whos: Vec<_> = entries.iter().map(|e| e.who.as_str()).collect();
+        assert_eq!(whos, vec!["billing", "billing", "user:1", "admin:1"]);
+        let audit = ledger.audit().await.unwrap();
+        assert_eq!((audit.total, audit.negative_wallet_postings), (0, 0));
+        assert!(audit.unbalanced.is_empty() && audit.cache_mismatches.is_empty());
     }
 }
 
@@ -191,378 +187,338 @@ impl World {
     }
 }
 
-async fn create_charges_the_first_hour_then_starts(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let server = w
-        .hosting
-        .create(w.owner, w.template_id, "town")
-        .await
-        .unwrap();
-    assert_eq!(server.state, ServerState::Running);
-    assert_eq!(w.balance().await, Millis(PRICE));
-    assert_eq!(w.agent.calls(), vec![format!("start {} world", server.id)]);
-    assert_eq!(
-        w.causes(server.id).await,
-        vec![(ServerState::Running, w.owner.who())]
-    );
-}
-
-async fn create_is_refused_before_anything_is_made(t: TestDb) {
-    // A wallet short of the first hour: nothing is made, nothing charged.
-    let w = World::new(&t, PRICE - 1).await;
-    let refused = w.hosting.create(w.owner, w.template_id, "town").await;
-    assert!(
-        matches!(refused, Err(HostingError::Insufficient { .. })),
-        "{refused:?}"
-    );
-    // No node with room: the same.
-    w.ledger
-        .grant("1", "r2", &w.owner.user_id.to_string(), Millis(PRICE), "")
-        .await
-        .unwrap();
-    *w.agent.full.lock().unwrap() = true;
-    let refused = w.hosting.create(w.owner, w.template_id, "town").await;
-    assert!(
-        matches!(
-            refused,
-            Err(HostingError::Orchestrator(OrchestratorError::NoCapacity))
-        ),
-        "{refused:?}"
-    );
-    // An unknown template.
-    let refused = w.hosting.create(w.owner, 999, "town").await;
-    assert!(
-        matches!(refused, Err(HostingError::NoTemplate(999))),
-        "{refused:?}"
-    );
-    assert!(w
-        .servers
-        .list(w.owner.user_id, Role::Customer)
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(w.balance().await, Millis(2 * PRICE - 1));
-    assert!(w.agent.calls().is_empty());
-}
-
-async fn hibernate_wake_and_delete_drive_the_node(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let id = w
-        .hosting
-        .create(w.owner, w.template_id, "town")
-        .await
-        .unwrap()
-        .id;
-    let slept = w.hosting.hibernate(w.owner, id).await.unwrap();
-    assert_eq!(slept.state, ServerState::Hibernated);
-    // Hibernating twice is a wrong state, and calls no node.
-    let again = w.hosting.hibernate(w.owner, id).await;
-    assert!(
-        matches!(again, Err(HostingError::Server(ServerError::WrongState(_)))),
-        "{again:?}"
-    );
-    // A wake inside the hour already paid costs nothing.
-    let woke = w.hosting.wake(w.owner, id).await.unwrap();
-    assert_eq!(woke.state, ServerState::Running);
-    assert_eq!(w.balance().await, Millis(PRICE));
-    let gone = w.hosting.delete(w.owner, id).await.unwrap();
-    assert_eq!(gone.state, ServerState::Deleted);
-    assert_eq!(
-        w.agent.calls(),
-        vec![
-            format!("start {id} world"),
-            format!("stop {id}"),
-            format!("start {id} world"),
-            format!("remove {id}"),
-        ]
-    );
-    // Nothing comes back from deleted.
-    assert!(w.hosting.wake(w.owner, id).await.is_err());
-    assert_eq!(w.agent.calls().len(), 4);
-}
-
-async fn only_the_owner_or_an_admin_may_change_a_server(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let id = w
-        .hosting
-        .create(w.owner, w.template_id, "town")
-        .await
-        .unwrap()
-        .id;
-    let stranger = Caller {
-        user_id: w.owner.user_id + 100,
-        role: Role::Customer,
-    };
-    let refused = w.hosting.hibernate(stranger, id).await;
-    assert!(
-        matches!(refused, Err(HostingError::NotFound)),
-        "{refused:?}"
-    );
-    assert!(matches!(
-        w.hosting.logs(stranger, id, 10).await,
-        Err(HostingError::NotFound)
-    ));
-    let admin = Caller {
-        user_id: stranger.user_id,
-        role: Role::Admin,
-    };
-    w.hosting.hibernate(admin, id).await.unwrap();
-    assert_eq!(
-        w.causes(id).await.last().unwrap(),
-        &(ServerState::Hibernated, admin.who())
-    );
-}
-
-async fn a_failed_node_call_keeps_the_recorded_state(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let id = w
-        .hosting
-        .create(w.owner, w.template_id, "town")
-        .await
-        .unwrap()
-        .id;
-    *w.agent.broken.lock().unwrap() = true;
-    let failed = w.hosting.hibernate(w.owner, id).await;
-    assert!(
-        matches!(
-            failed,
-            Err(HostingError::Orchestrator(OrchestratorError::Node(_)))
-        ),
-        "{failed:?}"
-    );
-    // Recorded first: billing stopped even though the node did not answer.
-    let server = w.hosting.visible(w.owner, id).await.unwrap();
-    assert_eq!(server.state, ServerState::Hibernated);
-}
-
-async fn a_client_at_the_proxy_wakes_a_sleeping_server(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let id = w
-        .hosting
-        .create(w.owner, w.template_id, "town")
-        .await
-        .unwrap()
-        .id;
-    w.hosting.hibernate(w.owner, id).await.unwrap();
-    let woke = w.hosting.wake_for_client(id).await.unwrap();
-    assert_eq!(woke.state, ServerState::Running);
-    assert_eq!(
-        w.causes(id).await.last().unwrap(),
-        &(ServerState::Running, PROXY.to_string())
-    );
-    // Recorded running but found asleep (a crash): started again, with no
-    // new state change and no new charge.
-    let events = w.causes(id).await.len();
-    w.hosting.wake_for_client(id).await.unwrap();
-    assert_eq!(w.causes(id).await.len(), events);
-    assert_eq!(w.balance().await, Millis(PRICE));
-    let starts = w
-        .agent
-        .calls()
-        .iter()
-        .filter(|c| c.starts_with("start"))
-        .count();
-    assert_eq!(starts, 3);
-}
-
-async fn idle_servers_hibernate_and_stop(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let id = w
-        .hosting
-        .create(w.owner, w.template_id, "town")
-        .await
-        .unwrap()
-        .id;
-    assert!(w.hosting.hibernate_idle(id).await.unwrap());
-    assert_eq!(
-        w.causes(id).await.last().unwrap(),
-        &(ServerState::Hibernated, IDLE.to_string())
-    );
-    // The node is told in the background.
-    let stop = format!("stop {id}");
-    for _ in 0..200 {
-        if w.agent.calls().contains(&stop) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(w.agent.calls().contains(&stop), "{:?}", w.agent.calls());
-    // Asleep already: nothing to do.
-    assert!(!w.hosting.hibernate_idle(id).await.unwrap());
-}
-
-async fn servers_that_stopped_with_their_node_are_recorded(t: TestDb) {
-    let w = World::new(&t, 4 * PRICE).await;
-    let a = w
-        .hosting
-        .create(w.owner, w.template_id, "a")
-        .await
-        .unwrap()
-        .id;
-    let b = w
-        .hosting
-        .create(w.owner, w.template_id, "b")
-        .await
-        .unwrap()
-        .id;
-    let c = w
-        .hosting
-        .create(w.owner, w.template_id, "c")
-        .await
-        .unwrap()
-        .id;
-    w.hosting.hibernate(w.owner, b).await.unwrap();
-    let calls = w.agent.calls().len();
-    // a and b were on the node that restarted; c elsewhere.
-    assert_eq!(
-        w.hosting
-            .record_stopped(&[a, b], NODE_RESTARTED)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        w.causes(a).await.last().unwrap(),
-        &(ServerState::Hibernated, NODE_RESTARTED.to_string())
-    );
-    let c_state = w.hosting.visible(w.owner, c).await.unwrap().state;
-    assert_eq!(c_state, ServerState::Running);
-    // It stopped already: the node is not called.
-    assert_eq!(w.agent.calls().len(), calls);
-    assert_eq!(
-        w.hosting
-            .record_stopped(&[a, b], NODE_RESTARTED)
-            .await
-            .unwrap(),
-        0
-    );
-}
-
-async fn a_restore_stops_the_server_then_puts_the_data_back(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let id = w
-        .hosting
-        .create(w.owner, w.template_id, "town")
-        .await
-        .unwrap()
-        .id;
-    // No backup store: the backup calls are unavailable.
-    let none = w.hosting.back_up(w.owner, id).await;
-    assert!(matches!(none, Err(HostingError::NoBackupStore)), "{none:?}");
-    let dir = tempfile::tempdir().unwrap();
-    let hosting = w
-        .hosting
-        .clone()
-        .with_backups(BackupStore::local(dir.path()).unwrap());
-    let info = hosting.back_up(w.owner, id).await.unwrap();
-    assert_eq!(
-        hosting.backups(w.owner, id).await.unwrap(),
-        vec![info.clone()]
-    );
-    let missing = hosting.restore(w.owner, id, "1.tar.gz").await;
-    assert!(
-        matches!(
-            missing,
-            Err(HostingError::Backup(BackupError::NotFound { .. }))
-        ),
-        "{missing:?}"
-    );
-    let restored = hosting.restore(w.owner, id, &info.name).await.unwrap();
-    assert_eq!(restored.state, ServerState::Hibernated);
-    let calls = w.agent.calls();
-    assert_eq!(
-        calls[calls.len() - 3..],
-        [
-            format!("backup {id}"),
-            format!("stop {id}"),
-            format!("restore {id} data of server {id}"),
-        ]
-    );
-}
-
-async fn without_an_orchestrator_nothing_changes(t: TestDb) {
-    let w = World::new(&t, 2 * PRICE).await;
-    let bare = Hosting::new(w.servers.clone(), w.ledger.clone());
-    let refused = bare.create(w.owner, w.template_id, "town").await;
-    assert!(
-        matches!(refused, Err(HostingError::NoOrchestrator)),
-        "{refused:?}"
-    );
-    assert!(w
-        .servers
-        .list(w.owner.user_id, Role::Customer)
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(w.balance().await, Millis(2 * PRICE));
-}
-
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn create_charges_the_first_hour_then_starts(t) {
-        create_charges_the_first_hour_then_starts(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let server = w
+            .hosting
+            .create(w.owner, w.template_id, "town")
+            .await
+            .unwrap();
+        assert_eq!(server.state, ServerState::Running);
+        assert_eq!(w.balance().await, Millis(PRICE));
+        assert_eq!(w.agent.calls(), vec![format!("start {} world", server.id)]);
+        assert_eq!(
+            w.causes(server.id).await,
+            vec![(ServerState::Running, w.owner.who())]
+        );
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn create_is_refused_before_anything_is_made(t) {
-        create_is_refused_before_anything_is_made(t).await;
+        // A wallet short of the first hour: nothing is made, nothing charged.
+        let w = World::new(&t, PRICE - 1).await;
+        let refused = w.hosting.create(w.owner, w.template_id, "town").await;
+        assert!(
+            matches!(refused, Err(HostingError::Insufficient { .. })),
+            "{refused:?}"
+        );
+        // No node with room: the same.
+        w.ledger
+            .grant("1", "r2", &w.owner.user_id.to_string(), Millis(PRICE), "")
+            .await
+            .unwrap();
+        *w.agent.full.lock().unwrap() = true;
+        let refused = w.hosting.create(w.owner, w.template_id, "town").await;
+        assert!(
+            matches!(
+                refused,
+                Err(HostingError::Orchestrator(OrchestratorError::NoCapacity))
+            ),
+            "{refused:?}"
+        );
+        // An unknown template.
+        let refused = w.hosting.create(w.owner, 999, "town").await;
+        assert!(
+            matches!(refused, Err(HostingError::NoTemplate(999))),
+            "{refused:?}"
+        );
+        assert!(w
+            .servers
+            .list(w.owner.user_id, Role::Customer)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(w.balance().await, Millis(2 * PRICE - 1));
+        assert!(w.agent.calls().is_empty());
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn hibernate_wake_and_delete_drive_the_node(t) {
-        hibernate_wake_and_delete_drive_the_node(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w
+            .hosting
+            .create(w.owner, w.template_id, "town")
+            .await
+            .unwrap()
+            .id;
+        let slept = w.hosting.hibernate(w.owner, id).await.unwrap();
+        assert_eq!(slept.state, ServerState::Hibernated);
+        // Hibernating twice is a wrong state, and calls no node.
+        let again = w.hosting.hibernate(w.owner, id).await;
+        assert!(
+            matches!(again, Err(HostingError::Server(ServerError::WrongState(_)))),
+            "{again:?}"
+        );
+        // A wake inside the hour already paid costs nothing.
+        let woke = w.hosting.wake(w.owner, id).await.unwrap();
+        assert_eq!(woke.state, ServerState::Running);
+        assert_eq!(w.balance().await, Millis(PRICE));
+        let gone = w.hosting.delete(w.owner, id).await.unwrap();
+        assert_eq!(gone.state, ServerState::Deleted);
+        assert_eq!(
+            w.agent.calls(),
+            vec![
+                format!("start {id} world"),
+                format!("stop {id}"),
+                format!("start {id} world"),
+                format!("remove {id}"),
+            ]
+        );
+        // Nothing comes back from deleted.
+        assert!(w.hosting.wake(w.owner, id).await.is_err());
+        assert_eq!(w.agent.calls().len(), 4);
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn only_the_owner_or_an_admin_may_change_a_server(t) {
-        only_the_owner_or_an_admin_may_change_a_server(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w
+            .hosting
+            .create(w.owner, w.template_id, "town")
+            .await
+            .unwrap()
+            .id;
+        let stranger = Caller {
+            user_id: w.owner.user_id + 100,
+            role: Role::Customer,
+        };
+        let refused = w.hosting.hibernate(stranger, id).await;
+        assert!(
+            matches!(refused, Err(HostingError::NotFound)),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            w.hosting.logs(stranger, id, 10).await,
+            Err(HostingError::NotFound)
+        ));
+        let admin = Caller {
+            user_id: stranger.user_id,
+            role: Role::Admin,
+        };
+        w.hosting.hibernate(admin, id).await.unwrap();
+        assert_eq!(
+            w.causes(id).await.last().unwrap(),
+            &(ServerState::Hibernated, admin.who())
+        );
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn a_failed_node_call_keeps_the_recorded_state(t) {
-        a_failed_node_call_keeps_the_recorded_state(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w
+            .hosting
+            .create(w.owner, w.template_id, "town")
+            .await
+            .unwrap()
+            .id;
+        *w.agent.broken.lock().unwrap() = true;
+        let failed = w.hosting.hibernate(w.owner, id).await;
+        assert!(
+            matches!(
+                failed,
+                Err(HostingError::Orchestrator(OrchestratorError::Node(_)))
+            ),
+            "{failed:?}"
+        );
+        // Recorded first: billing stopped even though the node did not answer.
+        let server = w.hosting.visible(w.owner, id).await.unwrap();
+        assert_eq!(server.state, ServerState::Hibernated);
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn a_client_at_the_proxy_wakes_a_sleeping_server(t) {
-        a_client_at_the_proxy_wakes_a_sleeping_server(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w
+            .hosting
+            .create(w.owner, w.template_id, "town")
+            .await
+            .unwrap()
+            .id;
+        w.hosting.hibernate(w.owner, id).await.unwrap();
+        let woke = w.hosting.wake_for_client(id).await.unwrap();
+        assert_eq!(woke.state, ServerState::Running);
+        assert_eq!(
+            w.causes(id).await.last().unwrap(),
+            &(ServerState::Running, PROXY.to_string())
+        );
+        // Recorded running but found asleep (a crash): started again, with no
+        // new state change and no new charge.
+        let events = w.causes(id).await.len();
+        w.hosting.wake_for_client(id).await.unwrap();
+        assert_eq!(w.causes(id).await.len(), events);
+        assert_eq!(w.balance().await, Millis(PRICE));
+        let starts = w
+            .agent
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("start"))
+            .count();
+        assert_eq!(starts, 3);
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn idle_servers_hibernate_and_stop(t) {
-        idle_servers_hibernate_and_stop(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w
+            .hosting
+            .create(w.owner, w.template_id, "town")
+            .await
+            .unwrap()
+            .id;
+        assert!(w.hosting.hibernate_idle(id).await.unwrap());
+        assert_eq!(
+            w.causes(id).await.last().unwrap(),
+            &(ServerState::Hibernated, IDLE.to_string())
+        );
+        // The node is told in the background.
+        let stop = format!("stop {id}");
+        for _ in 0..200 {
+            if w.agent.calls().contains(&stop) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(w.agent.calls().contains(&stop), "{:?}", w.agent.calls());
+        // Asleep already: nothing to do.
+        assert!(!w.hosting.hibernate_idle(id).await.unwrap());
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn servers_that_stopped_with_their_node_are_recorded(t) {
-        servers_that_stopped_with_their_node_are_recorded(t).await;
+        let w = World::new(&t, 4 * PRICE).await;
+        let a = w
+            .hosting
+            .create(w.owner, w.template_id, "a")
+            .await
+            .unwrap()
+            .id;
+        let b = w
+            .hosting
+            .create(w.owner, w.template_id, "b")
+            .await
+            .unwrap()
+            .id;
+        let c = w
+            .hosting
+            .create(w.owner, w.template_id, "c")
+            .await
+            .unwrap()
+            .id;
+        w.hosting.hibernate(w.owner, b).await.unwrap();
+        let calls = w.agent.calls().len();
+        // a and b were on the node that restarted; c elsewhere.
+        assert_eq!(
+            w.hosting
+                .record_stopped(&[a, b], NODE_RESTARTED)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            w.causes(a).await.last().unwrap(),
+            &(ServerState::Hibernated, NODE_RESTARTED.to_string())
+        );
+        let c_state = w.hosting.visible(w.owner, c).await.unwrap().state;
+        assert_eq!(c_state, ServerState::Running);
+        // It stopped already: the node is not called.
+        assert_eq!(w.agent.calls().len(), calls);
+        assert_eq!(
+            w.hosting
+                .record_stopped(&[a, b], NODE_RESTARTED)
+                .await
+                .unwrap(),
+            0
+        );
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn a_restore_stops_the_server_then_puts_the_data_back(t) {
-        a_restore_stops_the_server_then_puts_the_data_back(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w
+            .hosting
+            .create(w.owner, w.template_id, "town")
+            .await
+            .unwrap()
+            .id;
+        // No backup store: the backup calls are unavailable.
+        let none = w.hosting.back_up(w.owner, id).await;
+        assert!(matches!(none, Err(HostingError::NoBackupStore)), "{none:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let hosting = w
+            .hosting
+            .clone()
+            .with_backups(BackupStore::local(dir.path()).unwrap());
+        let info = hosting.back_up(w.owner, id).await.unwrap();
+        assert_eq!(
+            hosting.backups(w.owner, id).await.unwrap(),
+            vec![info.clone()]
+        );
+        let missing = hosting.restore(w.owner, id, "1.tar.gz").await;
+        assert!(
+            matches!(
+                missing,
+                Err(HostingError::Backup(BackupError::NotFound { .. }))
+            ),
+            "{missing:?}"
+        );
+        let restored = hosting.restore(w.owner, id, &info.name).await.unwrap();
+        assert_eq!(restored.state, ServerState::Hibernated);
+        let calls = w.agent.calls();
+        assert_eq!(
+            calls[calls.len() - 3..],
+            [
+                format!("backup {id}"),
+                format!("stop {id}"),
+                format!("restore {id} data of server {id}"),
+            ]
+        );
     }
 }
 
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn without_an_orchestrator_nothing_changes(t) {
-        without_an_orchestrator_nothing_changes(t).await;
+        let w = World::new(&t, 2 * PRICE).await;
+        let bare = Hosting::new(w.servers.clone(), w.ledger.clone());
+        let refused = bare.create(w.owner, w.template_id, "town").await;
+        assert!(
+            matches!(refused, Err(HostingError::NoOrchestrator)),
+            "{refused:?}"
+        );
+        assert!(w
+            .servers
+            .list(w.owner.user_id, Role::Customer)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(w.balance().await, Millis(2 * PRICE));
     }
 }

@@ -10,8 +10,7 @@
 //! - [`api`]: the JSON API under `/api`, described by `/openapi.json`, and
 //!   [`api::AppState`], what every handler reaches.
 //! - [`web`]: the dashboard, server-rendered HTML pages.
-//! - [`node`]: the routes node agents call (`/nodes/v1`), and the fleet of
-//!   nodes the platform places servers on.
+//! - [`agents`]: the routes node agents call (`/nodes/v1`).
 //! - [`local`]: what `gsp up` seeds in the database on a first run.
 //!
 //! It never links the engine, nor the node agent or the wake proxy: it
@@ -19,9 +18,9 @@
 
 #![warn(missing_docs)]
 
+pub mod agents;
 pub mod api;
 pub mod local;
-pub mod node;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -30,7 +29,7 @@ use std::net::SocketAddr;
 /// ([`web::router`]).
 pub fn app(state: api::AppState) -> axum::Router {
     api::router(state.clone())
-        .merge(node::routes::router(state.clone()))
+        .merge(agents::router(state.clone()))
         .merge(web::router(state))
 }
 

@@ -177,7 +177,7 @@ pub fn world_command(mods: Option<&Path>) -> String {
 /// wake them at the next start.
 pub async fn record_stopped(
     state: &AppState,
-    fleet: &crate::node::fleet::Fleet,
+    fleet: &gsp_control::fleet::Fleet,
     node_id: i64,
     cause: &str,
 ) -> Result<usize, LocalError> {

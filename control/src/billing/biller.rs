@@ -7,7 +7,7 @@
 //! it for every running server as hours start. Settling twice, or from two
 //! places at once, posts each hour once: the keys are the same and the
 //! ledger skips duplicates. The biller changes no server's state: when a
-//! wallet cannot pay, it says so ([`Billed::Unpaid`]) and
+//! wallet cannot pay, it says so ([`Settled::Hibernated`]) and
 //! [`crate::hosting`] records the hibernation.
 
 use super::{plan, BillingError, Transition};
@@ -16,7 +16,7 @@ use crate::servers::{Server, ServerError, Servers};
 
 /// How settling a server ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Billed {
+pub enum Settled {
     /// Every hour started so far is paid; the next starts at `next_charge_at_ms`
     /// (`None`: the server is not running).
     Paid {
@@ -26,8 +26,10 @@ pub enum Billed {
         posted: usize,
     },
     /// The wallet could not pay the hour starting at `at_ms`; the hours
-    /// before it are paid. The server must be hibernated then.
-    Unpaid {
+    /// before it are paid. The server is hibernated then: the biller only
+    /// says so, [`Hosting::settle`](crate::hosting::Hosting::settle)
+    /// records it, and the caller stops the server (or does not start it).
+    Hibernated {
         /// The start of the unpaid hour.
         at_ms: i64,
         /// The balance that fell short.
@@ -43,7 +45,7 @@ pub enum BillError {
     /// Reading the server failed.
     #[error(transparent)]
     Server(#[from] ServerError),
-    /// The ledger failed (not for want of funds: that is [`Billed::Unpaid`]).
+    /// The ledger failed (not for want of funds: that is [`Settled::Hibernated`]).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     /// The transitions or price cannot be billed.
@@ -66,13 +68,13 @@ impl Biller {
 
     /// Posts every hour of `server` due by `now_ms` (those posted before are
     /// skipped), recording `who` as their cause, and stops at the first one
-    /// refused for want of credit ([`Billed::Unpaid`]).
+    /// refused for want of credit ([`Settled::Hibernated`]).
     pub async fn settle(
         &self,
         server: &Server,
         now_ms: i64,
         who: &str,
-    ) -> Result<Billed, BillError> {
+    ) -> Result<Settled, BillError> {
         let template = self
             .servers
             .template(server.template_id)
@@ -91,10 +93,10 @@ impl Biller {
         price: Millis,
         now_ms: i64,
         who: &str,
-    ) -> Result<Billed, BillError> {
+    ) -> Result<Settled, BillError> {
         // A free template (a local `gsp up` world) posts nothing.
         if price.0 == 0 {
-            return Ok(Billed::Paid {
+            return Ok(Settled::Paid {
                 next_charge_at_ms: None,
                 posted: 0,
             });
@@ -115,7 +117,7 @@ impl Biller {
                 Ok(Posted::New(_)) => posted += 1,
                 Ok(Posted::Duplicate(_)) => {}
                 Err(LedgerError::InsufficientFunds { balance, .. }) => {
-                    return Ok(Billed::Unpaid {
+                    return Ok(Settled::Hibernated {
                         at_ms: charge.start_ms,
                         balance,
                         price,
@@ -124,7 +126,7 @@ impl Biller {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(Billed::Paid {
+        Ok(Settled::Paid {
             next_charge_at_ms: due.next_charge_at_ms,
             posted,
         })

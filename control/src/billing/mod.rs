@@ -58,7 +58,7 @@
 
 pub mod biller;
 
-pub use biller::{BillError, Billed, Biller};
+pub use biller::{BillError, Biller, Settled};
 
 use crate::ledger::{IdemKey, Millis, RuleError, Tx};
 

@@ -1,7 +1,7 @@
 //! How the control plane makes servers real: an [`Orchestrator`] starts and
 //! stops them on nodes (a child process or a Docker container run by the
 //! node's agent) and reports their logs and stats. The fleet
-//! ([`crate::fleet::FleetOrchestrator`]) implements it by calling node
+//! ([`FleetOrchestrator`](crate::fleet::FleetOrchestrator)) implements it by calling node
 //! agents (`gsp agent`) over HTTP; [`crate::hosting`] is its one caller
 //! for changes.
 
@@ -51,6 +51,15 @@ pub enum OrchestratorError {
     /// The node could not be reached or failed; the text is for the log.
     #[error("the node failed: {0}")]
     Node(String),
+    /// The agent of node `node` could not be reached, or failed.
+    #[error("the node failed: node {node}: {source}")]
+    Agent {
+        /// The node's name.
+        node: String,
+        /// What its agent call said.
+        #[source]
+        source: gsp_agent_api::AgentCallError,
+    },
     /// The control plane's own records could not be read or written.
     #[error(transparent)]
     Store(#[from] gsp_store::StoreError),

@@ -124,3 +124,9 @@ impl From<AuthError> for ApiError {
         }
     }
 }
+
+impl From<gsp_store::StoreError> for ApiError {
+    fn from(e: gsp_store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

@@ -39,6 +39,7 @@ use utoipa_axum::routes;
 use gsp_control::auth::ratelimit::RateLimiter;
 use gsp_control::auth::{cookie, ApiKeys, Sessions, Users};
 use gsp_control::backup::BackupStore;
+use gsp_control::fleet::{Fleet, FleetOrchestrator};
 use gsp_control::hosting::Hosting;
 use gsp_control::ledger::Ledger;
 use gsp_control::servers::orchestrator::Orchestrator;
@@ -77,7 +78,7 @@ pub struct AppState {
     pub oidc: Option<gsp_control::auth::oidc::Oidc>,
     /// The node registry, when servers run on node agents: the agents'
     /// routes authenticate and record nodes with it.
-    pub fleet: Option<crate::node::fleet::Fleet>,
+    pub fleet: Option<Fleet>,
     limiter: Arc<Mutex<RateLimiter<String>>>,
     signin_by_address: Arc<Mutex<RateLimiter<String>>>,
     signin_by_email: Arc<Mutex<RateLimiter<String>>>,
@@ -144,9 +145,12 @@ impl AppState {
         self
     }
 
-    /// With node agents: `fleet` places servers and drives their agents.
-    pub fn with_fleet(mut self, fleet: crate::node::fleet::Fleet) -> AppState {
-        self.hosting = self.hosting.with_orchestrator(Arc::new(fleet.clone()));
+    /// With node agents: the agents' routes record `fleet`'s nodes, and
+    /// servers are placed on them and driven through their agents
+    /// ([`FleetOrchestrator`]).
+    pub fn with_fleet(mut self, fleet: Fleet) -> AppState {
+        let orchestrator = FleetOrchestrator::new(fleet.clone());
+        self.hosting = self.hosting.with_orchestrator(Arc::new(orchestrator));
         self.fleet = Some(fleet);
         self
     }

@@ -47,9 +47,9 @@ impl From<OrchestratorError> for ApiError {
     fn from(e: OrchestratorError) -> Self {
         match e {
             OrchestratorError::NoCapacity => ApiError::Conflict(e.to_string()),
-            OrchestratorError::Unknown | OrchestratorError::Node(_) => {
-                ApiError::BadGateway(e.to_string())
-            }
+            OrchestratorError::Unknown
+            | OrchestratorError::Node(_)
+            | OrchestratorError::Agent { .. } => ApiError::BadGateway(e.to_string()),
             OrchestratorError::Store(_) => ApiError::Internal(e.to_string()),
         }
     }

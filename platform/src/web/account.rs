@@ -10,8 +10,9 @@ use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::guard::Failure;
 use super::page::{csrf_field, layout, notice, when};
-use super::viewer::{Failure, Viewer};
+use super::viewer::Viewer;
 use crate::api::{ApiError, AppState};
 use gsp_control::auth::AuthError;
 

@@ -10,8 +10,9 @@ use gsp_store::token;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::guard::Failure;
 use super::page::{credits, csrf_field, layout, notice, when, Done};
-use super::viewer::{Failure, Viewer};
+use super::viewer::Viewer;
 use crate::api::billing::wallet;
 use crate::api::{ApiError, AppState};
 use gsp_control::auth::Role;

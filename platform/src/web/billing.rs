@@ -5,8 +5,9 @@ use axum::extract::{Query, State};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::guard::Failure;
 use super::page::{credits, layout, when};
-use super::viewer::{Failure, Viewer};
+use super::viewer::Viewer;
 use crate::api::billing::wallet;
 use crate::api::{ApiError, AppState};
 

@@ -19,13 +19,27 @@
 //!   styles from this origin only), `X-Frame-Options: DENY` and
 //!   `Referrer-Policy: same-origin`.
 //!
-//! The pages call the same code as the JSON API ([`crate::api`]), so the
-//! dashboard and the API cannot disagree on rules: ownership, billing
+//! The pages call the same code as the JSON API (the rules of
+//! [`gsp_control`], [`gsp_control::hosting`] for every state change), so
+//! the dashboard and the API cannot disagree on rules: ownership, billing
 //! holds, state changes.
+//!
+//! # Layout
+//!
+//! - `signin`, `oidc`: email and password (with the TOTP step), and
+//!   OpenID Connect sign-in.
+//! - `servers`: the servers list, a server's page (live logs and stats),
+//!   its actions and backups.
+//! - `billing`, `account`, `admin`: the wallet, API keys and TOTP, and the
+//!   admins' users, templates and nodes.
+//! - [`viewer`]: who is looking; [`guard`]: what a page demands of the
+//!   request, and the error page; `page`: the frame and shared pieces;
+//!   `statics`: the stylesheet and script.
 
 mod account;
 mod admin;
 mod billing;
+pub mod guard;
 mod oidc;
 mod page;
 mod servers;

@@ -16,8 +16,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::guard::Failure;
 use super::signin::start_session;
-use super::viewer::{cookie_in, Failure};
+use super::viewer::cookie_in;
 use crate::api::AppState;
 use gsp_control::auth::cookie::{self, SameSite};
 use gsp_control::auth::oidc::pending::PENDING_LIFETIME_SECS;

@@ -16,8 +16,9 @@ use futures_util::stream::{self, Stream, StreamExt};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::guard::Failure;
 use super::page::{csrf_field, layout, notice, state_badge, when, Done};
-use super::viewer::{Failure, Viewer};
+use super::viewer::Viewer;
 use crate::api::{ApiError, AppState};
 use gsp_control::servers::orchestrator::Stats;
 use gsp_control::servers::{Server, ServerState, Template};

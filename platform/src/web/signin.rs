@@ -20,8 +20,9 @@ use gsp_store::token;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::guard::Failure;
 use super::page::{layout, notice};
-use super::viewer::{cookie_in, session_token, Failure};
+use super::viewer::{cookie_in, session_token};
 use crate::api::{ApiError, AppState};
 use gsp_control::auth::cookie::SameSite;
 use gsp_control::auth::sessions::SESSION_LIFETIME;

@@ -1,6 +1,16 @@
-//! The platform's routes for node agents, under `/nodes/v1` (internal: not
-//! part of the customer API or its OpenAPI document). Every call carries
-//! the node's token, `Authorization: Bearer gsp_nt_…`.
+//! The routes node agents call, under `/nodes/v1` (internal: not part of
+//! the customer API or its OpenAPI document). Every call carries the
+//! node's token, `Authorization: Bearer gsp_nt_…`, checked against the
+//! [`Fleet`]; what a call changes goes through [`gsp_control::hosting`].
+//!
+//! ```text
+//!  player ──telnet/QUIC──▶ wake proxy ──▶ world (process or container)
+//!                              │ wake                 ▲ start/stop
+//!                              ▼                      │
+//!                           platform ──HTTP (callback token)──▶ agent
+//!                              ▲                      │
+//!                              └──register, heartbeat (node token)
+//! ```
 //!
 //! | call | does |
 //! | --- | --- |
@@ -19,8 +29,8 @@ use axum::{Json, Router};
 use gsp_agent_api::{Heartbeat, Registered, Registration, ServerReport};
 use serde::Serialize;
 
-use super::fleet::{Fleet, FleetError, NodeId};
 use crate::api::{ApiError, AppState};
+use gsp_control::fleet::{Fleet, FleetError, NodeId};
 use gsp_control::hosting::NODE_RESTARTED;
 use gsp_control::servers::{ServerState, Template};
 

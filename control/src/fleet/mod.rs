@@ -1,6 +1,8 @@
-//! The platform's side of its nodes: the node registry (tokens,
-//! registrations, heartbeats) and [`Fleet`], the [`Orchestrator`] that places
-//! servers on nodes and drives their agents over HTTP.
+//! The control plane's side of its nodes: [`Fleet`], the registry of the
+//! nodes (machines whose agent runs servers) with their tokens,
+//! registrations, heartbeats and the servers placed on them; and
+//! [`FleetOrchestrator`], the [`Orchestrator`](crate::servers::orchestrator::Orchestrator)
+//! that places servers on those nodes and drives their agents over HTTP.
 //!
 //! A node exists once an admin makes it (`gsp platform node create`, or
 //! `POST /api/admin/nodes`), which gives its token once; the platform keeps
@@ -14,20 +16,23 @@
 //! has the most memory left once the servers running there are counted.
 //! It stays on that node (its data is there) until it is deleted.
 
+mod orchestrator;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gsp_agent_api::{
-    same_secret, AgentCallError, AgentClient, Assignment, Heartbeat, Registered, Registration,
-    ServerReport, StartRequest, NODE_TOKEN_PREFIX,
+    same_secret, Assignment, Heartbeat, Registered, Registration, ServerReport, NODE_TOKEN_PREFIX,
 };
 use gsp_store::{token, Database, StoreError};
 
-use gsp_control::auth::now_ms;
-use gsp_control::servers::orchestrator::{BoxFuture, Node, Orchestrator, OrchestratorError, Stats};
-use gsp_control::servers::{Server, Template};
+use crate::auth::now_ms;
+use crate::servers::orchestrator::Node;
+use crate::servers::{Server, Template};
+
+pub use orchestrator::{spec_of, FleetOrchestrator};
 
 /// A node not heard from for this long gets no new servers.
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
@@ -44,23 +49,23 @@ pub enum FleetError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Making a token failed.
+    /// Making a token failed (the OS gave no randomness).
     #[error("making a token: {0}")]
-    Random(String),
+    Random(#[from] getrandom::Error),
 }
 
 /// A node as the registry keeps it.
 #[derive(Debug, Clone)]
-struct NodeRow {
-    id: i64,
-    name: String,
-    address: String,
-    callback_token: String,
-    runtime: String,
-    cpu_total_millis: i64,
-    memory_total_mib: i64,
-    free_ports: i64,
-    last_seen_ms: i64,
+pub(crate) struct NodeRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) address: String,
+    pub(crate) callback_token: String,
+    pub(crate) runtime: String,
+    pub(crate) cpu_total_millis: i64,
+    pub(crate) memory_total_mib: i64,
+    pub(crate) free_ports: i64,
+    pub(crate) last_seen_ms: i64,
 }
 
 type Row = (i64, String, String, String, String, i64, i64, i64, i64);
@@ -79,11 +84,11 @@ fn node_of(r: Row) -> NodeRow {
     }
 }
 
-/// The nodes and the placements of servers on them.
+/// The nodes and the placements of servers on them. Cheap to clone:
+/// clones share the database and the last reports.
 #[derive(Clone)]
 pub struct Fleet {
     db: Database,
-    http: reqwest::Client,
     /// The last report of each server, from its node's heartbeats.
     reports: Arc<Mutex<HashMap<i64, ServerReport>>>,
 }
@@ -106,10 +111,8 @@ pub struct NodeId {
 impl Fleet {
     /// The fleet recorded in `db`.
     pub fn new(db: Database) -> Fleet {
-        let http = gsp_agent_api::http_client();
         Fleet {
             db,
-            http,
             reports: Arc::default(),
         }
     }
@@ -126,10 +129,9 @@ impl Fleet {
                 "a node name is 1 to 64 letters, digits, '-', '_' or '.'".into(),
             ));
         }
-        let secret = token::generate_with(NODE_TOKEN_PREFIX)
-            .map_err(|e| FleetError::Random(e.to_string()))?;
+        let secret = token::generate_with(NODE_TOKEN_PREFIX)?;
         let mut tx = self.db.begin_write().await?;
-        let id = gsp_control::db::next_id(&mut tx, "nodes").await?;
+        let id = crate::db::next_id(&mut tx, "nodes").await?;
         let inserted = sqlx::query(
             "INSERT INTO nodes (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -169,8 +171,7 @@ impl Fleet {
         let Some(id) = existing else {
             return self.create_node(name).await;
         };
-        let secret = token::generate_with(NODE_TOKEN_PREFIX)
-            .map_err(|e| FleetError::Random(e.to_string()))?;
+        let secret = token::generate_with(NODE_TOKEN_PREFIX)?;
         let mut tx = self.db.begin_write().await?;
         sqlx::query("UPDATE nodes SET token_hash = $1 WHERE id = $2")
             .bind(token::digest(&secret))
@@ -290,7 +291,7 @@ impl Fleet {
     async fn placed_on(
         &self,
         node_id: i64,
-    ) -> Result<Vec<(i64, i64, BTreeMap<String, SocketAddr>)>, FleetError> {
+    ) -> Result<Vec<(i64, i64, BTreeMap<String, SocketAddr>)>, StoreError> {
         let rows: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT p.server_id, s.template_id, p.endpoints FROM placements p \
              JOIN servers s ON s.id = p.server_id WHERE p.node_id = $1 AND s.state <> 'deleted' \
@@ -307,7 +308,7 @@ impl Fleet {
     }
 
     /// The servers placed on node `id`.
-    pub async fn servers_on(&self, node_id: i64) -> Result<Vec<i64>, FleetError> {
+    pub async fn servers_on(&self, node_id: i64) -> Result<Vec<i64>, StoreError> {
         Ok(self
             .placed_on(node_id)
             .await?
@@ -343,9 +344,7 @@ impl Fleet {
         for r in &reports {
             let known = placed.iter().find(|p| p.0 == r.id).map(|p| &p.2);
             if !r.endpoints.is_empty() && known != Some(&r.endpoints) {
-                self.save_endpoints(r.id, &r.endpoints)
-                    .await
-                    .map_err(|e| FleetError::Invalid(e.to_string()))?;
+                self.save_endpoints(r.id, &r.endpoints).await?;
             }
         }
         let mut all = self.reports.lock().unwrap_or_else(|e| e.into_inner());
@@ -364,7 +363,7 @@ impl Fleet {
             .cloned()
     }
 
-    async fn nodes_all(&self) -> Result<Vec<NodeRow>, StoreError> {
+    pub(crate) async fn nodes_all(&self) -> Result<Vec<NodeRow>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, name, address, node_token, runtime, cpu_total_millis, memory_total_mib, \
              free_ports, last_seen_ms FROM nodes ORDER BY name",
@@ -376,7 +375,7 @@ impl Fleet {
     }
 
     /// The node server `id` is placed on.
-    async fn placement(&self, server_id: i64) -> Result<Option<NodeRow>, StoreError> {
+    pub(crate) async fn placement(&self, server_id: i64) -> Result<Option<NodeRow>, StoreError> {
         let row: Option<Row> = sqlx::query_as(
             "SELECT n.id, n.name, n.address, n.node_token, n.runtime, n.cpu_total_millis, \
              n.memory_total_mib, n.free_ports, n.last_seen_ms FROM nodes n \
@@ -390,7 +389,7 @@ impl Fleet {
     }
 
     /// Reservations of the servers running on each node: (cpu, memory).
-    async fn reserved(&self) -> Result<HashMap<i64, (i64, i64)>, StoreError> {
+    pub(crate) async fn reserved(&self) -> Result<HashMap<i64, (i64, i64)>, StoreError> {
         let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
             "SELECT p.node_id, CAST(SUM(t.cpu_millis) AS BIGINT), CAST(SUM(t.memory_mib) AS BIGINT) \
              FROM placements p \
@@ -404,18 +403,17 @@ impl Fleet {
     }
 
     /// The node with the most memory left that can take a server of
-    /// `template`.
-    async fn choose(&self, template: &Template) -> Result<NodeRow, OrchestratorError> {
-        let store = |e: StoreError| OrchestratorError::Node(e.to_string());
+    /// `template`, if any.
+    pub(crate) async fn choose(&self, template: &Template) -> Result<Option<NodeRow>, StoreError> {
         let wanted = if template.runtime == "image" {
             "docker"
         } else {
             "process"
         };
-        let nodes = self.nodes_all().await.map_err(store)?;
-        let reserved = self.reserved().await.map_err(store)?;
+        let nodes = self.nodes_all().await?;
+        let reserved = self.reserved().await?;
         let fresh = now_ms() - STALE_AFTER.as_millis() as i64;
-        nodes
+        Ok(nodes
             .into_iter()
             .filter(|n| n.runtime == wanted && n.last_seen_ms >= fresh && !n.address.is_empty())
             .filter(|n| n.free_ports > 0)
@@ -427,224 +425,60 @@ impl Fleet {
                     .then_some((free_mem, n))
             })
             .max_by_key(|(free, _)| *free)
-            .map(|(_, n)| n)
-            .ok_or(OrchestratorError::NoCapacity)
+            .map(|(_, n)| n))
     }
 
-    /// Picks the node for a new server of `template` and records it.
-    async fn place(
-        &self,
-        server: &Server,
-        template: &Template,
-    ) -> Result<NodeRow, OrchestratorError> {
-        let store = |e: StoreError| OrchestratorError::Node(e.to_string());
-        let best = self.choose(template).await?;
-        let mut tx = self.db.begin_write().await.map_err(store)?;
+    /// Records server `server` placed on node `node`.
+    pub(crate) async fn place(&self, server: &Server, node: &NodeRow) -> Result<(), StoreError> {
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("INSERT INTO placements (server_id, node_id) VALUES ($1, $2)")
             .bind(server.id)
-            .bind(best.id)
+            .bind(node.id)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::query("placing a server"))
-            .map_err(store)?;
-        tx.commit().await.map_err(store)?;
-        tracing::info!(server = server.id, node = %best.name, "server placed");
-        Ok(best)
+            .map_err(StoreError::query("placing a server"))?;
+        tx.commit().await?;
+        tracing::info!(server = server.id, node = %node.name, "server placed");
+        Ok(())
     }
 
-    async fn save_endpoints(
+    /// Records server `server_id`'s public addresses, as its node reported them.
+    pub(crate) async fn save_endpoints(
         &self,
         server_id: i64,
         endpoints: &BTreeMap<String, SocketAddr>,
-    ) -> Result<(), OrchestratorError> {
-        let store = |e: StoreError| OrchestratorError::Node(e.to_string());
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(endpoints).unwrap_or_else(|_| "{}".into());
-        let mut tx = self.db.begin_write().await.map_err(store)?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("UPDATE placements SET endpoints = $1 WHERE server_id = $2")
             .bind(json)
             .bind(server_id)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::query("recording endpoints"))
-            .map_err(store)?;
-        tx.commit().await.map_err(store)
+            .map_err(StoreError::query("recording endpoints"))?;
+        tx.commit().await
     }
 
-    async fn node_for(&self, server_id: i64) -> Result<NodeRow, OrchestratorError> {
-        self.placement(server_id)
-            .await
-            .map_err(|e| OrchestratorError::Node(e.to_string()))?
-            .ok_or(OrchestratorError::Unknown)
-    }
-
-    /// The client for the agent of `node`.
-    fn client(&self, node: &NodeRow) -> AgentClient {
-        AgentClient::new(self.http.clone(), &node.address, &node.callback_token)
-    }
-}
-
-/// An agent call's failure, as the platform's callers branch on it.
-fn failed(node: &NodeRow, e: AgentCallError) -> OrchestratorError {
-    match e {
-        AgentCallError::UnknownServer(_) => OrchestratorError::Unknown,
-        AgentCallError::NoFreePort(_) => OrchestratorError::NoCapacity,
-        e => OrchestratorError::Node(format!("node {}: {e}", node.name)),
-    }
-}
-
-/// What an agent needs to run a server of `t`.
-pub fn spec_of(t: &Template) -> StartRequest {
-    StartRequest {
-        runtime: t.runtime.clone(),
-        launch: t.launch.clone(),
-        ports: t.ports.clone(),
-        cpu_millis: t.cpu_millis,
-        memory_mib: t.memory_mib,
-    }
-}
-
-impl Orchestrator for Fleet {
-    fn start<'a>(
-        &'a self,
-        server: &'a Server,
-        template: &'a Template,
-    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            let node = match self
-                .placement(server.id)
-                .await
-                .map_err(|e| OrchestratorError::Node(e.to_string()))?
-            {
-                Some(node) => node,
-                None => self.place(server, template).await?,
-            };
-            let started = self
-                .client(&node)
-                .start(server.id, &spec_of(template))
-                .await
-                .map_err(|e| failed(&node, e))?;
-            self.save_endpoints(server.id, &started.endpoints).await
-        })
-    }
-
-    fn has_room<'a>(
-        &'a self,
-        template: &'a Template,
-    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
-        Box::pin(async move { self.choose(template).await.map(|_| ()) })
-    }
-
-    fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            let node = self.node_for(server_id).await?;
-            self.client(&node)
-                .stop(server_id)
-                .await
-                .map_err(|e| failed(&node, e))
-        })
-    }
-
-    fn remove(&self, server_id: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            let node = match self.node_for(server_id).await {
-                Ok(node) => node,
-                // Never placed: nothing to remove.
-                Err(OrchestratorError::Unknown) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            self.client(&node)
-                .remove(server_id)
-                .await
-                .map_err(|e| failed(&node, e))
-        })
-    }
-
-    fn logs(
-        &self,
-        server_id: i64,
-        lines: usize,
-    ) -> BoxFuture<'_, Result<Vec<String>, OrchestratorError>> {
-        Box::pin(async move {
-            let node = match self.node_for(server_id).await {
-                Ok(node) => node,
-                Err(OrchestratorError::Unknown) => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
-            self.client(&node)
-                .logs(server_id, lines)
-                .await
-                .map_err(|e| failed(&node, e))
-        })
-    }
-
-    fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, OrchestratorError>> {
-        Box::pin(async move {
-            let node = match self.node_for(server_id).await {
-                Ok(node) => node,
-                Err(OrchestratorError::Unknown) => return Ok(Stats::default()),
-                Err(e) => return Err(e),
-            };
-            self.client(&node)
-                .stats(server_id)
-                .await
-                .map_err(|e| failed(&node, e))
-        })
-    }
-
-    fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, OrchestratorError>> {
-        Box::pin(async move {
-            let node = self.node_for(server_id).await?;
-            self.client(&node)
-                .backup(server_id)
-                .await
-                .map_err(|e| failed(&node, e))
-        })
-    }
-
-    fn restore(
-        &self,
-        server_id: i64,
-        archive: Vec<u8>,
-    ) -> BoxFuture<'_, Result<(), OrchestratorError>> {
-        Box::pin(async move {
-            let node = self.node_for(server_id).await?;
-            self.client(&node)
-                .restore(server_id, archive)
-                .await
-                .map_err(|e| failed(&node, e))
-        })
-    }
-
-    fn nodes(&self) -> BoxFuture<'_, Result<Vec<Node>, OrchestratorError>> {
-        Box::pin(async move {
-            let nodes = self
-                .nodes_all()
-                .await
-                .map_err(|e| OrchestratorError::Node(e.to_string()))?;
-            let reserved = self
-                .reserved()
-                .await
-                .map_err(|e| OrchestratorError::Node(e.to_string()))?;
-            let mut out = Vec::with_capacity(nodes.len());
-            for n in nodes {
-                let (cpu, mem) = reserved.get(&n.id).copied().unwrap_or_default();
-                let servers = self
-                    .servers_on(n.id)
-                    .await
-                    .map_err(|e| OrchestratorError::Node(e.to_string()))?;
-                out.push(Node {
-                    name: n.name,
-                    address: n.address,
-                    runtime: n.runtime,
-                    servers: servers.len() as u32,
-                    cpu_total_millis: n.cpu_total_millis,
-                    cpu_free_millis: n.cpu_total_millis - cpu,
-                    memory_total_mib: n.memory_total_mib,
-                    memory_free_mib: n.memory_total_mib - mem,
-                    last_seen_ms: n.last_seen_ms,
-                });
-            }
-            Ok(out)
-        })
+    /// Every node, with what its servers reserve, for the admin pages.
+    pub async fn nodes(&self) -> Result<Vec<Node>, StoreError> {
+        let nodes = self.nodes_all().await?;
+        let reserved = self.reserved().await?;
+        let mut out = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let (cpu, mem) = reserved.get(&n.id).copied().unwrap_or_default();
+            let servers = self.servers_on(n.id).await?;
+            out.push(Node {
+                name: n.name,
+                address: n.address,
+                runtime: n.runtime,
+                servers: servers.len() as u32,
+                cpu_total_millis: n.cpu_total_millis,
+                cpu_free_millis: n.cpu_total_millis - cpu,
+                memory_total_mib: n.memory_total_mib,
+                memory_free_mib: n.memory_total_mib - mem,
+                last_seen_ms: n.last_seen_ms,
+            });
+        }
+        Ok(out)
     }
 }
