@@ -56,7 +56,6 @@ impl GameWorld {
             next_session: Arc::new(AtomicU64::new(1)),
             stats: stats.clone(),
             tick_rate: config.tick_rate,
-            outbound_capacity: config.outbound_capacity,
         };
         let replication = Replication::new(config.replication.clone(), config.tick_rate)
             .expect("the replication settings are valid (checked by WorldConfig::validate)");
@@ -70,6 +69,7 @@ impl GameWorld {
         world.insert_resource(config);
         world.insert_resource(map);
         world.insert_resource(Sessions::default());
+        world.insert_resource(Occupants::default());
         world.insert_resource(PendingCommands::default());
         world.insert_resource(crate::events::WorldEvents::default());
         world.insert_resource(ModCommands::default());
@@ -211,11 +211,9 @@ impl GameWorld {
         let mut sessions = std::mem::take(&mut self.world.resource_mut::<Sessions>().by_id);
         for (_, entry) in sessions.drain() {
             for message in entry.outbox {
-                let _ = entry.tx.try_send(message);
+                let _ = entry.tx.send(message);
             }
-            let _ = entry
-                .tx
-                .try_send(Outbound::Closed(CloseReason::ShuttingDown));
+            let _ = entry.tx.send(Outbound::Closed(CloseReason::ShuttingDown));
             self.world.despawn(entry.entity);
         }
     }
