@@ -149,6 +149,16 @@ impl GameWorld {
         }
     }
 
+    /// Tells every player `text` (an information line), with the next tick's
+    /// messages.
+    pub fn announce(&mut self, text: &str) {
+        self.world
+            .resource_mut::<Sessions>()
+            .send_all(Outbound::Text(crate::session::TextEvent::Info(
+                text.to_owned(),
+            )));
+    }
+
     /// Entities placed in the world (avatars and, later, props).
     pub fn entity_count(&mut self) -> usize {
         self.placed.iter(&self.world).count()
