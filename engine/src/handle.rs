@@ -14,12 +14,29 @@ use std::time::Instant;
 use crossbeam_channel::{Sender, TrySendError};
 
 use crate::accounts::{AccountId, Login};
-use crate::outbound::{self, OutboundReceiver};
+use crate::outbound::{self, OutboundReceiver, OutboundSender};
 use crate::persist::CharacterState;
-use crate::session::{
-    GatewayKind, Inbound, InputSlot, Joining, MoveInput, Outbound, RefusalReason, SessionId,
-};
+use crate::session::{GatewayKind, InputSlot, MoveInput, Outbound, RefusalReason, SessionId};
 use crate::stats::WorldStats;
+
+/// A message from a gateway to the world, applied in the next tick's ingest stage.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    Join(Joining),
+    Command { session: SessionId, text: String },
+}
+
+/// A join request on its way to the world.
+#[derive(Debug)]
+pub(crate) struct Joining {
+    pub session: SessionId,
+    pub name: String,
+    pub kind: GatewayKind,
+    pub account: Option<AccountId>,
+    pub character: Option<CharacterState>,
+    pub outbound: OutboundSender,
+    pub input: Arc<InputSlot>,
+}
 
 /// Why a join did not produce a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

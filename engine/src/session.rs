@@ -2,7 +2,6 @@
 //! messages, outbound messages and text events.
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::map::Direction;
 
@@ -128,25 +127,6 @@ impl InputSlot {
         q.acks = Default::default();
         Some(wire)
     }
-}
-
-/// A message from a gateway to the world, applied in the next tick's ingest stage.
-#[derive(Debug)]
-pub(crate) enum Inbound {
-    Join(Joining),
-    Command { session: SessionId, text: String },
-}
-
-/// A join request on its way to the world.
-#[derive(Debug)]
-pub(crate) struct Joining {
-    pub session: SessionId,
-    pub name: String,
-    pub kind: GatewayKind,
-    pub account: Option<crate::character::AccountId>,
-    pub character: Option<crate::character::CharacterState>,
-    pub outbound: crate::outbound::OutboundSender,
-    pub input: Arc<InputSlot>,
 }
 
 /// Why a join was refused.

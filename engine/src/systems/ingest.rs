@@ -6,12 +6,11 @@ use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::components::*;
 use crate::events::{WorldEvent, WorldEvents};
+use crate::handle::{Inbound, Joining};
 use crate::map::WorldMap;
 
 use crate::persist::{CharacterState, Persist};
-use crate::session::{
-    CloseReason, Inbound, Joining, Outbound, RefusalReason, SessionId, TextEvent,
-};
+use crate::session::{CloseReason, Outbound, RefusalReason, SessionId, TextEvent};
 use crate::systems::save::{self, SaveState};
 
 /// The receiving ends of a world's inbound channels.
