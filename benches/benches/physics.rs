@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gsp_benches::physics::{BareScene, EcsScene, AVATARS, PROPS};
+use gsp_benches::physics::{BareScene, EcsScene, Scene, AVATARS, PROPS};
 
 fn physics(c: &mut Criterion) {
     let mut group = c.benchmark_group("physics");
@@ -55,5 +55,21 @@ fn physics(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, physics);
+/// The physics stage alone with 1,000 avatars and 100 props packed into one
+/// 20 m room, and the same crowd spread over the 200 m field (target:
+/// packed ≤ 3 ms a tick and ≤ 2× spread).
+fn crowd(c: &mut Criterion) {
+    let mut group = c.benchmark_group("physics_crowd");
+    group.sample_size(30);
+    for (name, scene) in [("packed", Scene::PACKED), ("spread", Scene::SPREAD)] {
+        let mut world = EcsScene::of(&scene);
+        for _ in 0..30 {
+            world.step();
+        }
+        group.bench_function(name, |b| b.iter(|| world.step()));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, physics, crowd);
 criterion_main!(benches);

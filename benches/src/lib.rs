@@ -48,7 +48,6 @@ pub fn populated_world(players: usize) -> (GameWorld, Vec<Session>) {
     let mut world = GameWorld::new(
         WorldConfig {
             max_players: players + 1,
-            outbound_capacity: 4096,
             ..WorldConfig::default()
         },
         WorldMap::default_world(),

@@ -9,10 +9,18 @@
 //! direction that turns 0.6 rad/s, so it circles about 20 m across, through
 //! props and past other avatars. Each step is the same work in both: steer
 //! the avatars, move each with the character controller (gravity, slopes,
-//! steps, pushing props), one rapier step, then read back every awake
+//! steps, pushing props; avatars kept apart by the crowd pass), one rapier
+//! step, then read back every awake
 //! prop's pose and velocity and every avatar's feet, velocity and facing.
 //! The ECS version does it through queries and components; the bare one
 //! through `Vec`s.
+//!
+//! The crowd scenes ([`Scene::PACKED`], [`Scene::SPREAD`]) measure what
+//! crowding costs: 1,000 avatars and 100 props packed into one 20 m room,
+//! walking the same way, against the same crowd spread over the 200 m
+//! field. Avatars enter through the engine's placement (free spots around
+//! where they are put), and keep apart through the crowd pass, not rapier's
+//! shape casts, so packing them should cost about what spreading them does.
 
 use bevy_ecs::prelude::*;
 use gsp_engine::components::{
@@ -21,22 +29,64 @@ use gsp_engine::components::{
 };
 use gsp_engine::{Body, SessionId, Shape, TickStage, Vec3, WorldEvents, WorldMap};
 use gsp_physics::character::{Character, CharacterMover};
+use gsp_physics::mover::CrowdMoves;
 use gsp_physics::PhysicsSettings;
 use gsp_protocol::movement::walk_direction;
 use rapier3d::prelude::*;
 
-/// Dynamic props in the scene.
+/// Dynamic props in the field scene.
 pub const PROPS: usize = 1000;
-/// Avatars in the scene.
+/// Avatars in the field scene.
 pub const AVATARS: usize = 1000;
 /// Ticks per second.
 pub const TICK_RATE: u16 = 30;
-const SPACING: f32 = 4.0;
-const HALF_SIZE: f32 = 100.0;
+
+/// A scene: a square walled room and what stands in it on a grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scene {
+    /// Half the room's side, metres.
+    pub half_size: f32,
+    /// Between grid points, metres.
+    pub spacing: f32,
+    /// Dynamic props.
+    pub props: usize,
+    /// Avatars.
+    pub avatars: usize,
+}
+
+impl Scene {
+    /// The physics benchmark's scene: 1,000 props and 1,000 avatars 4 m
+    /// apart on a 200 m field.
+    pub const FIELD: Scene = Scene {
+        half_size: 100.0,
+        spacing: 4.0,
+        props: PROPS,
+        avatars: AVATARS,
+    };
+    /// 1,000 avatars and 100 props in one 20 m room, about 0.55 m apart:
+    /// closer than two avatars fit, so placement spreads them to the walls.
+    pub const PACKED: Scene = Scene {
+        half_size: 10.0,
+        spacing: 0.55,
+        props: 100,
+        avatars: 1000,
+    };
+    /// The packed scene's avatars and props, 5.5 m apart on the 200 m field.
+    pub const SPREAD: Scene = Scene {
+        half_size: 100.0,
+        spacing: 5.5,
+        props: 100,
+        avatars: 1000,
+    };
+}
 
 /// The scene's map: one room, its floor and four walls.
 pub fn scene_map() -> WorldMap {
-    let h = HALF_SIZE;
+    map_of(&Scene::FIELD)
+}
+
+fn map_of(scene: &Scene) -> WorldMap {
+    let h = scene.half_size;
     WorldMap::from_toml(&format!(
         r#"
 [[room]]
@@ -77,20 +127,25 @@ max = [{h}, 4, {h}]
     .expect("the scene's map is valid")
 }
 
-/// What sits at grid point `i`: (is it a prop, where).
-fn layout() -> Vec<(bool, Vec3)> {
-    let n = PROPS + AVATARS;
+/// What sits at grid point `i`: (is it a prop, where). Props take every
+/// other point while they last.
+fn layout(scene: &Scene) -> Vec<(bool, Vec3)> {
+    let n = scene.props + scene.avatars;
     let side = (n as f32).sqrt().ceil() as usize;
-    let origin = -(side as f32 - 1.0) * SPACING / 2.0;
+    let origin = -(side as f32 - 1.0) * scene.spacing / 2.0;
+    let mut props = 0;
     (0..n)
         .map(|i| {
             let (row, col) = (i / side, i % side);
             let at = Vec3::new(
-                origin + col as f32 * SPACING,
+                origin + col as f32 * scene.spacing,
                 0.0,
-                origin + row as f32 * SPACING,
+                origin + row as f32 * scene.spacing,
             );
-            ((row + col).is_multiple_of(2), at)
+            let prop =
+                (row + col).is_multiple_of(2) && props < scene.props || i >= scene.avatars + props;
+            props += usize::from(prop);
+            (prop, at)
         })
         .collect()
 }
@@ -137,13 +192,19 @@ pub struct EcsScene {
 }
 
 impl EcsScene {
-    /// The scene, avatars and props spawned (their bodies are made on the
-    /// first step).
+    /// The field scene, avatars and props spawned (their bodies are made on
+    /// the first step).
     pub fn new() -> EcsScene {
+        EcsScene::of(&Scene::FIELD)
+    }
+
+    /// `scene`, avatars and props spawned (their bodies are made on the
+    /// first step).
+    pub fn of(scene: &Scene) -> EcsScene {
         let mut world = World::new();
         world.insert_resource(tick_time(0));
         world.insert_resource(WorldConfig::default());
-        world.insert_resource(scene_map());
+        world.insert_resource(map_of(scene));
         world.insert_resource(WorldEvents::default());
         gsp_physics::insert_resources(&mut world, PhysicsSettings::default());
         let mut schedule = Schedule::default();
@@ -151,8 +212,8 @@ impl EcsScene {
         schedule.add_systems(steer.before(TickStage::Simulate));
         gsp_physics::add_systems(&mut schedule);
         let (mut props, mut avatars) = (0, 0);
-        for (is_prop, at) in layout() {
-            if is_prop && props < PROPS {
+        for (is_prop, at) in layout(scene) {
+            if is_prop {
                 let shape = prop_shape(props);
                 world.spawn((
                     Position(Vec3::new(at.x, 0.31, at.z)),
@@ -162,7 +223,7 @@ impl EcsScene {
                     Body::dynamic(shape),
                 ));
                 props += 1;
-            } else if avatars < AVATARS {
+            } else {
                 world.spawn((
                     Avatar {
                         name: format!("a{avatars}"),
@@ -191,6 +252,22 @@ impl EcsScene {
     pub fn body_count(&self) -> usize {
         self.world.resource::<gsp_physics::Physics>().body_count()
     }
+
+    /// The closest two avatars' capsule centres come, horizontally, among
+    /// those at about the same height (metres).
+    pub fn closest_avatars(&mut self) -> f32 {
+        let mut q = self.world.query_filtered::<&Position, With<Avatar>>();
+        let at: Vec<Vec3> = q.iter(&self.world).map(|p| p.0).collect();
+        let mut closest = f32::MAX;
+        for (i, a) in at.iter().enumerate() {
+            for b in &at[i + 1..] {
+                if (a.y - b.y).abs() < 1.8 {
+                    closest = closest.min(((a.x - b.x).powi(2) + (a.z - b.z).powi(2)).sqrt());
+                }
+            }
+        }
+        closest
+    }
 }
 
 impl Default for EcsScene {
@@ -206,6 +283,7 @@ pub struct BareScene {
     mover: CharacterMover,
     characters: Vec<Character>,
     collisions: Vec<rapier3d::control::CharacterCollision>,
+    crowd: CrowdMoves,
     tick: u64,
     /// Each avatar's feet, velocity and facing after the last step.
     pub avatars: Vec<(Vec3, Vec3, [f32; 4])>,
@@ -234,8 +312,8 @@ impl BareScene {
         }
         let mover = CharacterMover::new(settings);
         let (mut characters, mut props) = (Vec::new(), Vec::new());
-        for (is_prop, at) in layout() {
-            if is_prop && props.len() < PROPS {
+        for (is_prop, at) in layout(&Scene::FIELD) {
+            if is_prop {
                 let body = Body::dynamic(prop_shape(props.len()));
                 let collider = match body.shape {
                     Shape::Ball { radius } => ColliderBuilder::ball(radius),
@@ -252,12 +330,11 @@ impl BareScene {
                     collider,
                 );
                 props.push((handle, Vec3::ZERO, [0.0, 0.0, 0.0, 1.0], Vec3::ZERO));
-            } else if characters.len() < AVATARS {
+            } else {
                 let center = mover.center_of(at);
-                let s = &mover.settings;
                 let (body, collider) = rapier.insert(
                     RigidBodyBuilder::kinematic_velocity_based().translation(center),
-                    ColliderBuilder::capsule_y(s.avatar_half_height, s.avatar_radius),
+                    mover.avatar_collider(),
                 );
                 characters.push(Character::new(body, collider, center));
             }
@@ -268,6 +345,7 @@ impl BareScene {
             mover,
             characters,
             collisions: Vec::new(),
+            crowd: CrowdMoves::new(),
             tick: 0,
             props,
         }
@@ -284,9 +362,17 @@ impl BareScene {
         let start = std::time::Instant::now();
         let dt = 1.0 / f32::from(TICK_RATE);
         let stride = WorldConfig::default().walk_speed * dt;
-        for (i, c) in self.characters.iter_mut().enumerate() {
+        self.crowd.clear();
+        for (i, c) in self.characters.iter().enumerate() {
             let walk = walk_direction(steering(i, self.tick));
-            let step = walk.map_or([0.0, 0.0], |[x, z]| [x * stride, z * stride]);
+            self.crowd.add(
+                c,
+                walk.map_or([0.0, 0.0], |[x, z]| [x * stride, z * stride]),
+            );
+        }
+        let steps = self.crowd.solve(&self.mover);
+        for (i, (c, &step)) in self.characters.iter_mut().zip(steps).enumerate() {
+            let walk = walk_direction(steering(i, self.tick));
             let moved =
                 self.mover
                     .move_character(&mut self.rapier, c, step, dt, &mut self.collisions);

@@ -45,6 +45,14 @@ impl TickClock {
         self.period
     }
 
+    /// Changes the period of the ticks to come (time dilation stretches
+    /// it); a zero period is ignored.
+    pub fn set_period(&mut self, period: Duration) {
+        if !period.is_zero() {
+            self.period = period;
+        }
+    }
+
     /// Adds the time since the last call and says how many ticks to run.
     pub fn advance(&mut self, now: Instant) -> TickPlan {
         self.accumulated += now.saturating_duration_since(self.last);

@@ -8,6 +8,7 @@ use bevy_ecs::prelude::*;
 use crate::character::{AccountId, AttributeMap};
 use crate::map::RoomId;
 use crate::math::Vec3;
+use crate::outbound::{OutboundLimits, OutboundSender};
 use crate::session::{GatewayKind, InputSlot, Outbound, SessionId};
 
 /// A player's body in the world.
@@ -181,9 +182,138 @@ pub struct SessionEntry {
     /// Its account; `None` for a guest.
     pub account: Option<AccountId>,
     /// Where its messages go.
-    pub tx: tokio::sync::mpsc::Sender<Outbound>,
+    pub tx: OutboundSender,
     /// Messages produced this tick, handed over in the emit stage.
     pub outbox: Vec<Outbound>,
+    /// The tick since which its queue has held more than the soft limit
+    /// ([`OutboundLimits`]), if it does.
+    pub over_since: Option<u64>,
+    /// How fast it may speak (`say`, `chat`).
+    pub speech: SpeechLimit,
+}
+
+impl SessionEntry {
+    /// A session just joined (or taken over) through `tx`, with `outbox`
+    /// to send first.
+    pub fn new(
+        entity: Entity,
+        name: String,
+        kind: GatewayKind,
+        account: Option<AccountId>,
+        tx: OutboundSender,
+        outbox: Vec<Outbound>,
+    ) -> SessionEntry {
+        SessionEntry {
+            entity,
+            name,
+            kind,
+            account,
+            tx,
+            outbox,
+            over_since: None,
+            speech: SpeechLimit::default(),
+        }
+    }
+}
+
+/// Lines a player may speak (`say`, `chat`) per second, sustained.
+pub const SPEECH_PER_SECOND: f32 = 1.0;
+/// Lines a player may speak in a burst.
+pub const SPEECH_BURST: f32 = 5.0;
+
+/// A player's speech rate limit: a token bucket of [`SPEECH_BURST`]
+/// lines refilled at [`SPEECH_PER_SECOND`], counted in ticks. A line over
+/// the limit is dropped where it was typed, and only its speaker hears of
+/// it, once until they speak again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeechLimit {
+    tokens: f32,
+    tick: Option<u64>,
+    told: bool,
+}
+
+impl Default for SpeechLimit {
+    fn default() -> Self {
+        SpeechLimit {
+            tokens: SPEECH_BURST,
+            tick: None,
+            told: false,
+        }
+    }
+}
+
+/// What [`SpeechLimit::take`] decided about a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speech {
+    /// Say it.
+    Said,
+    /// Drop it, and tell the speaker (the first line over the limit).
+    TooFast,
+    /// Drop it quietly: the speaker has been told.
+    Dropped,
+}
+
+impl SpeechLimit {
+    /// Takes a line at `tick` of a world ticking `rate` times a second.
+    pub fn take(&mut self, tick: u64, rate: u16) -> Speech {
+        let elapsed = self.tick.map_or(0, |t| tick.saturating_sub(t));
+        self.tick = Some(tick);
+        let refill = elapsed as f32 * SPEECH_PER_SECOND / f32::from(rate.max(1));
+        self.tokens = (self.tokens + refill).min(SPEECH_BURST);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.told = false;
+            Speech::Said
+        } else if std::mem::replace(&mut self.told, true) {
+            Speech::Dropped
+        } else {
+            Speech::TooFast
+        }
+    }
+}
+
+/// Who is in each room (avatars whose [`CurrentRoom`] it is), kept up to
+/// date as they move, so that what is said or seen in a room costs the
+/// size of the room, not of the world.
+#[derive(Resource, Debug, Default)]
+pub struct Occupants {
+    by_room: Vec<Vec<Entity>>,
+}
+
+impl Occupants {
+    /// The avatars in `room`, in no particular order.
+    pub fn of(&self, room: RoomId) -> &[Entity] {
+        self.by_room
+            .get(usize::from(room.0))
+            .map_or(&[], |v| v.as_slice())
+    }
+
+    /// `entity` is now in `room`.
+    pub fn enter(&mut self, room: RoomId, entity: Entity) {
+        let i = usize::from(room.0);
+        if self.by_room.len() <= i {
+            self.by_room.resize_with(i + 1, Vec::new);
+        }
+        self.by_room[i].push(entity);
+    }
+
+    /// `entity` is no longer in `room`.
+    pub fn leave(&mut self, room: RoomId, entity: Entity) {
+        if let Some(list) = self.by_room.get_mut(usize::from(room.0)) {
+            if let Some(at) = list.iter().position(|&e| e == entity) {
+                list.swap_remove(at);
+            }
+        }
+    }
+
+    /// Every room with anyone in it, and who.
+    pub fn rooms(&self) -> impl Iterator<Item = (RoomId, &[Entity])> {
+        self.by_room
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(i, v)| (RoomId(i as u16), v.as_slice()))
+    }
 }
 
 /// Every connected session.
@@ -287,9 +417,8 @@ pub struct WorldConfig {
     pub walk_speed: f32,
     /// What graphical players are sent, and how.
     pub replication: ReplicationConfig,
-    /// Messages a session's outbound queue holds before the session counts
-    /// as too slow and is dropped.
-    pub outbound_capacity: usize,
+    /// When a session whose socket does not drain is dropped.
+    pub outbound: OutboundLimits,
 }
 
 impl WorldConfig {
@@ -300,6 +429,10 @@ impl WorldConfig {
         }
         if !(self.walk_speed.is_finite() && self.walk_speed >= 0.0) {
             return Err("the walking speed must be a non-negative number".into());
+        }
+        let o = &self.outbound;
+        if o.soft_bytes == 0 || o.hard_bytes < o.soft_bytes {
+            return Err("the outbound limits need 0 < soft limit ≤ hard limit".into());
         }
         let r = &self.replication;
         if !(r.view_radius.is_finite() && r.view_radius >= 0.0) {
@@ -323,7 +456,7 @@ impl Default for WorldConfig {
             max_players: 1000,
             walk_speed: 6.0,
             replication: ReplicationConfig::default(),
-            outbound_capacity: 512,
+            outbound: OutboundLimits::default(),
         }
     }
 }

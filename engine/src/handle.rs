@@ -2,7 +2,8 @@
 //!
 //! A gateway calls [`WorldHandle::join`] with the player's name and gets a
 //! [`Session`]: the avatar's id, a [`SessionSender`] for commands and inputs,
-//! and the receiving end of a bounded channel of [`Outbound`] messages. When
+//! and the receiving end of its queue of [`Outbound`] messages
+//! ([`outbound`](crate::outbound)). When
 //! the last clone of the sender is dropped, the world removes the avatar, so
 //! a gateway cannot leak players by forgetting to say goodbye.
 
@@ -11,14 +12,31 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crossbeam_channel::{Sender, TrySendError};
-use tokio::sync::mpsc;
 
 use crate::accounts::{AccountId, Login};
+use crate::outbound::{self, OutboundReceiver, OutboundSender};
 use crate::persist::CharacterState;
-use crate::session::{
-    GatewayKind, Inbound, InputSlot, Joining, MoveInput, Outbound, RefusalReason, SessionId,
-};
+use crate::session::{GatewayKind, InputSlot, MoveInput, Outbound, RefusalReason, SessionId};
 use crate::stats::WorldStats;
+
+/// A message from a gateway to the world, applied in the next tick's ingest stage.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    Join(Joining),
+    Command { session: SessionId, text: String },
+}
+
+/// A join request on its way to the world.
+#[derive(Debug)]
+pub(crate) struct Joining {
+    pub session: SessionId,
+    pub name: String,
+    pub kind: GatewayKind,
+    pub account: Option<AccountId>,
+    pub character: Option<CharacterState>,
+    pub outbound: OutboundSender,
+    pub input: Arc<InputSlot>,
+}
 
 /// Why a join did not produce a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -91,7 +109,6 @@ pub struct WorldHandle {
     pub(crate) next_session: Arc<AtomicU64>,
     pub(crate) stats: Arc<WorldStats>,
     pub(crate) tick_rate: u16,
-    pub(crate) outbound_capacity: usize,
 }
 
 impl std::fmt::Debug for WorldHandle {
@@ -118,7 +135,7 @@ pub struct Session {
     /// Commands and inputs towards the world.
     pub sender: SessionSender,
     /// Messages from the world; `None` once the world has ended the session.
-    pub receiver: mpsc::Receiver<Outbound>,
+    pub receiver: OutboundReceiver,
 }
 
 /// Sends a session's commands and inputs. Cloneable; the session leaves the
@@ -263,7 +280,7 @@ impl WorldHandle {
             character,
         } = request;
         let id = SessionId(self.next_session.fetch_add(1, Ordering::Relaxed));
-        let (tx, mut rx) = mpsc::channel(self.outbound_capacity);
+        let (tx, mut rx) = outbound::channel();
         let input = Arc::new(InputSlot::default());
         // The guard exists before the world hears of us: if this future is
         // dropped half way, the world still learns that we left.

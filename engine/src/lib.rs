@@ -11,14 +11,16 @@
 //! order every tick ([`TickStage`]): ingest, scripts, simulate, rules,
 //! replicate, emit. [`WorldRuntime`] runs it on its own thread; the
 //! [`TickClock`] accumulates wall time into fixed ticks and skips, rather than
-//! replays, time it cannot catch up.
+//! replays, time it cannot catch up. Under load the runtime slows simulated
+//! time instead ([`dilation`]).
 //!
 //! Nothing outside reaches into the world. Gateways hold a cloneable
-//! [`WorldHandle`]: [`WorldHandle::join`] gives a [`Session`] with a bounded
-//! channel of [`Outbound`] messages, and a [`SessionSender`] for typed
-//! commands (queued for the next tick) and movement inputs (newest wins). A
-//! session whose channel fills up is dropped in the emit stage; it never
-//! makes the tick wait.
+//! [`WorldHandle`]: [`WorldHandle::join`] gives a [`Session`] with a queue of
+//! [`Outbound`] messages counted in bytes ([`outbound`]), and a
+//! [`SessionSender`] for typed commands (queued for the next tick) and
+//! movement inputs (newest wins). A session whose own socket does not drain
+//! its queue is dropped in the emit stage; it never makes the tick wait, and
+//! what others say cannot get it dropped.
 //!
 //! Space is divided into rooms ([`map`]): a graphical player walking into the
 //! tavern's box *is* in the tavern, and the text players there read that it
@@ -30,9 +32,11 @@
 //! - [`world`]: [`GameWorld`], the ECS world with its schedule and the channels into it.
 //! - [`runtime`]: [`WorldRuntime`], a world ticking on its own thread.
 //! - [`clock`]: the fixed-tick clock, sans-I/O.
+//! - [`dilation`]: time dilation under load, sans-I/O.
 //! - [`systems`]: the stages of one tick (ingest, scripts, simulate, rules, replicate, emit)
 //!   and the systems of each.
 //! - [`handle`]: [`WorldHandle`], how gateways join players and send them in.
+//! - [`outbound`]: the queue from the world to one session, counted in bytes.
 //! - [`session`]: what flows between a gateway and the world (ids, inbound and outbound
 //!   messages, text events).
 //! - [`components`]: the components and resources of a world.
@@ -74,10 +78,12 @@ pub mod bus;
 pub mod character;
 pub mod clock;
 pub mod components;
+pub mod dilation;
 pub mod events;
 pub mod handle;
 pub mod map;
 pub mod math;
+pub mod outbound;
 pub mod persist;
 pub mod presence;
 pub mod replication;
@@ -93,10 +99,12 @@ pub use bus::{BusLink, BusMessage};
 pub use character::{AccountId, AttributeMap, CharacterState};
 pub use clock::{TickClock, TickPlan};
 pub use components::{Body, BodyKind, ReplicationConfig, Sensor, Shape, WorldConfig};
+pub use dilation::TimeDilation;
 pub use events::{WorldEvent, WorldEvents};
 pub use handle::{JoinError, JoinRequest, SendError, Session, SessionSender, WorldHandle};
 pub use map::{Direction, RoomId, WorldMap};
 pub use math::Vec3;
+pub use outbound::{OutboundLimits, OutboundReceiver, OutboundSender};
 pub use persist::{EntityRecord, Persist, PersistSink, SavedWorld, WorldSave};
 pub use runtime::WorldRuntime;
 pub use session::{

@@ -2,7 +2,6 @@
 //! messages, outbound messages and text events.
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::map::Direction;
 
@@ -130,25 +129,6 @@ impl InputSlot {
     }
 }
 
-/// A message from a gateway to the world, applied in the next tick's ingest stage.
-#[derive(Debug)]
-pub(crate) enum Inbound {
-    Join(Joining),
-    Command { session: SessionId, text: String },
-}
-
-/// A join request on its way to the world.
-#[derive(Debug)]
-pub(crate) struct Joining {
-    pub session: SessionId,
-    pub name: String,
-    pub kind: GatewayKind,
-    pub account: Option<crate::character::AccountId>,
-    pub character: Option<crate::character::CharacterState>,
-    pub outbound: tokio::sync::mpsc::Sender<Outbound>,
-    pub input: Arc<InputSlot>,
-}
-
 /// Why a join was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusalReason {
@@ -210,6 +190,20 @@ pub enum Outbound {
     Closed(CloseReason),
 }
 
+impl Outbound {
+    /// About how many bytes it takes on the wire: what a session's queue
+    /// counts ([`crate::outbound`]).
+    pub fn weight(&self) -> usize {
+        const HEADER: usize = 16;
+        HEADER
+            + match self {
+                Outbound::Snapshot(bytes) => bytes.len(),
+                Outbound::Text(event) => event.weight(),
+                Outbound::Joined { .. } | Outbound::Refused(_) | Outbound::Closed(_) => 0,
+            }
+    }
+}
+
 /// A room as a player sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomView {
@@ -264,8 +258,14 @@ pub enum TextEvent {
         /// Whether the reader is the speaker.
         by_you: bool,
     },
-    /// The answer to `who`.
-    Who(Vec<WhoEntry>),
+    /// The answer to `who`: the players in the reader's room first, then
+    /// others, at most [`WHO_LIMIT`](crate::text::WHO_LIMIT) in all.
+    Who {
+        /// Those listed.
+        players: Vec<WhoEntry>,
+        /// Everyone online in this world.
+        online: usize,
+    },
     /// The answer to `who all`: every world on the bus, this one first.
     WhoAll(Vec<WorldWho>),
     /// A chat channel message, from this world or another.
@@ -285,6 +285,48 @@ pub enum TextEvent {
     Info(String),
     /// A command failed.
     Error(String),
+}
+
+impl TextEvent {
+    /// About how many bytes it takes once rendered (see [`Outbound::weight`]).
+    pub fn weight(&self) -> usize {
+        match self {
+            TextEvent::Room(v) => {
+                v.key.len()
+                    + v.title.len()
+                    + v.description.len()
+                    + 8 * v.exits.len()
+                    + v.players.iter().map(|p| p.len() + 2).sum::<usize>()
+            }
+            TextEvent::Arrived { name, room, .. } | TextEvent::Departed { name, room, .. } => {
+                name.len() + room.len() + 32
+            }
+            TextEvent::Said {
+                speaker,
+                room,
+                text,
+                ..
+            } => speaker.len() + room.len() + text.len() + 16,
+            TextEvent::Who { players, .. } => {
+                32 + players
+                    .iter()
+                    .map(|p| p.name.len() + p.room.len() + 16)
+                    .sum::<usize>()
+            }
+            TextEvent::WhoAll(worlds) => worlds
+                .iter()
+                .map(|w| w.world.len() + 16 + w.players.iter().map(|p| p.len() + 2).sum::<usize>())
+                .sum(),
+            TextEvent::Chat {
+                channel,
+                world,
+                from,
+                text,
+                ..
+            } => channel.len() + world.len() + from.len() + text.len() + 16,
+            TextEvent::Info(text) | TextEvent::Error(text) => text.len(),
+        }
+    }
 }
 
 /// One world in `who all`.

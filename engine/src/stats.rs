@@ -1,6 +1,6 @@
 //! What the world measures about itself: tick durations over a recent
-//! window, the achieved tick rate, players and entities, and Prometheus
-//! metrics. The tick thread writes; HTTP handlers read.
+//! window, the achieved tick rate, time dilation, players and entities, and
+//! Prometheus metrics. The tick thread writes; HTTP handlers read.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +44,9 @@ pub struct StatusSnapshot {
     pub skipped_ticks: u64,
     /// Sessions dropped because they could not keep up.
     pub slow_disconnects: u64,
+    /// How fast simulated time runs: 1.0 at full speed, less under load
+    /// ([`crate::dilation`]).
+    pub time_dilation: f64,
     /// Seconds since the world started.
     pub uptime_secs: f64,
     /// Seconds since the last tick finished, if there was one.
@@ -112,6 +115,8 @@ pub struct WorldStats {
     entities: AtomicU64,
     skipped: AtomicU64,
     slow: AtomicU64,
+    /// The time dilation factor, as `f64` bits.
+    dilation: AtomicU64,
     mods: Mutex<Vec<ModReport>>,
     services: Mutex<(Option<SaveReport>, Option<BusReport>)>,
     metrics: Metrics,
@@ -127,6 +132,7 @@ struct Metrics {
     players_telnet: Gauge,
     players_quic: Gauge,
     entities: Gauge,
+    dilation: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Metrics {
@@ -162,6 +168,13 @@ impl Metrics {
         let (players_telnet, players_quic) = (gateway("telnet"), gateway("quic"));
         let entities = Gauge::default();
         registry.register("entities", "Entities in the world", entities.clone());
+        let dilation = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        dilation.set(1.0);
+        registry.register(
+            "time_dilation",
+            "How fast simulated time runs: 1 at full speed, less when ticks do not fit their period",
+            dilation.clone(),
+        );
         let rate = Gauge::<i64>::default();
         rate.set(i64::from(tick_rate));
         registry.register("tick_rate", "Configured ticks per second", rate);
@@ -174,6 +187,7 @@ impl Metrics {
             players_telnet,
             players_quic,
             entities,
+            dilation,
         }
     }
 }
@@ -203,6 +217,7 @@ impl WorldStats {
             entities: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             slow: AtomicU64::new(0),
+            dilation: AtomicU64::new(1.0f64.to_bits()),
             mods: Mutex::new(Vec::new()),
             services: Mutex::new((None, None)),
             metrics: Metrics::new(tick_rate),
@@ -234,6 +249,17 @@ impl WorldStats {
     pub fn count_slow_disconnects(&self, n: u64) {
         self.slow.fetch_add(n, Ordering::Relaxed);
         self.metrics.slow.inc_by(n);
+    }
+
+    /// Records the time dilation factor the world now runs at.
+    pub fn record_dilation(&self, factor: f64) {
+        self.dilation.store(factor.to_bits(), Ordering::Relaxed);
+        self.metrics.dilation.set(factor);
+    }
+
+    /// The time dilation factor the world runs at.
+    pub fn dilation(&self) -> f64 {
+        f64::from_bits(self.dilation.load(Ordering::Relaxed))
     }
 
     /// Replaces the list of mods and their health (the scripting host calls
@@ -311,6 +337,7 @@ impl WorldStats {
             entities: self.entities.load(Ordering::Relaxed),
             skipped_ticks: self.skipped.load(Ordering::Relaxed),
             slow_disconnects: self.slow.load(Ordering::Relaxed),
+            time_dilation: self.dilation(),
             uptime_secs: self.started.elapsed().as_secs_f64(),
             since_last_tick_secs: since_last,
         }
@@ -354,6 +381,16 @@ mod tests {
         assert!(
             text.contains("gsp_world_tick_duration_seconds_bucket"),
             "{text}"
+        );
+        assert!(text.contains("gsp_world_time_dilation 1"), "{text}");
+        stats.record_dilation(0.25);
+        assert_eq!(stats.snapshot().time_dilation, 0.25);
+        assert!(
+            stats
+                .prometheus_text()
+                .contains("gsp_world_time_dilation 0.25"),
+            "{}",
+            stats.prometheus_text()
         );
     }
 }

@@ -154,7 +154,7 @@ pub fn render_plain(event: &TextEvent) -> String {
                 format!("{speaker} says, \"{text}\"")
             }
         }
-        TextEvent::Who(entries) => who(entries),
+        TextEvent::Who { players, online } => who(players, *online),
         TextEvent::WhoAll(worlds) => who_all(worlds),
         TextEvent::Chat {
             channel,
@@ -212,11 +212,15 @@ fn to_phrase(d: Direction) -> String {
     }
 }
 
-fn who(entries: &[WhoEntry]) -> String {
+/// The most players `who` lists: those in the reader's room first.
+pub const WHO_LIMIT: usize = 50;
+
+fn who(entries: &[WhoEntry], online: usize) -> String {
+    let online = online.max(entries.len());
     let mut out = format!(
         "{} player{} online:",
-        entries.len(),
-        if entries.len() == 1 { "" } else { "s" }
+        online,
+        if online == 1 { "" } else { "s" }
     );
     for e in entries {
         out.push_str(&format!(
@@ -225,6 +229,9 @@ fn who(entries: &[WhoEntry]) -> String {
             e.kind.name(),
             e.room
         ));
+    }
+    if online > entries.len() {
+        out.push_str(&format!("\n  ... and {} more", online - entries.len()));
     }
     out
 }

@@ -56,7 +56,6 @@ impl GameWorld {
             next_session: Arc::new(AtomicU64::new(1)),
             stats: stats.clone(),
             tick_rate: config.tick_rate,
-            outbound_capacity: config.outbound_capacity,
         };
         let replication = Replication::new(config.replication.clone(), config.tick_rate)
             .expect("the replication settings are valid (checked by WorldConfig::validate)");
@@ -70,6 +69,7 @@ impl GameWorld {
         world.insert_resource(config);
         world.insert_resource(map);
         world.insert_resource(Sessions::default());
+        world.insert_resource(Occupants::default());
         world.insert_resource(PendingCommands::default());
         world.insert_resource(crate::events::WorldEvents::default());
         world.insert_resource(ModCommands::default());
@@ -149,6 +149,16 @@ impl GameWorld {
         }
     }
 
+    /// Tells every player `text` (an information line), with the next tick's
+    /// messages.
+    pub fn announce(&mut self, text: &str) {
+        self.world
+            .resource_mut::<Sessions>()
+            .send_all(Outbound::Text(crate::session::TextEvent::Info(
+                text.to_owned(),
+            )));
+    }
+
     /// Entities placed in the world (avatars and, later, props).
     pub fn entity_count(&mut self) -> usize {
         self.placed.iter(&self.world).count()
@@ -211,11 +221,9 @@ impl GameWorld {
         let mut sessions = std::mem::take(&mut self.world.resource_mut::<Sessions>().by_id);
         for (_, entry) in sessions.drain() {
             for message in entry.outbox {
-                let _ = entry.tx.try_send(message);
+                let _ = entry.tx.send(message);
             }
-            let _ = entry
-                .tx
-                .try_send(Outbound::Closed(CloseReason::ShuttingDown));
+            let _ = entry.tx.send(Outbound::Closed(CloseReason::ShuttingDown));
             self.world.despawn(entry.entity);
         }
     }

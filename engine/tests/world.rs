@@ -2,9 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use gsp_engine::components::SPEECH_BURST;
+use gsp_engine::systems::rules::TOO_FAST;
 use gsp_engine::{
-    CloseReason, GameWorld, GatewayKind, JoinError, MoveInput, Outbound, RefusalReason,
-    ReplicationConfig, Session, TextEvent, WorldConfig, WorldMap,
+    CloseReason, GameWorld, GatewayKind, JoinError, MoveInput, Outbound, OutboundLimits,
+    RefusalReason, ReplicationConfig, Session, TextEvent, WorldConfig, WorldMap,
 };
 use gsp_protocol::snapshot::{Quantizer, Replica, SnapshotHeader};
 use gsp_protocol::ServerDatagram;
@@ -103,21 +105,32 @@ fn texts(session: &mut Session) -> Vec<TextEvent> {
     out
 }
 
+/// Limits small enough for a test: 2 kB pending for a third of a second.
+fn tight_limits() -> WorldConfig {
+    WorldConfig {
+        outbound: OutboundLimits {
+            soft_bytes: 2048,
+            grace: Duration::from_millis(333),
+            hard_bytes: 64 * 1024,
+        },
+        ..WorldConfig::default()
+    }
+}
+
 #[test]
 fn a_session_that_stops_reading_is_dropped_and_the_tick_goes_on() {
-    let mut h = Harness::new(WorldConfig {
-        outbound_capacity: 8,
-        ..WorldConfig::default()
-    });
+    let mut h = Harness::new(tight_limits());
     let mut reader = h.join("reader", GatewayKind::Quic);
     let _stuck = h.join("stuck", GatewayKind::Quic);
     let start = Instant::now();
-    for _ in 0..50 {
+    for _ in 0..300 {
+        // The reader keeps the stuck one's queue growing: it looks around.
+        reader.sender.command("look").ok();
         h.world.step();
         while reader.receiver.try_recv().is_ok() {}
     }
-    // 50 ticks of two players is nothing; the stuck one did not slow them.
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // 300 ticks of two players is nothing; the stuck one did not slow them.
+    assert!(start.elapsed() < Duration::from_secs(10));
     let stats = h.world.stats().snapshot();
     assert_eq!(stats.slow_disconnects, 1);
     assert_eq!(stats.players_quic, 1);
@@ -128,6 +141,79 @@ fn a_session_that_stops_reading_is_dropped_and_the_tick_goes_on() {
         reader.receiver.try_recv(),
         Ok(Outbound::Snapshot(_)) | Ok(Outbound::Text(_))
     ));
+}
+
+#[test]
+fn a_session_that_reads_slowly_but_keeps_up_is_not_dropped() {
+    let mut h = Harness::new(tight_limits());
+    let mut slow = h.join("slow", GatewayKind::Quic);
+    let mut talker = h.join("talker", GatewayKind::Telnet);
+    for tick in 0..300 {
+        talker.sender.command("look").ok();
+        h.world.step();
+        while talker.receiver.try_recv().is_ok() {}
+        // Reads only every fifth tick, but then everything.
+        if tick % 5 == 0 {
+            while slow.receiver.try_recv().is_ok() {}
+        }
+    }
+    let stats = h.world.stats().snapshot();
+    assert_eq!(stats.slow_disconnects, 0);
+    assert_eq!(stats.players_quic + stats.players_telnet, 2);
+}
+
+#[test]
+fn a_crowd_bursting_speech_cannot_drop_a_bystander() {
+    let mut h = Harness::new(WorldConfig::default());
+    let mut bystander = h.join("bystander", GatewayKind::Telnet);
+    let mut speakers: Vec<Session> = (0..40)
+        .map(|i| h.join(&format!("speaker{i}"), GatewayKind::Telnet))
+        .collect();
+    h.world.step();
+    while bystander.receiver.try_recv().is_ok() {}
+    for s in &mut speakers {
+        while s.receiver.try_recv().is_ok() {}
+    }
+    // Everyone bursts 20 lines at once (within the command rate limit).
+    for (i, s) in speakers.iter().enumerate() {
+        for line in 0..20 {
+            s.sender
+                .command(format!("say line {line} from {i}"))
+                .unwrap();
+        }
+    }
+    let mut heard = 0;
+    for _ in 0..3 {
+        h.world.step();
+        heard += texts(&mut bystander)
+            .iter()
+            .filter(|t| matches!(t, TextEvent::Said { .. }))
+            .count();
+    }
+    // Each speaker got a burst of 5 lines out, no more.
+    assert_eq!(heard, 40 * SPEECH_BURST as usize);
+    for s in &mut speakers {
+        let told: Vec<TextEvent> = texts(s)
+            .into_iter()
+            .filter(|t| matches!(t, TextEvent::Error(e) if e == TOO_FAST))
+            .collect();
+        assert_eq!(told.len(), 1, "each speaker is told once");
+    }
+    let stats = h.world.stats().snapshot();
+    assert_eq!(stats.slow_disconnects, 0);
+    assert_eq!(stats.players_telnet, 41);
+    // Speech refills: a second of ticks later, each may speak again (after
+    // a moment of wall time for the gateway's command limit, which the
+    // burst emptied).
+    for _ in 0..30 {
+        h.world.step();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    speakers[0].sender.command("say again").unwrap();
+    h.world.step();
+    assert!(texts(&mut bystander)
+        .iter()
+        .any(|t| matches!(t, TextEvent::Said { text, .. } if text == "again")));
 }
 
 #[test]

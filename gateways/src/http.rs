@@ -70,6 +70,8 @@ pub struct Status {
     pub skipped_ticks: u64,
     /// Sessions dropped for reading too slowly.
     pub slow_disconnects: u64,
+    /// How fast simulated time runs: 1.0 at full speed, less under load.
+    pub time_dilation: f64,
     /// Seconds since start.
     pub uptime_secs: f64,
     /// The loaded mods and their health.
@@ -145,6 +147,7 @@ async fn status(State(world): State<WorldHandle>) -> Json<Status> {
         entities: s.entities,
         skipped_ticks: s.skipped_ticks,
         slow_disconnects: s.slow_disconnects,
+        time_dilation: round(s.time_dilation),
         uptime_secs: round(s.uptime_secs),
         mods: world
             .stats()

@@ -24,9 +24,16 @@
 //! controller reads a kinematic body's velocity as a moving platform's: two
 //! avatars walking into each other would shove each other back.
 //!
+//! Avatars do not meet in rapier: the controller's casts leave them out
+//! (their capsules are in [`AVATARS`](crate::mover::AVATARS)), and the
+//! crowd pass ([`crate::crowd`]) keeps them apart before they move, so a
+//! packed crowd costs what a scattered one does. An avatar that stands on
+//! the ground and is neither walking nor pushed is not moved at all.
+//!
 //! A `Position` written from outside (a text player's `go`, a mod) teleports
 //! the avatar there; joins and teleports pick the nearest free spot if
-//! someone already stands on that one.
+//! someone already stands on that one (rings around it, then anywhere in
+//! the room).
 
 use bevy_ecs::prelude::*;
 use gsp_engine::components::{
@@ -43,8 +50,16 @@ pub use crate::mover::{Character, CharacterMover, REST, SKIN};
 use crate::sensors::remove_body;
 use crate::world::Physics;
 
-/// How many rings of spots around a taken one [`free_spot`] tries.
-const RINGS: usize = 4;
+/// How many rings of spots around a taken one [`free_spot`] tries: 468
+/// spots, enough for a crowd of several hundred around one spawn point.
+const RINGS: usize = 12;
+
+/// Random spots in the room [`free_spot`] tries when the rings are full.
+const RANDOM_TRIES: usize = 32;
+
+/// How often an avatar at rest is moved anyway (every this many ticks, at
+/// staggered ticks), in case the ground under it went away.
+const RECHECK_TICKS: u64 = 15;
 
 type ArrivedOrMoved<'w, 's> = Query<
     'w,
@@ -105,9 +120,7 @@ pub fn sync_characters(
                 let body = RigidBodyBuilder::kinematic_velocity_based()
                     .translation(center)
                     .user_data(user_data(entity));
-                let s = &physics.mover.settings;
-                let collider = ColliderBuilder::capsule_y(s.avatar_half_height, s.avatar_radius)
-                    .user_data(user_data(entity));
+                let collider = physics.mover.avatar_collider().user_data(user_data(entity));
                 let (body, collider) = physics.rapier.insert(body, collider);
                 physics
                     .characters
@@ -119,7 +132,8 @@ pub fn sync_characters(
 
 /// `wanted` if an avatar fits there, else the nearest spot around it (in
 /// rings, starting south) that is free, in the same room and on the ground;
-/// `wanted` again if there is none.
+/// else a free spot somewhere in the room; `wanted` again if there is none
+/// (the crowd pass then parts the avatars standing on top of each other).
 fn free_spot(
     physics: &Physics,
     map: &WorldMap,
@@ -169,6 +183,25 @@ fn free_spot(
             }
         }
     }
+    if let Some(bounds) = room.map(|r| map.room(r).bounds) {
+        // A fixed sequence of spots spread evenly over the room (the R2
+        // low-discrepancy sequence), offset by the number of avatars so that
+        // each search tries new spots.
+        let margin = s.avatar_radius;
+        let (w, d) = (
+            bounds.max.x - bounds.min.x - 2.0 * margin,
+            bounds.max.z - bounds.min.z - 2.0 * margin,
+        );
+        for k in 0..RANDOM_TRIES {
+            let n = ((physics.characters.len() + placed.len()) * RANDOM_TRIES + k) as f32;
+            let x = bounds.min.x + margin + (0.5 + n * 0.754_877_7).fract() * w;
+            let z = bounds.min.z + margin + (0.5 + n * 0.569_840_3).fract() * d;
+            let spot = Vec3::new(x, wanted.y, z);
+            if map.room_at(spot) == room && fits(spot) && grounded(spot) {
+                return spot;
+            }
+        }
+    }
     wanted
 }
 
@@ -188,6 +221,12 @@ type Walkers<'w, 's> = Query<
 /// Moves every avatar by its intent and gravity with the character
 /// controller, pushing props it walks into, and writes its new position,
 /// velocity and facing to the ECS (without marking them changed).
+///
+/// First every avatar's walk goes through the crowd pass
+/// ([`CrowdMoves`](crate::mover::CrowdMoves)), which stops walkers at
+/// other avatars and parts avatars that overlap; then each moves by the
+/// result. An avatar at rest (standing on the ground, not walking, not
+/// pushed) is not moved at all, except every [`RECHECK_TICKS`] ticks.
 pub fn move_characters(
     mut physics: ResMut<Physics>,
     time: Res<TickTime>,
@@ -201,15 +240,40 @@ pub fn move_characters(
         characters,
         mover,
         collisions,
+        crowd,
+        walkers,
         ..
     } = &mut *physics;
-    for (entity, intent, mut position, rotation, velocity) in &mut avatars {
-        let Some(c) = characters.get_mut(&entity) else {
+    crowd.clear();
+    walkers.clear();
+    for (entity, intent, ..) in avatars.iter() {
+        let Some(c) = characters.get(&entity) else {
             continue;
         };
         let walk = intent.and_then(|i| walk_direction([i.x, i.z]));
-        let stride = walk.map_or([0.0, 0.0], |[x, z]| [x * stride, z * stride]);
-        let moved = mover.move_character(rapier, c, stride, dt, collisions);
+        crowd.add(
+            c,
+            walk.map_or([0.0, 0.0], |[x, z]| [x * stride, z * stride]),
+        );
+        walkers.push((entity, walk));
+    }
+    let moves = crowd.solve(mover);
+    for (&(entity, walk), &step) in walkers.iter().zip(moves) {
+        let (Some(c), Ok((_, _, mut position, rotation, velocity))) =
+            (characters.get_mut(&entity), avatars.get_mut(entity))
+        else {
+            continue;
+        };
+        let recheck = (time.tick + u64::from(entity.index_u32())).is_multiple_of(RECHECK_TICKS);
+        if c.at_rest(step) && !recheck {
+            if let Some(mut v) = velocity {
+                if v.0 != Vec3::ZERO {
+                    v.bypass_change_detection().0 = Vec3::ZERO;
+                }
+            }
+            continue;
+        }
+        let moved = mover.move_character(rapier, c, step, dt, collisions);
         let feet = mover.feet_of(c.center);
         if position.0 != feet {
             position.bypass_change_detection().0 = feet;

@@ -18,9 +18,10 @@
 //! 3. [`character::sync_characters`]: avatars get a capsule body when they
 //!    appear and lose it when they go; an avatar whose `Position` was
 //!    written from outside (`go north`) is teleported there.
-//! 4. [`character::move_characters`]: rapier's kinematic character
-//!    controller walks each avatar by its input (gravity, slopes, steps,
-//!    walls, other avatars), pushing props it runs into.
+//! 4. [`character::move_characters`]: the crowd pass keeps avatars apart
+//!    ([`crowd`]), then rapier's kinematic character controller walks each
+//!    avatar that moves (gravity, slopes, steps, walls), pushing props it
+//!    runs into.
 //! 5. [`sync::step`]: one rapier step of one tick.
 //! 6. [`sync::write_back`]: the pose and velocity of every body rapier
 //!    moved go back to the ECS.
@@ -82,6 +83,7 @@
 //! - [`sync`]: props and sensors from the ECS into rapier, and poses back after the step.
 //! - [`character`]: the systems that give avatars a body and walk them every tick.
 //! - [`mover`]: the character controller as plain code: one avatar's move over one tick.
+//! - [`crowd`]: avatars kept apart by a cheap pass over a spatial hash, not by rapier.
 //! - [`sensors`]: trigger volumes, rapier's sensor events as world events.
 //! - `convert`: engine types to rapier's and back, and the entity behind a collider.
 
@@ -89,6 +91,7 @@
 
 pub mod character;
 mod convert;
+pub mod crowd;
 pub mod map;
 pub mod mover;
 pub mod sensors;

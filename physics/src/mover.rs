@@ -1,8 +1,9 @@
 //! The character controller as plain code over rapier's world: an avatar's
 //! [`Character`] (its body and how it is falling) and the [`CharacterMover`]
 //! that walks it one tick, slides it along walls, up slopes and steps, and
-//! settles it on the ground. The systems that drive it are in
-//! [`character`](crate::character).
+//! settles it on the ground, and [`CrowdMoves`], which keeps avatars out
+//! of each other ([`crowd`](crate::crowd)) before they move. The systems
+//! that drive it are in [`character`](crate::character).
 
 use gsp_engine::math::Vec3;
 use rapier3d::control::{
@@ -14,7 +15,28 @@ use rapier3d::parry::shape::Capsule;
 use rapier3d::prelude::*;
 
 use crate::convert::{to_engine, to_rapier};
+use crate::crowd::{Capsules, Crowd, Member};
 use crate::settings::PhysicsSettings;
+
+/// The collision group of avatars' capsules. The character controller's
+/// queries leave it out: avatars keep apart through [`Crowd`], not through
+/// rapier's shape casts (see [`crowd`](crate::crowd)).
+pub const AVATARS: Group = Group::GROUP_2;
+
+/// The collision groups of an avatar's capsule: a member of [`AVATARS`],
+/// touching everything (props, sensors, the map).
+pub fn avatar_groups() -> InteractionGroups {
+    InteractionGroups::new(AVATARS, Group::ALL, InteractionTestMode::And)
+}
+
+/// What the character controller's queries see: everything but avatars.
+fn all_but_avatars() -> InteractionGroups {
+    InteractionGroups::new(
+        Group::ALL,
+        Group::ALL.difference(AVATARS),
+        InteractionTestMode::And,
+    )
+}
 
 /// An avatar's body in rapier, and how it is falling.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +51,15 @@ pub struct Character {
     pub fall_speed: f32,
     /// Whether it stood on something after its last move.
     pub grounded: bool,
+    /// Whether it has moved since it was placed: until then it is not
+    /// [at rest](Character::at_rest), so that a new or teleported avatar
+    /// finds out whether it stands or falls.
+    pub settled: bool,
+    /// Whether its last move went clearly less far than it was asked to
+    /// (a wall, a prop, a slope): the crowd pass then treats it as standing.
+    pub blocked: bool,
+    /// Its last move, horizontally (x z, metres).
+    pub last_move: [f32; 2],
 }
 
 impl Character {
@@ -43,6 +74,9 @@ impl Character {
             // Assumed until its first move says otherwise, so that an avatar
             // put on the floor settles there instead of falling first.
             grounded: true,
+            settled: false,
+            blocked: false,
+            last_move: [0.0, 0.0],
         }
     }
 }
@@ -108,6 +142,7 @@ impl CharacterMover {
             QueryFilter::new()
                 .exclude_sensors()
                 .exclude_rigid_body(c.body)
+                .groups(all_but_avatars())
         };
         let queries = rapier.broad_phase.as_query_pipeline(
             rapier.narrow_phase.query_dispatcher(),
@@ -152,6 +187,11 @@ impl CharacterMover {
                 collisions.iter(),
             );
         }
+        c.settled = true;
+        let asked = (walk[0] * walk[0] + walk[1] * walk[1]).sqrt();
+        let went = (moved.x * moved.x + moved.z * moved.z).sqrt();
+        c.blocked = asked > STILL && went < 0.9 * asked;
+        c.last_move = [moved.x, moved.z];
         if moved.length() <= STILL {
             return Vector::ZERO;
         }
@@ -201,6 +241,22 @@ impl CharacterMover {
         Some(hit.time_of_impact - lift)
     }
 
+    /// An avatar's capsule collider, in [`AVATARS`].
+    pub fn avatar_collider(&self) -> ColliderBuilder {
+        let s = &self.settings;
+        ColliderBuilder::capsule_y(s.avatar_half_height, s.avatar_radius)
+            .collision_groups(avatar_groups())
+    }
+
+    /// The shape [`Crowd`] keeps apart.
+    pub fn capsules(&self) -> Capsules {
+        let s = &self.settings;
+        Capsules {
+            radius: s.avatar_radius,
+            height: 2.0 * (s.avatar_half_height + s.avatar_radius),
+        }
+    }
+
     /// The point at the feet of a capsule centred on `center`, its height
     /// rounded to the millimetre: an avatar standing on a floor at y = 0 is
     /// at y = 0, inside the room boxes that start there.
@@ -224,6 +280,59 @@ pub const SKIN: f32 = 0.01;
 /// metres: more than [`SKIN`], so that the controller's casts start outside
 /// the skin even on a 45° slope.
 pub const REST: f32 = 0.015;
+
+/// Every avatar's move of one tick, with the buffers reused tick after tick:
+/// [`CrowdMoves::add`] each avatar with its walk, then
+/// [`CrowdMoves::solve`] gives each its move (walk plus the push that keeps
+/// it out of the others), for [`CharacterMover::move_character`].
+#[derive(Debug, Default, Clone)]
+pub struct CrowdMoves {
+    crowd: Crowd,
+    members: Vec<Member>,
+    moves: Vec<[f32; 2]>,
+}
+
+impl CrowdMoves {
+    /// Empty.
+    pub fn new() -> CrowdMoves {
+        CrowdMoves::default()
+    }
+
+    /// Starts a tick.
+    pub fn clear(&mut self) {
+        self.members.clear();
+        self.moves.clear();
+    }
+
+    /// Adds `c`, walking `walk` (metres, x z) this tick.
+    pub fn add(&mut self, c: &Character, walk: [f32; 2]) {
+        self.members.push(Member {
+            center: [c.center.x, c.center.y, c.center.z],
+            walk,
+            expect: if c.blocked { c.last_move } else { walk },
+            walking: walk != [0.0, 0.0] && !c.blocked,
+        });
+    }
+
+    /// Each avatar's move, in the order they were added; a push is at most
+    /// one avatar radius per tick.
+    pub fn solve(&mut self, mover: &CharacterMover) -> &[[f32; 2]] {
+        let shape = mover.capsules();
+        self.crowd
+            .separate(&self.members, shape, shape.radius, &mut self.moves);
+        &self.moves
+    }
+}
+
+impl Character {
+    /// Whether a move of `walk` this tick would leave it exactly where it
+    /// is: it has moved since it was placed, stands on the ground, is not
+    /// falling, and neither walks nor is pushed. Such a character need not
+    /// be moved at all.
+    pub fn at_rest(&self, walk: [f32; 2]) -> bool {
+        walk == [0.0, 0.0] && self.settled && self.grounded && self.fall_speed == 0.0
+    }
+}
 
 /// Movements shorter than this are rounding, not movement, metres.
 const STILL: f32 = 1e-5;

@@ -8,7 +8,7 @@ use gsp_engine::components::TickTime;
 use rapier3d::math::Vector;
 use rapier3d::prelude::*;
 
-use crate::mover::{Character, CharacterMover};
+use crate::mover::{Character, CharacterMover, CrowdMoves};
 pub use crate::settings::PhysicsSettings;
 
 /// The rapier world of a game world, as a resource.
@@ -36,6 +36,10 @@ pub struct Physics {
     pub(crate) events: SensorEvents,
     /// Character collisions of one move, reused.
     pub(crate) collisions: Vec<rapier3d::control::CharacterCollision>,
+    /// Avatars kept apart, reused every tick.
+    pub(crate) crowd: CrowdMoves,
+    /// The avatars of this tick's move and their walking direction, reused.
+    pub(crate) walkers: Vec<(Entity, Option<[f32; 2]>)>,
 }
 
 impl Physics {
@@ -53,6 +57,8 @@ impl Physics {
             statics: Vec::new(),
             events: SensorEvents::default(),
             collisions: Vec::new(),
+            crowd: CrowdMoves::new(),
+            walkers: Vec::new(),
         }
     }
 

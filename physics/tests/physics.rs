@@ -550,3 +550,118 @@ fn walking_through_the_tavern_door_is_seen_by_text_players_there() {
     h.steps(2);
     assert_eq!(h.body_count(), bodies - 1);
 }
+
+/// The smallest distance between two of `at` that overlap in height.
+fn closest_pair(at: &[Vec3]) -> f32 {
+    let mut closest = f32::MAX;
+    for (i, a) in at.iter().enumerate() {
+        for b in &at[i + 1..] {
+            if (a.y - b.y).abs() < 1.8 {
+                closest = closest.min(((a.x - b.x).powi(2) + (a.z - b.z).powi(2)).sqrt());
+            }
+        }
+    }
+    closest
+}
+
+#[test]
+fn a_crowd_of_200_joins_apart_walks_away_and_nobody_passes_through() {
+    let mut h = Harness::new();
+    let crowd: Vec<(Session, Entity)> = (0..200)
+        .map(|i| h.join(&format!("p{i}"), GatewayKind::Quic))
+        .collect();
+    h.steps(2);
+    let start: Vec<Vec3> = crowd.iter().map(|&(_, e)| h.position(e)).collect();
+    assert!(
+        closest_pair(&start) >= 2.0 * RADIUS - 1e-3,
+        "joins overlap: {}",
+        closest_pair(&start)
+    );
+    for &(_, e) in &crowd {
+        assert_eq!(h.room(e).as_deref(), Some("plaza"));
+    }
+    // Everyone walks straight away from the spawn point for 20 ticks (4 m).
+    let away: Vec<[f32; 2]> = start
+        .iter()
+        .map(|p| {
+            let len = (p.x * p.x + p.z * p.z).sqrt();
+            if len < 1e-3 {
+                [0.0, 1.0]
+            } else {
+                [p.x / len, p.z / len]
+            }
+        })
+        .collect();
+    let mut before = start.clone();
+    let mut closest = f32::MAX;
+    for _ in 0..20 {
+        h.sequence += 1;
+        for ((s, _), [x, z]) in crowd.iter().zip(&away) {
+            s.sender.input(MoveInput {
+                sequence: h.sequence,
+                move_x: *x,
+                move_z: *z,
+            });
+        }
+        h.world.step();
+        let now: Vec<Vec3> = crowd.iter().map(|&(_, e)| h.position(e)).collect();
+        closest = closest.min(closest_pair(&now));
+        // Nobody went through anybody: the line between any two points the
+        // same way it did a tick ago.
+        for i in 0..now.len() {
+            for j in i + 1..now.len() {
+                let was = (before[i].x - before[j].x, before[i].z - before[j].z);
+                let is = (now[i].x - now[j].x, now[i].z - now[j].z);
+                assert!(
+                    was.0 * is.0 + was.1 * is.1 > 0.0,
+                    "{i} and {j} passed through each other"
+                );
+            }
+        }
+        before = now;
+    }
+    // Avatars are kept apart where each expects to go: when a wall stops
+    // one in the tick that another reaches it, they overlap by up to one
+    // tick's walk (0.2 m) for that tick, and no further.
+    assert!(
+        closest > 2.0 * RADIUS - 0.2 - 0.01,
+        "two avatars overlapped: {closest}"
+    );
+    for (i, (p0, p1)) in start.iter().zip(&before).enumerate() {
+        let d = ((p1.x - p0.x).powi(2) + (p1.z - p0.z).powi(2)).sqrt();
+        assert!(d > 2.0, "avatar {i} could not walk away: {d} m from {p0:?}");
+    }
+}
+
+#[test]
+fn a_walker_stops_at_a_bystander_and_does_not_shove_it() {
+    let mut h = Harness::new();
+    let (_a, ann) = h.join("ann", GatewayKind::Quic);
+    let (b, bob) = h.join("bob", GatewayKind::Quic);
+    h.teleport(ann, Vec3::new(0.0, 0.0, 3.0));
+    h.teleport(bob, Vec3::new(0.0, 0.0, -3.0));
+    h.steps(2);
+    let stands = h.position(ann);
+    for _ in 0..60 {
+        h.walk(&b, 0.0, 1.0);
+    }
+    let (pa, pb) = (h.position(ann), h.position(bob));
+    assert_eq!(pa, stands, "the bystander was not moved");
+    let d = pa.z - pb.z;
+    assert!(d > 2.0 * RADIUS - 0.01 && d < 2.0 * RADIUS + 0.05, "{d}");
+}
+
+#[test]
+fn avatars_put_on_top_of_each_other_are_parted() {
+    let mut h = Harness::new();
+    let (_a, ann) = h.join("ann", GatewayKind::Quic);
+    let (_b, bob) = h.join("bob", GatewayKind::Quic);
+    h.steps(2);
+    // A mod puts both on the same spot in the same tick.
+    h.teleport(ann, Vec3::new(3.0, 0.0, 3.0));
+    h.teleport(bob, Vec3::new(3.0, 0.0, 3.0));
+    h.steps(30);
+    let (pa, pb) = (h.position(ann), h.position(bob));
+    let d = ((pa.x - pb.x).powi(2) + (pa.z - pb.z).powi(2)).sqrt();
+    assert!(d >= 2.0 * RADIUS - 0.01, "still inside each other: {d}");
+}

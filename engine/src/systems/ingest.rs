@@ -6,12 +6,11 @@ use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::components::*;
 use crate::events::{WorldEvent, WorldEvents};
+use crate::handle::{Inbound, Joining};
 use crate::map::WorldMap;
 
 use crate::persist::{CharacterState, Persist};
-use crate::session::{
-    CloseReason, Inbound, Joining, Outbound, RefusalReason, SessionId, TextEvent,
-};
+use crate::session::{CloseReason, Outbound, RefusalReason, SessionId, TextEvent};
 use crate::systems::save::{self, SaveState};
 
 /// The receiving ends of a world's inbound channels.
@@ -106,7 +105,7 @@ fn join(world: &mut World, joining: Joining) {
     };
     if let Some(reason) = refusal {
         // The gateway is waiting for exactly this message.
-        let _ = outbound.try_send(Outbound::Refused(reason));
+        let _ = outbound.send(Outbound::Refused(reason));
         return;
     }
     let map = world.resource::<WorldMap>();
@@ -148,19 +147,19 @@ fn join(world: &mut World, joining: Joining) {
         });
     world.resource_mut::<Sessions>().by_id.insert(
         session,
-        SessionEntry {
+        SessionEntry::new(
             entity,
             name,
             kind,
             account,
-            tx: outbound,
-            outbox: vec![Outbound::Joined {
+            outbound,
+            vec![Outbound::Joined {
                 entity: entity.index_u32(),
                 tick_rate,
                 quantization,
                 walk_speed,
             }],
-        },
+        ),
     );
 }
 
@@ -184,9 +183,9 @@ fn take_over(world: &mut World, old: SessionId, joining: Joining) {
         return;
     };
     for message in entry.outbox {
-        let _ = entry.tx.try_send(message);
+        let _ = entry.tx.send(message);
     }
-    let _ = entry.tx.try_send(Outbound::Closed(CloseReason::TakenOver));
+    let _ = entry.tx.send(Outbound::Closed(CloseReason::TakenOver));
     let entity = entry.entity;
     if let Some(mut avatar) = world.get_mut::<Avatar>(entity) {
         avatar.session = joining.session;
@@ -205,19 +204,19 @@ fn take_over(world: &mut World, old: SessionId, joining: Joining) {
     };
     world.resource_mut::<Sessions>().by_id.insert(
         joining.session,
-        SessionEntry {
+        SessionEntry::new(
             entity,
-            name: entry.name,
-            kind: joining.kind,
-            account: joining.account,
-            tx: joining.outbound,
-            outbox: vec![
+            entry.name,
+            joining.kind,
+            joining.account,
+            joining.outbound,
+            vec![
                 joined,
                 Outbound::Text(TextEvent::Info(
                     "You take over your character from your other connection.".into(),
                 )),
             ],
-        },
+        ),
     );
     // The new connection starts by seeing where it is.
     world
@@ -270,12 +269,13 @@ pub fn remove_session(world: &mut World, session: SessionId) {
             name: entry.name.clone(),
         });
     let Some(room) = room else { return };
+    world.resource_mut::<Occupants>().leave(room, entry.entity);
     let room_key = world.resource::<WorldMap>().room(room).key.clone();
-    let mut occupants = world.query::<(&Avatar, &CurrentRoom)>();
-    let listeners: Vec<SessionId> = occupants
-        .iter(world)
-        .filter(|(_, r)| r.0 == Some(room))
-        .map(|(a, _)| a.session)
+    let listeners: Vec<SessionId> = world
+        .resource::<Occupants>()
+        .of(room)
+        .iter()
+        .filter_map(|&e| world.get::<Avatar>(e).map(|a| a.session))
         .collect();
     let mut sessions = world.resource_mut::<Sessions>();
     for listener in listeners {

@@ -6,8 +6,11 @@
 //! occupants read "ada arrives from the south.", and the mover reads the new
 //! room). This is the same for a telnet player who typed `go north` and a
 //! graphical player who walked across the line.
-
-use std::collections::HashMap;
+//!
+//! Who is where is kept in [`Occupants`], so that speech, arrivals and
+//! departures cost the size of the room, and `go` settles only the one who
+//! went. Speech is rate-limited per speaker ([`SpeechLimit`]): a flood is
+//! dropped where it is typed, and only its speaker hears of it.
 
 use bevy_ecs::prelude::*;
 
@@ -31,9 +34,14 @@ type AvatarQuery<'w, 's> = Query<
     ),
 >;
 
+/// What a speaker over the limit reads.
+pub const TOO_FAST: &str = "You are speaking too fast; that was not said. Wait a moment.";
+
 /// Runs the commands typed since the last tick, in order.
+#[allow(clippy::too_many_arguments)]
 pub fn run_commands(
     (mut pending, mut removals): (ResMut<PendingCommands>, ResMut<PendingRemovals>),
+    (mut occupants, time): (ResMut<Occupants>, Res<TickTime>),
     mut sessions: ResMut<Sessions>,
     mut events: ResMut<WorldEvents>,
     map: Res<WorldMap>,
@@ -50,11 +58,25 @@ pub fn run_commands(
         };
         let name = avatar.name.clone();
         let room = current.0;
-        match text::parse(&line) {
+        let command = text::parse(&line);
+        if matches!(command, Command::Say(_) | Command::Chat(_)) {
+            let Some(entry) = sessions.by_id.get_mut(&session) else {
+                continue;
+            };
+            match entry.speech.take(time.tick, time.rate) {
+                Speech::Said => {}
+                Speech::TooFast => {
+                    sessions.send(session, Outbound::Text(TextEvent::Error(TOO_FAST.into())));
+                    continue;
+                }
+                Speech::Dropped => continue,
+            }
+        }
+        match command {
             Command::Nothing => {}
             Command::Look => {
                 if let Some(room) = room {
-                    let view = room_view(&map, room, &name, &avatars);
+                    let view = room_view(&map, room, &name, &occupants, &avatars);
                     sessions.send(session, Outbound::Text(TextEvent::Room(view)));
                 }
             }
@@ -66,14 +88,17 @@ pub fn run_commands(
                     room,
                     text: said.clone(),
                 });
-                for listener in occupants(&avatars, room) {
+                for &listener in occupants.of(room) {
+                    let Ok((_, a, _, _)) = avatars.get(listener) else {
+                        continue;
+                    };
                     sessions.send(
-                        listener.0,
+                        a.session,
                         Outbound::Text(TextEvent::Said {
                             speaker: name.clone(),
                             room: room_key.clone(),
                             text: said.clone(),
-                            by_you: listener.0 == session,
+                            by_you: a.session == session,
                         }),
                     );
                 }
@@ -87,7 +112,13 @@ pub fn run_commands(
                         }
                         // Settle at once, so that a command typed after this
                         // one in the same tick happens in the new room.
-                        settle_rooms(&map, &mut sessions, &mut events, &mut avatars);
+                        let mut rooms = Rooms {
+                            map: &map,
+                            sessions: &mut sessions,
+                            events: &mut events,
+                            occupants: &mut occupants,
+                        };
+                        rooms.settle(&mut avatars, Some(entity));
                     }
                     None => sessions.send(
                         session,
@@ -98,22 +129,9 @@ pub fn run_commands(
                 }
             }
             Command::Who => {
-                let mut entries: Vec<WhoEntry> = sessions
-                    .by_id
-                    .values()
-                    .map(|e| WhoEntry {
-                        name: e.name.clone(),
-                        kind: e.kind,
-                        room: avatars
-                            .get(e.entity)
-                            .ok()
-                            .and_then(|(_, _, _, r)| r.0)
-                            .map(|r| map.room(r).title.clone())
-                            .unwrap_or_default(),
-                    })
-                    .collect();
-                entries.sort_by_key(|a| a.name.to_lowercase());
-                sessions.send(session, Outbound::Text(TextEvent::Who(entries)));
+                let players = who(&map, room, &occupants, &sessions, &avatars);
+                let online = sessions.by_id.len();
+                sessions.send(session, Outbound::Text(TextEvent::Who { players, online }));
             }
             Command::WhoAll => {
                 let here = sessions.names_sorted();
@@ -207,103 +225,195 @@ pub fn run_commands(
     }
 }
 
+/// `who`: the players in `room` (sorted), then those in other rooms, at
+/// most [`text::WHO_LIMIT`] in all: the cost of a room, not of the world.
+fn who(
+    map: &WorldMap,
+    room: Option<RoomId>,
+    occupants: &Occupants,
+    sessions: &Sessions,
+    avatars: &AvatarQuery,
+) -> Vec<WhoEntry> {
+    let entry = |room: RoomId, e: Entity| {
+        let (_, a, _, _) = avatars.get(e).ok()?;
+        Some(WhoEntry {
+            name: a.name.clone(),
+            kind: sessions.by_id.get(&a.session)?.kind,
+            room: map.room(room).title.clone(),
+        })
+    };
+    let mut here: Vec<WhoEntry> = room
+        .map(|r| {
+            occupants
+                .of(r)
+                .iter()
+                .filter_map(|&e| entry(r, e))
+                .collect()
+        })
+        .unwrap_or_default();
+    here.sort_by_key(|a| a.name.to_lowercase());
+    here.truncate(text::WHO_LIMIT);
+    for (other, list) in occupants.rooms() {
+        if here.len() >= text::WHO_LIMIT {
+            break;
+        }
+        if Some(other) == room {
+            continue;
+        }
+        let room_start = here.len();
+        let room_take = text::WHO_LIMIT - here.len();
+        here.extend(list.iter().take(room_take).filter_map(|&e| entry(other, e)));
+        here[room_start..].sort_by_key(|a| a.name.to_lowercase());
+    }
+    here
+}
+
 /// Moves avatars between rooms by position and tells everyone concerned.
 pub fn update_rooms(
     map: Res<WorldMap>,
     mut sessions: ResMut<Sessions>,
     mut events: ResMut<WorldEvents>,
+    mut occupants: ResMut<Occupants>,
     mut avatars: AvatarQuery,
 ) {
-    settle_rooms(&map, &mut sessions, &mut events, &mut avatars);
+    let mut rooms = Rooms {
+        map: &map,
+        sessions: &mut sessions,
+        events: &mut events,
+        occupants: &mut occupants,
+    };
+    rooms.settle(&mut avatars, None);
 }
 
-fn settle_rooms(
-    map: &WorldMap,
-    sessions: &mut Sessions,
-    events: &mut WorldEvents,
-    avatars: &mut AvatarQuery,
-) {
-    let mut moves: Vec<(SessionId, String, Option<RoomId>, RoomId)> = Vec::new();
-    for (entity, avatar, position, mut current) in avatars.iter_mut() {
-        let now = map.room_at(position.0);
-        if now != current.0 {
-            // `now` is None between rooms (falling down a shaft, or if a room
-            // vanished): stay where we were rather than announce nonsense.
-            if let Some(now) = now {
-                if let Some(from) = current.0 {
-                    events.push(WorldEvent::LeaveRoom {
-                        entity,
-                        room: from,
-                        to: Some(now),
-                    });
+/// What settling room membership reads and writes.
+struct Rooms<'a> {
+    map: &'a WorldMap,
+    sessions: &'a mut Sessions,
+    events: &'a mut WorldEvents,
+    occupants: &'a mut Occupants,
+}
+
+/// One avatar's move between rooms: (entity, session, name, from, to).
+type RoomMove = (Entity, SessionId, String, Option<RoomId>, RoomId);
+
+impl Rooms<'_> {
+    /// Moves avatars into the room their position is in (only `only`, if
+    /// given; else everyone), updating [`Occupants`] and telling the rooms
+    /// concerned.
+    fn settle(&mut self, avatars: &mut AvatarQuery, only: Option<Entity>) {
+        let mut moves: Vec<RoomMove> = Vec::new();
+        match only {
+            Some(entity) => {
+                if let Ok((entity, avatar, position, mut current)) = avatars.get_mut(entity) {
+                    moves.extend(self.changed(entity, avatar, position.0, &mut current));
                 }
-                events.push(WorldEvent::EnterRoom {
-                    entity,
-                    room: now,
-                    from: current.0,
-                });
-                moves.push((avatar.session, avatar.name.clone(), current.0, now));
-                current.0 = Some(now);
+            }
+            None => {
+                for (entity, avatar, position, mut current) in avatars.iter_mut() {
+                    moves.extend(self.changed(entity, avatar, position.0, &mut current));
+                }
             }
         }
-    }
-    if moves.is_empty() {
-        return;
-    }
-    let mut by_room: HashMap<RoomId, Vec<SessionId>> = HashMap::new();
-    for (_, avatar, _, current) in avatars.iter() {
-        if let Some(room) = current.0 {
-            by_room.entry(room).or_default().push(avatar.session);
+        if moves.is_empty() {
+            return;
+        }
+        // Everyone's membership first, so that messages go to the rooms as
+        // they are after every move of this settle.
+        for (entity, _, _, from, to) in &moves {
+            if let Some(from) = from {
+                self.occupants.leave(*from, *entity);
+            }
+            self.occupants.enter(*to, *entity);
+        }
+        let map = self.map;
+        for (entity, mover, name, from, to) in moves {
+            if let Some(from) = from {
+                let leaving_by = map.room(from).exit_to(to).map(|e| e.direction);
+                let departed = TextEvent::Departed {
+                    name: name.clone(),
+                    room: map.room(from).key.clone(),
+                    to: leaving_by,
+                    quit: false,
+                };
+                self.tell_room(avatars, from, None, &departed);
+            }
+            let arriving_from = from.and_then(|f| map.room(to).exit_to(f).map(|e| e.direction));
+            let arrived = TextEvent::Arrived {
+                name: name.clone(),
+                room: map.room(to).key.clone(),
+                from: arriving_from,
+                joined: from.is_none(),
+            };
+            self.tell_room(avatars, to, Some(entity), &arrived);
+            let view = room_view(map, to, &name, self.occupants, avatars);
+            self.sessions
+                .send(mover, Outbound::Text(TextEvent::Room(view)));
         }
     }
-    for (mover, name, from, to) in moves {
-        if let Some(from) = from {
-            let leaving_by = map.room(from).exit_to(to).map(|e| e.direction);
-            for &listener in by_room.get(&from).into_iter().flatten() {
-                sessions.send(
-                    listener,
-                    Outbound::Text(TextEvent::Departed {
-                        name: name.clone(),
-                        room: map.room(from).key.clone(),
-                        to: leaving_by,
-                        quit: false,
-                    }),
-                );
+
+    /// Whether `entity` is now in another room than `current`: if so it is
+    /// recorded (with its enter and leave events), and returned.
+    fn changed(
+        &mut self,
+        entity: Entity,
+        avatar: &Avatar,
+        position: crate::math::Vec3,
+        current: &mut CurrentRoom,
+    ) -> Option<RoomMove> {
+        let now = self.map.room_at(position)?;
+        // `None` between rooms (falling down a shaft, or if a room vanished):
+        // stay where we were rather than announce nonsense.
+        if current.0 == Some(now) {
+            return None;
+        }
+        if let Some(from) = current.0 {
+            self.events.push(WorldEvent::LeaveRoom {
+                entity,
+                room: from,
+                to: Some(now),
+            });
+        }
+        self.events.push(WorldEvent::EnterRoom {
+            entity,
+            room: now,
+            from: current.0,
+        });
+        let from = current.0.replace(now);
+        Some((entity, avatar.session, avatar.name.clone(), from, now))
+    }
+
+    /// Sends `event` to everyone in `room` but `except`.
+    fn tell_room(
+        &mut self,
+        avatars: &AvatarQuery,
+        room: RoomId,
+        except: Option<Entity>,
+        event: &TextEvent,
+    ) {
+        for &listener in self.occupants.of(room) {
+            if Some(listener) == except {
+                continue;
+            }
+            if let Ok((_, a, _, _)) = avatars.get(listener) {
+                self.sessions.send(a.session, Outbound::Text(event.clone()));
             }
         }
-        let arriving_from = from.and_then(|f| map.room(to).exit_to(f).map(|e| e.direction));
-        for &listener in by_room.get(&to).into_iter().flatten() {
-            if listener != mover {
-                sessions.send(
-                    listener,
-                    Outbound::Text(TextEvent::Arrived {
-                        name: name.clone(),
-                        room: map.room(to).key.clone(),
-                        from: arriving_from,
-                        joined: from.is_none(),
-                    }),
-                );
-            }
-        }
-        let view = room_view(map, to, &name, avatars);
-        sessions.send(mover, Outbound::Text(TextEvent::Room(view)));
     }
 }
 
-/// Sessions and names of the avatars in `room`.
-fn occupants(avatars: &AvatarQuery, room: RoomId) -> Vec<(SessionId, String)> {
-    avatars
-        .iter()
-        .filter(|(_, _, _, r)| r.0 == Some(room))
-        .map(|(_, a, _, _)| (a.session, a.name.clone()))
-        .collect()
-}
-
-fn room_view(map: &WorldMap, room: RoomId, viewer: &str, avatars: &AvatarQuery) -> RoomView {
+fn room_view(
+    map: &WorldMap,
+    room: RoomId,
+    viewer: &str,
+    occupants: &Occupants,
+    avatars: &AvatarQuery,
+) -> RoomView {
     let r = map.room(room);
-    let mut others: Vec<String> = occupants(avatars, room)
-        .into_iter()
-        .map(|(_, n)| n)
+    let mut others: Vec<String> = occupants
+        .of(room)
+        .iter()
+        .filter_map(|&e| avatars.get(e).ok())
+        .map(|(_, a, _, _)| a.name.clone())
         .filter(|n| n != viewer)
         .collect();
     others.sort_by_key(|n| n.to_lowercase());

@@ -42,7 +42,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use gsp_engine::{
     AccountError, AccountService, CloseReason, GatewayKind, JoinError, JoinRequest, Login,
-    Outbound, RefusalReason, SendError, TextEvent, WorldHandle,
+    Outbound, OutboundReceiver, RefusalReason, SendError, TextEvent, WorldHandle,
 };
 use gsp_protocol::framing::{encode_frame, FrameDecoder};
 use gsp_protocol::{
@@ -506,15 +506,24 @@ async fn read_datagrams(conn: &Connection, sender: gsp_engine::SessionSender) ->
     }
 }
 
+/// The most messages one write carries.
+const BATCH: usize = 256;
+
+/// Moves the world's messages to the connection: every message waiting is
+/// taken at once, snapshots go out as datagrams, and the text events are
+/// framed into one buffer and written in one go.
 async fn write_outbound(
     conn: &Connection,
     mut send: SendStream,
-    mut receiver: tokio::sync::mpsc::Receiver<Outbound>,
+    mut receiver: OutboundReceiver,
     mut notices: tokio::sync::mpsc::Receiver<String>,
 ) -> CloseCode {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut frames = Vec::new();
     loop {
-        let message = tokio::select! {
-            m = receiver.recv() => m,
+        batch.clear();
+        let taken = tokio::select! {
+            n = receiver.recv_batch(&mut batch, BATCH) => n,
             Some(notice) = notices.recv() => {
                 let event = ServerMessage::Event { kind: EventKind::Error, text: notice, actor: None, room: None };
                 if write_message(&mut send, &event).await.is_err() {
@@ -523,26 +532,40 @@ async fn write_outbound(
                 continue;
             }
         };
-        match message {
-            Some(Outbound::Snapshot(datagram)) => {
-                // Unreliable by design: a snapshot the path cannot carry now
-                // is superseded by the next, relative to an acknowledged one.
-                let _ = conn.send_datagram(Bytes::from(datagram));
-            }
-            Some(Outbound::Text(event)) => {
-                if write_message(&mut send, &event_message(&event))
-                    .await
-                    .is_err()
-                {
-                    return CloseCode::Normal;
+        if taken == 0 {
+            return CloseCode::TooSlow;
+        }
+        frames.clear();
+        let mut close = None;
+        for message in batch.drain(..) {
+            match message {
+                Outbound::Snapshot(datagram) => {
+                    // Unreliable by design: a snapshot the path cannot carry
+                    // now is superseded by the next, relative to an
+                    // acknowledged one.
+                    let _ = conn.send_datagram(Bytes::from(datagram));
                 }
+                Outbound::Text(event) => {
+                    encode_frame(&event_message(&event).encode(), &mut frames);
+                }
+                Outbound::Closed(reason) => {
+                    close = Some(reason);
+                    break;
+                }
+                Outbound::Joined { .. } | Outbound::Refused(_) => {}
             }
-            Some(Outbound::Closed(CloseReason::Quit)) => {
+        }
+        if !frames.is_empty() && send.write_all(&frames).await.is_err() {
+            return CloseCode::Normal;
+        }
+        match close {
+            None => {}
+            Some(CloseReason::Quit) => {
                 let _ = send.finish();
                 return CloseCode::Normal;
             }
-            Some(Outbound::Closed(CloseReason::ShuttingDown)) => return CloseCode::ShuttingDown,
-            Some(Outbound::Closed(CloseReason::TakenOver)) => {
+            Some(CloseReason::ShuttingDown) => return CloseCode::ShuttingDown,
+            Some(CloseReason::TakenOver) => {
                 let notice = ServerMessage::Event {
                     kind: EventKind::Info,
                     text: TAKEN_OVER_NOTICE.into(),
@@ -555,8 +578,6 @@ async fn write_outbound(
                 }
                 return CloseCode::TakenOver;
             }
-            Some(Outbound::Joined { .. } | Outbound::Refused(_)) => {}
-            None => return CloseCode::TooSlow,
         }
     }
 }
@@ -577,7 +598,7 @@ pub fn event_message(event: &TextEvent) -> ServerMessage {
         TextEvent::Said { speaker, room, .. } => {
             (EventKind::Say, Some(speaker.clone()), Some(room.clone()))
         }
-        TextEvent::Who(_) | TextEvent::WhoAll(_) => (EventKind::Who, None, None),
+        TextEvent::Who { .. } | TextEvent::WhoAll(_) => (EventKind::Who, None, None),
         TextEvent::Chat { from, .. } => (EventKind::Info, Some(from.clone()), None),
         TextEvent::Info(_) => (EventKind::Info, None, None),
         TextEvent::Error(_) => (EventKind::Error, None, None),

@@ -2,7 +2,7 @@
 //!
 //! One task per connection: banner, login, then a loop that reads bytes
 //! into the [`TelnetCodec`], hands complete lines to the world, and writes
-//! the world's events back. Every wait has a deadline: the login, idle
+//! the world's events back, everything waiting in one write. Every wait has a deadline: the login, idle
 //! players, and writes to a client that stopped reading.
 //!
 //! The login conversation is the [`LoginFlow`] state machine; this shell
@@ -83,6 +83,9 @@ const BANNER: &str = "
   \\____|____/|_|
 
 ";
+
+/// The most messages from the world one write carries.
+const BATCH: usize = 256;
 
 const SHUTDOWN_NOTICE: &str = "The world is shutting down. Goodbye.\n";
 
@@ -235,6 +238,7 @@ impl<'a> Connection<'a> {
         } = session;
         let mut idle_deadline = Instant::now() + self.config.idle_timeout;
         let mut told_too_fast = false;
+        let mut batch = Vec::with_capacity(BATCH);
         loop {
             tokio::select! {
                 biased;
@@ -242,25 +246,42 @@ impl<'a> Connection<'a> {
                     let _ = self.write_text(SHUTDOWN_NOTICE).await;
                     return Ok(());
                 }
-                message = receiver.recv() => match message {
-                    Some(Outbound::Text(event)) => self.write_text(&render(&event)).await?,
-                    Some(Outbound::Closed(CloseReason::Quit)) => return Ok(()),
-                    Some(Outbound::Closed(CloseReason::TakenOver)) => {
-                        let _ = self.write_text(TAKEN_OVER_NOTICE).await;
-                        return Ok(());
-                    }
-                    Some(Outbound::Closed(CloseReason::ShuttingDown)) => {
-                        let _ = self.write_text(SHUTDOWN_NOTICE).await;
-                        return Ok(());
-                    }
-                    Some(_) => {}
-                    None => {
+                taken = receiver.recv_batch(&mut batch, BATCH) => {
+                    if taken == 0 {
                         let _ = self
                             .write_text(&format!("{ERROR}Disconnected: you fell too far behind.{RESET}\n"))
                             .await;
                         return Ok(());
                     }
-                },
+                    // Everything waiting, rendered into one write.
+                    let mut text = String::new();
+                    let mut close = None;
+                    for message in batch.drain(..) {
+                        match message {
+                            Outbound::Text(event) => text.push_str(&render(&event)),
+                            Outbound::Closed(reason) => {
+                                close = Some(reason);
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                    match close {
+                        None => {}
+                        Some(CloseReason::Quit) => {}
+                        Some(CloseReason::TakenOver) => text.push_str(TAKEN_OVER_NOTICE),
+                        Some(CloseReason::ShuttingDown) => text.push_str(SHUTDOWN_NOTICE),
+                    }
+                    if !text.is_empty() {
+                        let written = self.write_text(&text).await;
+                        if close.is_none() {
+                            written?;
+                        }
+                    }
+                    if close.is_some() {
+                        return Ok(());
+                    }
+                }
                 event = self.next_event(idle_deadline) => match event? {
                     None => {
                         self.write_text("You have been idle too long. Goodbye.\n").await?;
