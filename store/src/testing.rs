@@ -40,7 +40,7 @@ use crate::db::{sqlite_url, Backend, Database};
 use crate::error::redact_url;
 use sqlx::migrate::Migrator;
 
-/// The server [`TestDb::postgres`] creates its databases on, unless
+/// The server [`TestDb::postgres_with`] creates its databases on, unless
 /// [`POSTGRES_URL_ENV`] says otherwise.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// The environment variable naming another server (a URL to an existing
@@ -128,7 +128,7 @@ impl TestDb {
         self.db.backend()
     }
 
-    /// Its URL (for [`Database::connect`], as another process would).
+    /// Its URL (for [`Database::connect_with`], as another process would).
     pub fn url(&self) -> &str {
         &self.url
     }
