@@ -190,6 +190,8 @@ impl GameWorld {
     pub fn enable_saves(&mut self, sink: PersistSink, interval_ticks: u64) {
         self.world
             .insert_resource(SaveState::new(sink, interval_ticks));
+        self.world
+            .insert_resource(crate::systems::ingest::RecentlyLeft::default());
     }
 
     /// Spawns the persistent entities of the last save and keeps its mod

@@ -208,6 +208,47 @@ fn a_character_comes_back_where_it_was_and_is_saved_on_leaving() {
 }
 
 #[test]
+fn a_player_back_before_the_store_has_the_save_gets_the_world_s_copy() {
+    let (mut w, _rx) = saving_world(0, 16);
+    let tavern = CharacterState {
+        position: WorldMap::default_world()
+            .rooms
+            .iter()
+            .find(|r| r.key == "tavern")
+            .unwrap()
+            .spawn_point(),
+        room: Some("tavern".into()),
+        attributes: serde_json::Map::new(),
+    };
+    let ada = account_join(&mut w, "ada", 1, Some(tavern));
+    w.step();
+    drop(ada);
+    w.step();
+    // Back at once: the gateway read the store before the save reached it,
+    // and hands over nothing (a new character, at the start).
+    let mut ada = account_join(&mut w, "ada", 1, None);
+    w.step();
+    let seen = texts(&mut ada);
+    assert!(
+        seen.iter()
+            .any(|t| matches!(t, TextEvent::Room(v) if v.key == "tavern")),
+        "{seen:?}"
+    );
+    // Another account never gets it.
+    drop(ada);
+    w.step();
+    let mut other = account_join(&mut w, "bob", 2, None);
+    w.step();
+    let seen = texts(&mut other);
+    assert!(
+        !seen
+            .iter()
+            .any(|t| matches!(t, TextEvent::Room(v) if v.key == "tavern")),
+        "{seen:?}"
+    );
+}
+
+#[test]
 fn a_second_login_takes_the_character_over() {
     let mut w = world();
     let mut first = account_join(&mut w, "ada", 1, None);

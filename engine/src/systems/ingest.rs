@@ -24,6 +24,40 @@ pub struct Inbox {
 #[derive(Resource, Debug, Default)]
 pub struct PendingRemovals(pub Vec<SessionId>);
 
+/// The characters of players who left in the last
+/// [`RECENTLY_LEFT_SECS`], as the world last saw them. Their saves are on
+/// their way to the store; a player who logs in again before the store has
+/// them gets this copy, never the older one the store still holds.
+#[derive(Resource, Debug, Default)]
+pub struct RecentlyLeft(
+    std::collections::HashMap<crate::character::AccountId, (CharacterState, u64)>,
+);
+
+/// How long [`RecentlyLeft`] keeps a character: far longer than a save
+/// takes to reach the store.
+pub const RECENTLY_LEFT_SECS: u64 = 30;
+
+impl RecentlyLeft {
+    /// Keeps `state` for `account`, left at `tick`, and forgets those that
+    /// left more than [`RECENTLY_LEFT_SECS`] before.
+    fn keep(
+        &mut self,
+        account: crate::character::AccountId,
+        state: CharacterState,
+        time: &TickTime,
+    ) {
+        let keep_ticks = RECENTLY_LEFT_SECS * u64::from(time.rate.max(1));
+        self.0
+            .retain(|_, (_, left)| time.tick.saturating_sub(*left) <= keep_ticks);
+        self.0.insert(account, (state, time.tick));
+    }
+
+    /// The character `account` left with, if it left lately.
+    fn take(&mut self, account: crate::character::AccountId) -> Option<CharacterState> {
+        self.0.remove(&account).map(|(state, _)| state)
+    }
+}
+
 /// Whether the world is stopping (joins are refused).
 #[derive(Resource, Debug, Default)]
 pub struct ShuttingDown(pub bool);
@@ -108,6 +142,12 @@ fn join(world: &mut World, joining: Joining) {
         let _ = outbound.send(Outbound::Refused(reason));
         return;
     }
+    // The world's own copy of a character that just left is newer than what
+    // the gateway read from the store.
+    let character = match (account, world.get_resource_mut::<RecentlyLeft>()) {
+        (Some(account), Some(mut left)) => left.take(account).or(character),
+        _ => character,
+    };
     let map = world.resource::<WorldMap>();
     let spawn = character
         .as_ref()
@@ -312,6 +352,10 @@ pub fn save_character(world: &mut World, entity: Entity) {
         room,
         world.get::<Attributes>(entity),
     );
+    let time = *world.resource::<TickTime>();
+    if let Some(mut left) = world.get_resource_mut::<RecentlyLeft>() {
+        left.keep(account.0, state.clone(), &time);
+    }
     world
         .resource_mut::<SaveState>()
         .send_or_keep(Persist::Character(account.0, state));
