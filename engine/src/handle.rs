@@ -3,7 +3,7 @@
 //! A gateway calls [`WorldHandle::join`] with the player's name and gets a
 //! [`Session`]: the avatar's id, a [`SessionSender`] for commands and inputs,
 //! and the receiving end of its queue of [`Outbound`] messages
-//! ([`outbound`](crate::outbound)). When
+//! ([`outbound`]). When
 //! the last clone of the sender is dropped, the world removes the avatar, so
 //! a gateway cannot leak players by forgetting to say goodbye.
 

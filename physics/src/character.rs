@@ -226,7 +226,7 @@ type Walkers<'w, 's> = Query<
 /// ([`CrowdMoves`](crate::mover::CrowdMoves)), which stops walkers at
 /// other avatars and parts avatars that overlap; then each moves by the
 /// result. An avatar at rest (standing on the ground, not walking, not
-/// pushed) is not moved at all, except every [`RECHECK_TICKS`] ticks.
+/// pushed) is not moved at all, except every `RECHECK_TICKS` ticks.
 pub fn move_characters(
     mut physics: ResMut<Physics>,
     time: Res<TickTime>,
