@@ -1,4 +1,4 @@
-//! `gsp bot`: a swarm of headless QUIC clients.
+//! `gsp bot`: a swarm of headless QUIC and telnet clients.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,9 +30,24 @@ pub struct BotArgs {
     /// `gsp world` prints it.
     #[arg(long, value_name = "SHA256")]
     pin: Option<String>,
-    /// Bots are named PREFIX0, PREFIX1...
+    /// Bots are named PREFIX0, PREFIX1... (telnet bots PREFIXt0...).
     #[arg(long, value_name = "PREFIX", default_value = "bot")]
     name_prefix: String,
+    /// Telnet bots besides the graphical ones.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    telnet: usize,
+    /// The world's telnet address, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:4000")]
+    telnet_server: String,
+    /// Crowd mode: every bot stays in the start room and mills about.
+    #[arg(long)]
+    crowd: bool,
+    /// The share of bots (0 to 1) that say a line every --talk-every seconds.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    talkers: f64,
+    /// How often a talker speaks, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    talk_every: f64,
 }
 
 /// Runs the swarm and prints its report; fails if any bot failed.
@@ -50,6 +65,12 @@ pub fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
     if !(args.duration.is_finite() && args.duration > 0.0) {
         bail!("--duration must be a positive number of seconds");
     }
+    if !(0.0..=1.0).contains(&args.talkers) {
+        bail!("--talkers is a share, from 0 to 1");
+    }
+    if !(args.talk_every.is_finite() && args.talk_every > 0.0) {
+        bail!("--talk-every must be a positive number of seconds");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,13 +81,30 @@ pub fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("resolving {}", args.server))?
             .next()
             .with_context(|| format!("{} has no address", args.server))?;
+        let telnet_server = if args.telnet > 0 {
+            Some(
+                tokio::net::lookup_host(&args.telnet_server)
+                    .await
+                    .with_context(|| format!("resolving {}", args.telnet_server))?
+                    .next()
+                    .with_context(|| format!("{} has no address", args.telnet_server))?,
+            )
+        } else {
+            None
+        };
         run_swarm(SwarmConfig {
-            server,
-            count: args.count,
-            duration: Duration::from_secs_f64(args.duration),
-            trust,
             name_prefix: args.name_prefix.clone(),
-            bots_per_endpoint: 25,
+            telnet: args.telnet,
+            telnet_server,
+            crowd: args.crowd,
+            talkers: args.talkers,
+            talk_every: Duration::from_secs_f64(args.talk_every),
+            ..SwarmConfig::quic(
+                server,
+                args.count,
+                Duration::from_secs_f64(args.duration),
+                trust,
+            )
         })
         .await
         .context("running the swarm")
@@ -76,11 +114,16 @@ pub fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_human(&report);
     }
-    Ok(if report.failed == 0 && report.connected == report.bots {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if report.failed == 0
+            && report.connected == report.bots
+            && report.telnet_connected == report.telnet_bots
+        {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 fn print_human(r: &SwarmReport) {
@@ -112,6 +155,27 @@ fn print_human(r: &SwarmReport) {
     println!(
         "chat:   {} commands sent, {} events received",
         r.commands_sent, r.events_received
+    );
+    if r.telnet_bots > 0 {
+        println!(
+            "telnet: {} of {} logged in, {} failed, {:.1} lines/s read in all, {} said",
+            r.telnet_connected,
+            r.telnet_bots,
+            r.telnet_failed,
+            r.telnet_lines_per_sec,
+            r.telnet_said
+        );
+    }
+    println!(
+        "swarm:  {:.1}% CPU of {} core(s), {:.1}% of input ticks late{}",
+        r.swarm_cpu_percent,
+        r.swarm_cores,
+        r.late_input_share * 100.0,
+        if r.saturated {
+            " (saturated: these figures measure the swarm too)"
+        } else {
+            ""
+        }
     );
     for e in &r.errors {
         println!("error:  {e}");

@@ -81,3 +81,41 @@ fn bot_refuses_to_guess_about_trust() {
         "{stderr}"
     );
 }
+
+#[test]
+fn telnet_bots_log_in_talk_and_a_crowd_stays_in_the_start_room() {
+    let world = World::start(&[]);
+    let output = Command::new(gsp_bin())
+        .args(["bot", "--server", &world.quic.to_string()])
+        .args(["--pin", &world.fingerprint])
+        .args(["--count", "6", "--telnet", "4"])
+        .args(["--telnet-server", &world.telnet.to_string()])
+        .args(["--crowd", "--talkers", "0.5", "--talk-every", "0.5"])
+        .args(["--duration", "4", "--json"])
+        .output()
+        .expect("run gsp bot");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "gsp bot failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(report["connected"], 6, "{report}");
+    assert_eq!(report["telnet_connected"], 4, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    // Talkers talked, and the telnet bots heard the room.
+    assert!(report["telnet_said"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        report["telnet_lines_per_sec"].as_f64().unwrap() > 1.0,
+        "{report}"
+    );
+    // The swarm reports on itself.
+    assert!(report["saturated"].is_boolean(), "{report}");
+    assert!(
+        report["swarm_cpu_percent"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    let status = world.status();
+    assert_eq!(status["slow_disconnects"], 0, "{status}");
+}

@@ -9,7 +9,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/gsp-target}"
 cargo build --release --locked --quiet
 gsp="$CARGO_TARGET_DIR/release/gsp"
 data=$(mktemp -d)
-"$gsp" world --telnet 127.0.0.1:0 --quic 127.0.0.1:0 --http 127.0.0.1:0 \
+# WORLD_PREFIX: a command to run the world under (crowd.sh: taskset -c 0).
+${WORLD_PREFIX:-} "$gsp" world --telnet 127.0.0.1:0 --quic 127.0.0.1:0 --http 127.0.0.1:0 \
     --data "$data" "$@" >"$data/world.out" 2>"$data/world.err" &
 world=$!
 trap 'kill $world 2>/dev/null; wait $world 2>/dev/null; rm -rf "$data"' EXIT

@@ -16,13 +16,18 @@
 //!   1,000 walking avatars stepped through the ECS by gsp-physics, and the
 //!   same scene stepped by bare rapier, in one group ([`physics`]).
 //! * `cargo run --release -p gsp-benches --bin physics-report`: both,
-//!   interleaved step by step, and the ratio.
+//!   interleaved step by step, and the ratio; then the crowd scenes (1,000
+//!   avatars packed into one 20 m room against the same crowd spread out;
+//!   `-- TICKS crowd` runs only those).
 //! * `benches/load/world-bots.sh N SECS`: a load scenario: a release world
 //!   and `gsp bot` with N bots over loopback, printing the swarm's report and
 //!   the world's `/status`.
 //! * `benches/load/ladder.sh`: the same with 50, 500 and 1,000 bots in turn,
 //!   one line each: tick p50/p99, world CPU, bytes per second per bot,
 //!   prediction error.
+//! * `benches/load/crowd.sh`: the crowd ladder: 100 to 1,000 players in the
+//!   start room (¾ QUIC, ¼ telnet, 1 in 10 talking), world and swarm pinned
+//!   to a core each, one line per step.
 //!
 //! Results, and the commands that produce them, are in `benches/README.md`.
 //!

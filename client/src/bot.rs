@@ -9,6 +9,18 @@
 //! renderer would; pings every 250 ms to measure the round trip; and now and
 //! then says something or takes an exit. [`run_swarm`] gathers every bot's
 //! counts into a [`SwarmReport`].
+//!
+//! Telnet bots ([`crate::telnet_bot`]) join the same swarm: they log in as
+//! guests, take exits and talk. In *crowd mode* every bot stays in the
+//! start room: graphical bots mill about within a few metres of where they
+//! appeared, telnet bots take no exits. A share of the bots ([`SwarmConfig::talkers`])
+//! says a line every [`SwarmConfig::talk_every`].
+//!
+//! The swarm also watches itself, so that a figure taken while it was the
+//! bottleneck is marked as such: its own CPU time (from `/proc/self/stat`,
+//! Linux), and how often a graphical bot's input tick came late by more than
+//! half a tick. [`SwarmReport::saturated`] is set when either says the swarm
+//! could not keep up.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,6 +31,7 @@ use serde::Serialize;
 
 use crate::interpolation::{Interpolator, RenderEntity, ServerClock};
 use crate::prediction::{ErrorStats, Predictor};
+use crate::telnet_bot::{run_telnet_bot, TelnetPlan, TelnetResult};
 use crate::{client_endpoint, Client, ClientError, Trust};
 
 /// What a swarm should do.
@@ -36,6 +49,37 @@ pub struct SwarmConfig {
     pub name_prefix: String,
     /// Bots per UDP socket (endpoint).
     pub bots_per_endpoint: usize,
+    /// Telnet bots, and the world's telnet address (needed when there are any).
+    pub telnet: usize,
+    /// The world's telnet address.
+    pub telnet_server: Option<SocketAddr>,
+    /// Everyone stays in the start room.
+    pub crowd: bool,
+    /// The share of bots (0 to 1) that talk, every `talk_every`; the others
+    /// say nothing (graphical bots outside crowd mode still chat now and then).
+    pub talkers: f64,
+    /// How often a talker says a line.
+    pub talk_every: Duration,
+}
+
+impl SwarmConfig {
+    /// `count` graphical bots against `server`, for `duration`, wandering
+    /// the world: no telnet bots, no crowd, no steady talkers.
+    pub fn quic(server: SocketAddr, count: usize, duration: Duration, trust: Trust) -> Self {
+        SwarmConfig {
+            server,
+            count,
+            duration,
+            trust,
+            name_prefix: "bot".into(),
+            bots_per_endpoint: 25,
+            telnet: 0,
+            telnet_server: None,
+            crowd: false,
+            talkers: 0.0,
+            talk_every: Duration::from_secs(1),
+        }
+    }
 }
 
 /// What a swarm measured.
@@ -86,6 +130,27 @@ pub struct SwarmReport {
     pub errors: Vec<String>,
     /// Wall time of the run, seconds.
     pub elapsed_secs: f64,
+    /// Telnet bots asked for.
+    pub telnet_bots: usize,
+    /// Telnet bots that logged in.
+    pub telnet_connected: usize,
+    /// Telnet bots that failed.
+    pub telnet_failed: usize,
+    /// Lines telnet bots read per second (all of them together).
+    pub telnet_lines_per_sec: f64,
+    /// Lines telnet bots said.
+    pub telnet_said: u64,
+    /// The swarm's own CPU time over the run, in % of one core (0 where
+    /// `/proc/self/stat` cannot be read).
+    pub swarm_cpu_percent: f64,
+    /// Cores the swarm could use.
+    pub swarm_cores: usize,
+    /// Share of graphical bots' input ticks that came more than half a tick late.
+    pub late_input_share: f64,
+    /// Whether the swarm itself could not keep up (CPU at ≥ 90 % of its
+    /// cores, or ≥ 5 % of input ticks late): figures taken then measure the
+    /// swarm as much as the world.
+    pub saturated: bool,
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +168,8 @@ struct BotResult {
     snapshot_errors: u64,
     in_view: usize,
     errors: ErrorStats,
+    input_ticks: u64,
+    late_ticks: u64,
 }
 
 /// Runs the swarm to its end and reports.
@@ -114,6 +181,34 @@ pub async fn run_swarm(config: SwarmConfig) -> Result<SwarmReport, ClientError> 
         .map(|_| client_endpoint(&config.trust))
         .collect::<Result<_, _>>()?;
     let spread = Duration::from_secs(1).min(config.duration / 4);
+    let cpu_before = cpu_seconds();
+    let talker = |i: usize| {
+        let every = (1.0 / config.talkers.clamp(0.0, 1.0)).round();
+        every.is_finite() && every >= 1.0 && i.is_multiple_of(every as usize)
+    };
+    let mut telnet_tasks = Vec::with_capacity(config.telnet);
+    if config.telnet > 0 {
+        let Some(server) = config.telnet_server else {
+            return Err(ClientError::Setup(
+                "telnet bots need the world's telnet address".into(),
+            ));
+        };
+        for i in 0..config.telnet {
+            let plan = TelnetPlan {
+                server,
+                name: format!("{}t{}", config.name_prefix, i),
+                talk_every: talker(config.count + i).then_some(config.talk_every),
+                crowd: config.crowd,
+                deadline,
+                seed: (config.count + i) as u64,
+            };
+            let delay = spread.mul_f64(i as f64 / config.telnet as f64);
+            telnet_tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                run_telnet_bot(plan).await
+            }));
+        }
+    }
     let mut tasks = Vec::with_capacity(config.count);
     for i in 0..config.count {
         let endpoint = endpoints[i / per].clone();
@@ -124,9 +219,13 @@ pub async fn run_swarm(config: SwarmConfig) -> Result<SwarmReport, ClientError> 
         } else {
             Duration::ZERO
         };
+        let behaviour = Behaviour {
+            crowd: config.crowd,
+            talk_every: talker(i).then_some(config.talk_every),
+        };
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            run_bot(endpoint, server, name, i as u64, start, deadline).await
+            run_bot(endpoint, server, name, i as u64, start, deadline, behaviour).await
         }));
     }
     let mut results = Vec::with_capacity(tasks.len());
@@ -137,10 +236,76 @@ pub async fn run_swarm(config: SwarmConfig) -> Result<SwarmReport, ClientError> 
             ..Default::default()
         }));
     }
+    let mut telnet = Vec::with_capacity(telnet_tasks.len());
+    for t in telnet_tasks {
+        telnet.push(t.await.unwrap_or_else(|e| TelnetResult {
+            failed: true,
+            error: Some(format!("telnet bot task: {e}")),
+            ..Default::default()
+        }));
+    }
     for e in &endpoints {
         e.wait_idle().await;
     }
-    Ok(summarise(config.count, &results, start.elapsed()))
+    let elapsed = start.elapsed();
+    let mut report = summarise(config.count, &results, elapsed);
+    add_telnet(&mut report, &telnet, elapsed);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = match (cpu_before, cpu_seconds()) {
+        (Some(a), Some(b)) if elapsed > Duration::ZERO => 100.0 * (b - a) / elapsed.as_secs_f64(),
+        _ => 0.0,
+    };
+    report.swarm_cpu_percent = (cpu * 10.0).round() / 10.0;
+    report.swarm_cores = cores;
+    report.saturated =
+        report.swarm_cpu_percent >= 90.0 * cores as f64 || report.late_input_share >= 0.05;
+    Ok(report)
+}
+
+/// How a graphical bot behaves besides walking.
+#[derive(Debug, Clone, Copy)]
+struct Behaviour {
+    /// Stays within a few metres of where it appeared.
+    crowd: bool,
+    /// Says a line this often.
+    talk_every: Option<Duration>,
+}
+
+/// How far from where it appeared a crowd bot wanders, metres.
+const CROWD_RADIUS: f32 = 6.0;
+
+/// The telnet bots' part of the report.
+fn add_telnet(report: &mut SwarmReport, telnet: &[TelnetResult], elapsed: Duration) {
+    report.telnet_bots = telnet.len();
+    report.telnet_connected = telnet.iter().filter(|r| r.connected).count();
+    report.telnet_failed = telnet.iter().filter(|r| r.failed).count();
+    report.failed += report.telnet_failed;
+    let lines: u64 = telnet.iter().map(|r| r.lines).sum();
+    let secs = elapsed.as_secs_f64();
+    report.telnet_lines_per_sec = if secs > 0.0 {
+        (lines as f64 / secs * 100.0).round() / 100.0
+    } else {
+        0.0
+    };
+    report.telnet_said = telnet.iter().map(|r| r.said).sum();
+    let room = 5usize.saturating_sub(report.errors.len());
+    report
+        .errors
+        .extend(telnet.iter().filter_map(|r| r.error.clone()).take(room));
+}
+
+/// This process's CPU time (user and system, all threads), seconds, from
+/// `/proc/self/stat`; `None` where there is no such file.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may
+    // hold spaces: state is field 3, utime 14 and stime 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks of the kernel's USER_HZ, 100 on Linux everywhere.
+    Some((utime + stime) / 100.0)
 }
 
 fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmReport {
@@ -207,6 +372,23 @@ fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmRepo
             .take(5)
             .collect(),
         elapsed_secs: round(elapsed.as_secs_f64()),
+        telnet_bots: 0,
+        telnet_connected: 0,
+        telnet_failed: 0,
+        telnet_lines_per_sec: 0.0,
+        telnet_said: 0,
+        swarm_cpu_percent: 0.0,
+        swarm_cores: 1,
+        late_input_share: {
+            let ticks: u64 = results.iter().map(|r| r.input_ticks).sum();
+            let late: u64 = results.iter().map(|r| r.late_ticks).sum();
+            if ticks > 0 {
+                round_mm(late as f64 / ticks as f64)
+            } else {
+                0.0
+            }
+        },
+        saturated: false,
     }
 }
 
@@ -230,6 +412,7 @@ async fn run_bot(
     seed: u64,
     origin: Instant,
     deadline: Instant,
+    behaviour: Behaviour,
 ) -> BotResult {
     let mut result = BotResult::default();
     let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5);
@@ -265,6 +448,11 @@ async fn run_bot(
     let mut rendered: Vec<RenderEntity> = Vec::new();
     let mut next_turn = Instant::now();
     let mut next_action = Instant::now() + Duration::from_millis(rng.u64(1000..4000));
+    let mut next_talk = behaviour
+        .talk_every
+        .map(|every| Instant::now() + every.mul_f64(rng.f64()));
+    // Where it first appeared, for crowd mode.
+    let mut home: Option<[f32; 3]> = None;
     let end = tokio::time::sleep_until(deadline.into());
     tokio::pin!(end);
     let datagrams = client.datagrams();
@@ -273,12 +461,28 @@ async fn run_bot(
         let mut to_send: Option<String> = None;
         tokio::select! {
             _ = &mut end => break Ok(()),
-            _ = input_every.tick() => {
+            scheduled = input_every.tick() => {
                 let now = Instant::now();
+                result.input_ticks += 1;
+                if now.saturating_duration_since(scheduled.into_std()) > tick / 2 {
+                    result.late_ticks += 1;
+                }
                 if now >= next_turn {
                     let angle = rng.f32() * std::f32::consts::TAU;
                     (dx, dz) = (angle.cos(), angle.sin());
                     next_turn = now + Duration::from_millis(rng.u64(1500..4000));
+                    if behaviour.crowd {
+                        // Mill about: turn often, and head home when far.
+                        next_turn = now + Duration::from_millis(rng.u64(500..1500));
+                        let at = predictor.position();
+                        if let Some(h) = home {
+                            let (ox, oz) = (h[0] - at[0], h[2] - at[2]);
+                            let d = (ox * ox + oz * oz).sqrt();
+                            if d > CROWD_RADIUS {
+                                (dx, dz) = (ox / d, oz / d);
+                            }
+                        }
+                    }
                 }
                 match client.send_input(dx, dz) {
                     Ok(sequence) => {
@@ -291,7 +495,13 @@ async fn run_bot(
                     interpolator.sample(at, &mut rendered);
                 }
                 predictor.decay(tick.as_secs_f32());
-                if now >= next_action {
+                if let (Some(at), Some(every)) = (next_talk, behaviour.talk_every) {
+                    if now >= at {
+                        next_talk = Some(at + every);
+                        to_send = Some(format!("say {}", CHATTER[rng.usize(..CHATTER.len())]));
+                    }
+                }
+                if to_send.is_none() && !behaviour.crowd && now >= next_action {
                     next_action = now + Duration::from_millis(rng.u64(3000..8000));
                     let line = if rng.bool() {
                         format!("say {}", CHATTER[rng.usize(..CHATTER.len())])
@@ -316,6 +526,7 @@ async fn run_bot(
                             let view = client.replica().latest();
                             if let Some(me) = view.get(client.entity_id) {
                                 let at = client.quantizer().position_of(me.state.position);
+                                home.get_or_insert(at);
                                 if let Some(error) = predictor.reconcile(header.last_input, at) {
                                     result.errors.record(error);
                                     // Walked into a wall the client does not know:

@@ -28,7 +28,8 @@
 //! fingerprint ([`Trust::Fingerprint`]); checks against a certificate authority are
 //! left to deployments with a real certificate authority.
 //!
-//! [`bot`] runs a swarm of headless clients for tests and load.
+//! [`bot`] runs a swarm of headless clients (graphical and telnet) for tests
+//! and load.
 //!
 //! # Layout
 //!
@@ -36,11 +37,13 @@
 //! - [`prediction`]: the player's own avatar moved at once, reconciled with the server.
 //! - [`interpolation`]: other entities drawn smoothly a little in the past.
 //! - [`bot`]: the swarm of headless bots and its report.
+//! - [`telnet_bot`]: one telnet bot of the swarm.
 //! - `tls`: when to trust a server's certificate.
 
 pub mod bot;
 pub mod interpolation;
 pub mod prediction;
+pub mod telnet_bot;
 mod tls;
 
 use std::net::SocketAddr;

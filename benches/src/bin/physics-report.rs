@@ -5,8 +5,10 @@
 //! the median tick of each, their ratio, and how close two avatars came.
 //!
 //! ```text
-//! cargo run --release -p gsp-benches --bin physics-report [-- TICKS]
+//! cargo run --release -p gsp-benches --bin physics-report [-- TICKS [crowd]]
 //! ```
+//!
+//! With `crowd`, only the crowd scenes run.
 
 use std::time::{Duration, Instant};
 
@@ -17,46 +19,20 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 fn main() {
     let ticks: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
-        .unwrap_or(300);
-    let mut ecs = EcsScene::new();
-    let mut bare = BareScene::new();
-    for _ in 0..30 {
-        ecs.step();
-        bare.step();
+        .unwrap_or(300)
+        .max(1);
+    let only_crowd = std::env::args().nth(2).as_deref() == Some("crowd");
+    if !only_crowd {
+        field(ticks);
     }
-    let (mut e, mut b) = (Vec::with_capacity(ticks), Vec::with_capacity(ticks));
-    let mut parts: [Vec<Duration>; 3] = Default::default();
-    for _ in 0..ticks {
-        let start = Instant::now();
-        ecs.step();
-        e.push(start.elapsed());
-        let start = Instant::now();
-        let split = bare.step_timed();
-        b.push(start.elapsed());
-        for (p, d) in parts.iter_mut().zip(split) {
-            p.push(d);
-        }
-    }
-    let (e, b) = (median(e), median(b));
-    let [moving, stepping, reading] = parts.map(median);
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "ticks {ticks}: ecs {:.3} ms, bare {:.3} ms, ratio {:.3}",
-        e.as_secs_f64() * 1e3,
-        b.as_secs_f64() * 1e3,
-        e.as_secs_f64() / b.as_secs_f64()
-    );
-    println!(
-        "bare tick, median of each part: character controller {:.3} ms, rapier step {:.3} ms, read back {:.3} ms",
-        ms(moving),
-        ms(stepping),
-        ms(reading)
-    );
-
     // The crowd: placement spreads the packed avatars over the first tick;
     // then both walk for a second before the timed ticks.
     let mut packed = EcsScene::of(&Scene::PACKED);
@@ -83,5 +59,42 @@ fn main() {
         ms(s),
         p.as_secs_f64() / s.as_secs_f64(),
         closest
+    );
+}
+
+/// The field scene, ECS against bare rapier.
+fn field(ticks: usize) {
+    let mut ecs = EcsScene::new();
+    let mut bare = BareScene::new();
+    for _ in 0..30 {
+        ecs.step();
+        bare.step();
+    }
+    let (mut e, mut b) = (Vec::with_capacity(ticks), Vec::with_capacity(ticks));
+    let mut parts: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..ticks {
+        let start = Instant::now();
+        ecs.step();
+        e.push(start.elapsed());
+        let start = Instant::now();
+        let split = bare.step_timed();
+        b.push(start.elapsed());
+        for (p, d) in parts.iter_mut().zip(split) {
+            p.push(d);
+        }
+    }
+    let (e, b) = (median(e), median(b));
+    let [moving, stepping, reading] = parts.map(median);
+    println!(
+        "ticks {ticks}: ecs {:.3} ms, bare {:.3} ms, ratio {:.3}",
+        e.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        e.as_secs_f64() / b.as_secs_f64()
+    );
+    println!(
+        "bare tick, median of each part: character controller {:.3} ms, rapier step {:.3} ms, read back {:.3} ms",
+        ms(moving),
+        ms(stepping),
+        ms(reading)
     );
 }
