@@ -173,6 +173,15 @@ impl World {
         }
     }
 
+    /// A server "town" of the template, made by the customer: its id.
+    async fn town(&self) -> i64 {
+        self.hosting
+            .create(self.owner, self.template_id, "town")
+            .await
+            .unwrap()
+            .id
+    }
+
     async fn balance(&self) -> Millis {
         let wallet = Account::wallet(&self.owner.user_id.to_string()).unwrap();
         self.ledger.balance(&wallet).await.unwrap()
@@ -251,12 +260,7 @@ gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn hibernate_wake_and_delete_drive_the_node(t) {
         let w = World::new(&t, 2 * PRICE).await;
-        let id = w
-            .hosting
-            .create(w.owner, w.template_id, "town")
-            .await
-            .unwrap()
-            .id;
+        let id = w.town().await;
         let slept = w.hosting.hibernate(w.owner, id).await.unwrap();
         assert_eq!(slept.state, ServerState::Hibernated);
         // Hibernating twice is a wrong state, and calls no node.
@@ -290,12 +294,7 @@ gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn only_the_owner_or_an_admin_may_change_a_server(t) {
         let w = World::new(&t, 2 * PRICE).await;
-        let id = w
-            .hosting
-            .create(w.owner, w.template_id, "town")
-            .await
-            .unwrap()
-            .id;
+        let id = w.town().await;
         let stranger = Caller {
             user_id: w.owner.user_id + 100,
             role: Role::Customer,
@@ -325,12 +324,7 @@ gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn a_failed_node_call_keeps_the_recorded_state(t) {
         let w = World::new(&t, 2 * PRICE).await;
-        let id = w
-            .hosting
-            .create(w.owner, w.template_id, "town")
-            .await
-            .unwrap()
-            .id;
+        let id = w.town().await;
         *w.agent.broken.lock().unwrap() = true;
         let failed = w.hosting.hibernate(w.owner, id).await;
         assert!(
@@ -350,12 +344,7 @@ gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn a_client_at_the_proxy_wakes_a_sleeping_server(t) {
         let w = World::new(&t, 2 * PRICE).await;
-        let id = w
-            .hosting
-            .create(w.owner, w.template_id, "town")
-            .await
-            .unwrap()
-            .id;
+        let id = w.town().await;
         w.hosting.hibernate(w.owner, id).await.unwrap();
         let woke = w.hosting.wake_for_client(id).await.unwrap();
         assert_eq!(woke.state, ServerState::Running);
@@ -383,12 +372,7 @@ gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn idle_servers_hibernate_and_stop(t) {
         let w = World::new(&t, 2 * PRICE).await;
-        let id = w
-            .hosting
-            .create(w.owner, w.template_id, "town")
-            .await
-            .unwrap()
-            .id;
+        let id = w.town().await;
         assert!(w.hosting.hibernate_idle(id).await.unwrap());
         assert_eq!(
             w.causes(id).await.last().unwrap(),
@@ -462,12 +446,7 @@ gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn a_restore_stops_the_server_then_puts_the_data_back(t) {
         let w = World::new(&t, 2 * PRICE).await;
-        let id = w
-            .hosting
-            .create(w.owner, w.template_id, "town")
-            .await
-            .unwrap()
-            .id;
+        let id = w.town().await;
         // No backup store: the backup calls are unavailable.
         let none = w.hosting.back_up(w.owner, id).await;
         assert!(matches!(none, Err(HostingError::NoBackupStore)), "{none:?}");

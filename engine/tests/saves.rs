@@ -162,29 +162,27 @@ fn restored_entities_are_not_saved_again_until_they_change() {
     assert_eq!(w.entity_count(), 1);
 }
 
-#[test]
-fn a_character_comes_back_where_it_was_and_is_saved_on_leaving() {
-    let (mut w, rx) = saving_world(0, 16);
-    let tavern = {
-        let map = WorldMap::default_world();
-        map.rooms
+/// A saved character standing in the tavern, with `attributes`.
+fn in_the_tavern(attributes: serde_json::Map<String, serde_json::Value>) -> CharacterState {
+    let map = WorldMap::default_world();
+    CharacterState {
+        position: map
+            .rooms
             .iter()
             .find(|r| r.key == "tavern")
             .unwrap()
-            .spawn_point()
-    };
+            .spawn_point(),
+        room: Some("tavern".into()),
+        attributes,
+    }
+}
+
+#[test]
+fn a_character_comes_back_where_it_was_and_is_saved_on_leaving() {
+    let (mut w, rx) = saving_world(0, 16);
     let mut attributes = serde_json::Map::new();
     attributes.insert("gold".into(), 12.into());
-    let mut ada = account_join(
-        &mut w,
-        "ada",
-        1,
-        Some(CharacterState {
-            position: tavern,
-            room: Some("tavern".into()),
-            attributes,
-        }),
-    );
+    let mut ada = account_join(&mut w, "ada", 1, Some(in_the_tavern(attributes)));
     w.step();
     let seen = texts(&mut ada);
     assert!(
@@ -210,17 +208,12 @@ fn a_character_comes_back_where_it_was_and_is_saved_on_leaving() {
 #[test]
 fn a_player_back_before_the_store_has_the_save_gets_the_world_s_copy() {
     let (mut w, _rx) = saving_world(0, 16);
-    let tavern = CharacterState {
-        position: WorldMap::default_world()
-            .rooms
-            .iter()
-            .find(|r| r.key == "tavern")
-            .unwrap()
-            .spawn_point(),
-        room: Some("tavern".into()),
-        attributes: serde_json::Map::new(),
-    };
-    let ada = account_join(&mut w, "ada", 1, Some(tavern));
+    let ada = account_join(
+        &mut w,
+        "ada",
+        1,
+        Some(in_the_tavern(serde_json::Map::new())),
+    );
     w.step();
     drop(ada);
     w.step();

@@ -29,17 +29,20 @@ pub struct PendingRemovals(pub Vec<SessionId>);
 /// their way to the store; a player who logs in again before the store has
 /// them gets this copy, never the older one the store still holds.
 #[derive(Resource, Debug, Default)]
-pub struct RecentlyLeft(
-    std::collections::HashMap<crate::character::AccountId, (CharacterState, u64)>,
-);
+pub struct RecentlyLeft {
+    by_account: std::collections::HashMap<crate::character::AccountId, (CharacterState, u64)>,
+    /// (tick left, account), oldest first: what expires next, so that a
+    /// leave costs O(1) however many left before it.
+    order: std::collections::VecDeque<(u64, crate::character::AccountId)>,
+}
 
 /// How long [`RecentlyLeft`] keeps a character: far longer than a save
 /// takes to reach the store.
 pub const RECENTLY_LEFT_SECS: u64 = 30;
 
 impl RecentlyLeft {
-    /// Keeps `state` for `account`, left at `tick`, and forgets those that
-    /// left more than [`RECENTLY_LEFT_SECS`] before.
+    /// Keeps `state` for `account`, left at `time`'s tick, and forgets
+    /// those that left more than [`RECENTLY_LEFT_SECS`] before.
     fn keep(
         &mut self,
         account: crate::character::AccountId,
@@ -47,14 +50,23 @@ impl RecentlyLeft {
         time: &TickTime,
     ) {
         let keep_ticks = RECENTLY_LEFT_SECS * u64::from(time.rate.max(1));
-        self.0
-            .retain(|_, (_, left)| time.tick.saturating_sub(*left) <= keep_ticks);
-        self.0.insert(account, (state, time.tick));
+        while let Some(&(left, old)) = self.order.front() {
+            if time.tick.saturating_sub(left) <= keep_ticks {
+                break;
+            }
+            self.order.pop_front();
+            // Only if it did not leave again since.
+            if self.by_account.get(&old).is_some_and(|(_, at)| *at == left) {
+                self.by_account.remove(&old);
+            }
+        }
+        self.by_account.insert(account, (state, time.tick));
+        self.order.push_back((time.tick, account));
     }
 
     /// The character `account` left with, if it left lately.
     fn take(&mut self, account: crate::character::AccountId) -> Option<CharacterState> {
-        self.0.remove(&account).map(|(state, _)| state)
+        self.by_account.remove(&account).map(|(state, _)| state)
     }
 }
 
