@@ -3,6 +3,8 @@
 
 mod agent;
 mod bot;
+#[cfg(feature = "play")]
+mod play;
 mod platform;
 mod proxy;
 mod up;
@@ -39,12 +41,17 @@ enum Command {
     Proxy(proxy::ProxyArgs),
     /// Run a swarm of headless QUIC bots against a world and report what they saw.
     Bot(bot::BotArgs),
+    /// Play: the 3D client for graphical players.
+    #[cfg(feature = "play")]
+    Play(play::PlayArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let default_filter = match cli.command {
         Command::Bot(_) => "warn",
+        #[cfg(feature = "play")]
+        Command::Play(_) => "warn",
         _ => "info",
     };
     // Colours only for a person at a terminal: logs redirected to a file,
@@ -65,6 +72,8 @@ fn main() -> std::process::ExitCode {
         Command::Agent(args) => agent::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Bot(args) => bot::run(args),
+        #[cfg(feature = "play")]
+        Command::Play(args) => play::run(args),
         Command::Platform(args) => platform::run(args),
     };
     match result {

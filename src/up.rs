@@ -184,7 +184,13 @@ async fn serve(args: UpArgs) -> anyhow::Result<()> {
         )?;
         writeln!(
             out,
-            "  graphical: gsp bot --server {} --pin {} --count 5 --duration 30",
+            "  graphical: gsp play --server {} --pin {} --name <you>",
+            loopback(quic),
+            identity.fingerprint()
+        )?;
+        writeln!(
+            out,
+            "  bots:      gsp bot --server {} --pin {} --count 5 --duration 30",
             loopback(quic),
             identity.fingerprint()
         )?;

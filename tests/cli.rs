@@ -14,6 +14,7 @@ fn every_subcommand_explains_itself() {
         &["world", "--help"],
         &["up", "--help"],
         &["bot", "--help"],
+        &["play", "--help"],
     ] {
         let out = Command::new(gsp_bin()).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -167,6 +168,16 @@ fn up_runs_the_platform_and_the_default_world_behind_its_proxy() {
         text.contains(&format!("gsp bot --server {quic} --pin ")),
         "{text}"
     );
+    // Graphical players are shown `gsp play` with the pin, which is the
+    // world's certificate: a client trusting only it is let in.
+    let play = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("graphical: "))
+        .unwrap_or_else(|| panic!("no graphical line: {text}"));
+    let words: Vec<&str> = play.split_whitespace().collect();
+    assert_eq!(&words[..4], ["gsp", "play", "--server", &quic.to_string()], "{play}");
+    assert_eq!(words[4], "--pin", "{play}");
+    let pin = gsp_client::parse_fingerprint(words[5]).expect("a SHA-256 pin");
 
     // The dashboard answers, and the world answers through its proxy.
     let (status, _) = common::http_get(http, "/signin");
@@ -178,6 +189,10 @@ fn up_runs_the_platform_and_the_default_world_behind_its_proxy() {
     rt.block_on(async {
         let mut t = common::Telnet::connect(telnet).await;
         t.expect("name").await;
+        let player = gsp_client::Client::connect(quic, "pinned", &gsp_client::Trust::Fingerprint(pin))
+            .await
+            .expect("the printed pin lets a graphical player in");
+        player.close();
     });
 
     // Ctrl-C stops everything: the world saves first.

@@ -15,8 +15,9 @@
 //!   nothing, and carries the acknowledgements of the snapshots received;
 //! * [`Client::command`] sends a typed line (`say hi`, `go north`) on the
 //!   reliable stream;
-//! * [`Client::next_event`] yields what the server says (room descriptions,
-//!   arrivals, speech) and [`Client::next_datagram`] the snapshots, which
+//! * [`Client::next_event`] yields what the server says (the map right
+//!   after the welcome, entity names and looks, room descriptions,
+//!   arrivals, speech: feed them to a [`scene::Scene`]) and [`Client::next_datagram`] the snapshots, which
 //!   [`Client::apply_snapshot`] decodes into the client's [`Replica`].
 //!
 //! On top of the replica, [`interpolation`] renders other entities smoothly
@@ -36,6 +37,7 @@
 //! - the crate root: [`Client`], connecting, the handshake, inputs, commands, events.
 //! - [`prediction`]: the player's own avatar moved at once, reconciled with the server.
 //! - [`interpolation`]: other entities drawn smoothly a little in the past.
+//! - [`scene`]: the map, entity names and looks, and the text the world sent.
 //! - [`bot`]: the swarm of headless bots and its report.
 //! - [`telnet_bot`]: one telnet bot of the swarm.
 //! - `tls`: when to trust a server's certificate.
@@ -43,6 +45,7 @@
 pub mod bot;
 pub mod interpolation;
 pub mod prediction;
+pub mod scene;
 pub mod telnet_bot;
 mod tls;
 
@@ -61,7 +64,7 @@ use quinn::crypto::rustls::QuicClientConfig;
 use tokio::sync::mpsc;
 
 pub use gsp_protocol::Secret;
-pub use tls::{parse_fingerprint, Trust};
+pub use tls::{fingerprint_hex, parse_fingerprint, Trust};
 
 /// What can go wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
@@ -439,6 +442,12 @@ impl Client {
         self.events.recv().await
     }
 
+    /// The next message on the reliable stream if one is waiting: for a
+    /// game loop that must not block. `None` when none is waiting.
+    pub fn try_next_event(&mut self) -> Option<Result<ServerMessage, ClientError>> {
+        self.events.try_recv().ok()
+    }
+
     /// The next datagram from the server.
     pub async fn next_datagram(&self) -> Result<ServerDatagram, ClientError> {
         read_datagram(&self.connection).await
@@ -463,6 +472,16 @@ impl Client {
         (code, err)
     }
 
+    /// The SHA-256 fingerprint of the certificate the server presented, as
+    /// `gsp world` prints it: what a client trusting on first use remembers.
+    pub fn server_fingerprint(&self) -> Option<String> {
+        let identity = self.connection.peer_identity()?;
+        let chain = identity
+            .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+            .ok()?;
+        chain.first().map(|c| fingerprint_hex(c.as_ref()))
+    }
+
     /// The underlying connection (statistics, RTT).
     pub fn connection(&self) -> &quinn::Connection {
         &self.connection
@@ -480,6 +499,12 @@ impl Client {
 pub struct DatagramReader(quinn::Connection);
 
 impl DatagramReader {
+    /// The next message on the reliable stream if one is waiting: for a
+    /// game loop that must not block. `None` when none is waiting.
+    pub fn try_next_event(&mut self) -> Option<Result<ServerMessage, ClientError>> {
+        self.events.try_recv().ok()
+    }
+
     /// The next datagram from the server.
     pub async fn next_datagram(&self) -> Result<ServerDatagram, ClientError> {
         read_datagram(&self.0).await

@@ -32,6 +32,15 @@ pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// A certificate's SHA-256 fingerprint as `gsp world` prints it: 64
+/// lowercase hex digits.
+pub fn fingerprint_hex(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[derive(Debug)]
 struct Verifier {
     trust: Trust,

@@ -46,6 +46,7 @@
 //! - [`text`]: text commands and their plain-text rendering, shared by every gateway.
 //! - [`events`]: what happened this tick, for mods.
 //! - [`replication`]: what each graphical player is sent, under its byte budget.
+//! - [`look`]: the map and entity names and looks graphical players are sent to draw the world.
 //! - [`persist`]: what the world saves and restores, and the channel saves go through.
 //! - [`accounts`]: the account interface gateways call (implemented by `gsp-persistence`).
 //! - [`bus`] and [`presence`]: messages between worlds (chat, who is online where).
@@ -81,6 +82,7 @@ pub mod components;
 pub mod dilation;
 pub mod events;
 pub mod handle;
+pub mod look;
 pub mod map;
 pub mod math;
 pub mod outbound;

@@ -54,6 +54,7 @@
 //! to = [3, 4, 3]
 //! width = 1.5
 //! steps = 16
+//! colour = "#8a6d4b"              # any solid: how graphical clients draw it
 //! ```
 //!
 //! Every solid becomes an oriented box ([`Solid`]); ramps and stairs are
@@ -193,6 +194,9 @@ pub struct Solid {
     pub half: Vec3,
     /// Its orientation, a unit quaternion (x, y, z, w).
     pub rotation: [f32; 4],
+    /// The colour graphical clients draw it in, `0xRRGGBB` (the map's
+    /// `colour = "#rrggbb"`); `None` leaves it to the client.
+    pub colour: Option<u32>,
 }
 
 impl Solid {
@@ -202,6 +206,7 @@ impl Solid {
             center: (min + max) * 0.5,
             half: (max - min) * 0.5,
             rotation: IDENTITY,
+            colour: None,
         }
     }
 }
@@ -501,6 +506,8 @@ enum SolidDef {
         pitch: f32,
         #[serde(default)]
         roll: f32,
+        #[serde(default)]
+        colour: Option<Colour>,
     },
     Ramp {
         from: [f32; 3],
@@ -508,13 +515,41 @@ enum SolidDef {
         width: f32,
         #[serde(default = "default_thickness")]
         thickness: f32,
+        #[serde(default)]
+        colour: Option<Colour>,
     },
     Stairs {
         from: [f32; 3],
         to: [f32; 3],
         width: f32,
         steps: u32,
+        #[serde(default)]
+        colour: Option<Colour>,
     },
+}
+
+/// A colour as written in a map: `"#rrggbb"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Colour(u32);
+
+impl<'de> Deserialize<'de> for Colour {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_colour(&text).map(Colour).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a colour: expected \"#rrggbb\""
+            ))
+        })
+    }
+}
+
+/// Parses `"#rrggbb"` into `0xRRGGBB`.
+pub fn parse_colour(text: &str) -> Option<u32> {
+    let hex = text.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(hex, 16).ok()
 }
 
 /// The most boxes one `stairs` may expand to.
@@ -533,6 +568,7 @@ impl SolidDef {
                 yaw,
                 pitch,
                 roll,
+                colour,
             } => {
                 let (center, half) = match (min, max, center, half) {
                     (Some(min), Some(max), None, None) => {
@@ -562,6 +598,7 @@ impl SolidDef {
                         pitch.to_radians(),
                         roll.to_radians(),
                     ),
+                    colour: colour.map(|c| c.0),
                 });
             }
             SolidDef::Ramp {
@@ -569,6 +606,7 @@ impl SolidDef {
                 to,
                 width,
                 thickness,
+                colour,
             } => {
                 let (from, to) = (Vec3::from(from), Vec3::from(to));
                 let run = to - from;
@@ -591,6 +629,7 @@ impl SolidDef {
                     center: (from + to) * 0.5 - up * (thickness * 0.5),
                     half: Vec3::new(width * 0.5, thickness * 0.5, length * 0.5),
                     rotation,
+                    colour: colour.map(|c| c.0),
                 });
             }
             SolidDef::Stairs {
@@ -598,6 +637,7 @@ impl SolidDef {
                 to,
                 width,
                 steps,
+                colour,
             } => {
                 let (from, to) = (Vec3::from(from), Vec3::from(to));
                 // Build from the lower end: the first riser stands there, the
@@ -632,6 +672,7 @@ impl SolidDef {
                         center: Vec3::new(along.x, (low.y + top) * 0.5, along.z),
                         half: Vec3::new(width * 0.5, (top - low.y) * 0.5, tread * 0.5),
                         rotation,
+                        colour: colour.map(|c| c.0),
                     });
                 }
             }
@@ -843,6 +884,27 @@ mod tests {
             assert!((step.half.z - 0.5).abs() < 1e-5 && (step.half.x - 0.5).abs() < 1e-5);
         }
     }
+
+    #[test]
+    fn solids_carry_their_colour() {
+        let map = WorldMap::from_toml(&format!(
+            "{ONE_ROOM}[[solid]]\nkind = \"box\"\nmin = [0, 0, 0]\nmax = [1, 1, 1]\ncolour = \"#A0b1c2\"\n\
+             [[solid]]\nkind = \"box\"\nmin = [0, 0, 0]\nmax = [1, 1, 1]\n"
+        ))
+        .unwrap();
+        assert_eq!(map.solids[0].colour, Some(0xa0b1c2));
+        assert_eq!(map.solids[1].colour, None);
+        let e = parse_err(&format!(
+            "{ONE_ROOM}[[solid]]\nkind = \"box\"\nmin = [0, 0, 0]\nmax = [1, 1, 1]\ncolour = \"red\"\n"
+        ));
+        assert!(e.to_string().contains("`red` is not a colour"), "{e}");
+        // The shipped plaza floor has one.
+        let plaza = WorldMap::default_world().solids[0];
+        assert_eq!(plaza.colour, Some(PLAZA_FLOOR));
+    }
+
+    /// The plaza floor's colour in `mods/core/map.toml`.
+    const PLAZA_FLOOR: u32 = 0xb89a6a;
 
     #[test]
     fn parses_directions() {

@@ -186,6 +186,10 @@ pub enum Outbound {
     Text(TextEvent),
     /// A snapshot datagram, ready to send (graphical sessions only).
     Snapshot(Vec<u8>),
+    /// A server message for the reliable stream, already encoded (without
+    /// its frame prefix; graphical sessions only): the map and entity
+    /// infos of [`crate::look`], shared between sessions.
+    Frame(std::sync::Arc<[u8]>),
     /// The world ended the session; nothing follows.
     Closed(CloseReason),
 }
@@ -198,6 +202,7 @@ impl Outbound {
         HEADER
             + match self {
                 Outbound::Snapshot(bytes) => bytes.len(),
+                Outbound::Frame(bytes) => bytes.len(),
                 Outbound::Text(event) => event.weight(),
                 Outbound::Joined { .. } | Outbound::Refused(_) | Outbound::Closed(_) => 0,
             }

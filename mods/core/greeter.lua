@@ -11,7 +11,9 @@ local last_greeted: { [string]: number } = {}
 gsp.storage.visits = gsp.storage.visits or {}
 
 function greeter.spawn_tom(at)
-	return gsp.spawn("npc", at)
+	local tom = gsp.spawn("npc", at)
+	tom:set_display({ name = NAME, colour = "#6b8e4e" })
+	return tom
 end
 
 function greeter.visits(name: string): number

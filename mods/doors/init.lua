@@ -12,6 +12,7 @@ local doors: { Door } = {}
 
 local function add_door(name: string, room: string, at)
 	local door: Door = { name = name, room = room, entity = gsp.spawn("door", at), closed_at = at, open = false }
+	door.entity:set_display({ name = name, colour = "#7a4a24" })
 	table.insert(doors, door)
 end
 

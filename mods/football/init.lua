@@ -11,6 +11,8 @@ gsp.storage.scores = gsp.storage.scores or {}
 
 -- The ball is saved with the world: after a restart it lies where it was left.
 local ball = gsp.spawn("ball", CENTRE, { key = "ball" })
+-- What graphical players see over it, and its colour.
+ball:set_display({ name = "football", colour = "#f4f4f0" })
 gsp.sensor("goal", { x = -9.4, y = 1, z = 0 }, { x = 1, y = 2, z = 4 })
 
 local last_kicker: string? = nil

@@ -16,7 +16,10 @@
 //!   guest); the server answers [`ServerMessage::Welcome`] (with a fresh
 //!   resume token after a password login) or [`ServerMessage::Refusal`].
 //!   After that the client sends text commands (`say hi`, `go north`) and the
-//!   server sends [`ServerMessage::Event`]s: the same things a telnet player reads.
+//!   server sends the map ([`ServerMessage::Map`], in chunks), then
+//!   [`ServerMessage::Event`]s (the same things a telnet player reads) and
+//!   [`ServerMessage::Entity`] (names and looks of entities as they come
+//!   into view).
 //! * **Unreliable datagrams**: the client sends [`ClientDatagram::Input`] every
 //!   frame (its last few inputs, and which snapshots arrived); the server sends
 //!   one [`ServerDatagram::Snapshot`] every tick: the entities near the player,
@@ -33,6 +36,7 @@
 //! - [`messages`]: the plain Rust messages and their flatbuffers encoding.
 //! - [`wire`]: the flatbuffers code generated from the schema (`generated/`).
 //! - [`framing`]: length-prefixed frames on the reliable stream.
+//! - [`map`]: the map and entity looks a client draws, chunked to fit frames.
 //! - [`snapshot`]: quantization, the delta codec, and each end's half of replication.
 //! - [`movement`]: the movement rule the world applies and clients predict.
 //! - [`close`]: application close codes.
@@ -56,6 +60,7 @@
 
 pub mod close;
 pub mod framing;
+pub mod map;
 pub mod messages;
 pub mod movement;
 pub mod secret;
@@ -82,7 +87,7 @@ pub use messages::{
 pub use secret::Secret;
 
 /// The protocol version a client announces in its hello; the server refuses others.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The QUIC application protocol name (ALPN). It stays `gsp/1` across
 /// protocol versions, so that a client of another version is told so in a

@@ -11,6 +11,7 @@ use flatbuffers::{FlatBufferBuilder, InvalidFlatbuffer, VerifierOptions};
 use thiserror::Error;
 
 use crate::limits;
+use crate::map::{decode_chunk, decode_info, encode_chunk, encode_info, EntityInfo, MapChunk};
 use crate::secret::Secret;
 use crate::snapshot::{Quantization, SnapshotHeader};
 use crate::wire;
@@ -223,6 +224,10 @@ pub enum ServerMessage {
         /// The room it happened in, if any.
         room: Option<String>,
     },
+    /// One piece of the map, sent after the welcome ([`crate::map`]).
+    Map(MapChunk),
+    /// How to draw one entity ([`crate::map`]).
+    Entity(EntityInfo),
 }
 
 impl ServerMessage {
@@ -300,6 +305,14 @@ impl ServerMessage {
                 );
                 (wire::ServerMessage::Event, e.as_union_value())
             }
+            ServerMessage::Map(chunk) => {
+                let c = encode_chunk(&mut fbb, chunk);
+                (wire::ServerMessage::MapChunk, c.as_union_value())
+            }
+            ServerMessage::Entity(info) => {
+                let e = encode_info(&mut fbb, info);
+                (wire::ServerMessage::EntityInfo, e.as_union_value())
+            }
         };
         let frame = wire::ServerFrame::create(
             &mut fbb,
@@ -360,6 +373,12 @@ impl ServerMessage {
                 actor: e.actor().map(str::to_owned),
                 room: e.room().map(str::to_owned),
             });
+        }
+        if let Some(m) = frame.message_as_map_chunk() {
+            return decode_chunk(m).map(ServerMessage::Map);
+        }
+        if let Some(e) = frame.message_as_entity_info() {
+            return decode_info(e).map(ServerMessage::Entity);
         }
         Err(DecodeError::UnknownType)
     }

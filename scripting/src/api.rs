@@ -458,6 +458,28 @@ impl UserData for EntityRef {
                 Ok(())
             })
         });
+        methods.add_method("set_display", |lua, this, options: Table| {
+            permit(lua, Permission::Entities)?;
+            let name: Option<String> = options.get("name")?;
+            let colour: Option<String> = options.get("colour")?;
+            if let Some(n) = &name {
+                if n.len() > gsp_engine::look::MAX_NAME_BYTES {
+                    return Err(api_error(lua, "a display name is at most 128 bytes"));
+                }
+            }
+            let colour = match colour {
+                None => None,
+                Some(c) => Some(gsp_engine::map::parse_colour(&c).ok_or_else(|| {
+                    api_error(lua, format!("`{c}` is not a colour: expected \"#rrggbb\""))
+                })?),
+            };
+            with_world(lua, |w| {
+                live(lua, w, this.entity)?;
+                w.entity_mut(this.entity)
+                    .insert(gsp_engine::look::Display { name, colour });
+                Ok(())
+            })
+        });
         methods.add_meta_method(MetaMethod::Eq, |_, this, other: AnyUserData| {
             Ok(other
                 .borrow::<EntityRef>()

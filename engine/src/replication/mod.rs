@@ -87,6 +87,11 @@ impl ClientReplication {
         self.last
     }
 
+    /// The entities relevant to this session this tick, sorted by id.
+    pub fn relevant(&self) -> &[Relevant] {
+        &self.relevant
+    }
+
     /// The server's snapshot state machine for this session.
     pub fn sender(&self) -> &Sender {
         &self.sender
@@ -229,6 +234,11 @@ impl Replication {
     /// Stops replicating to sessions `keep` says are gone.
     pub fn retain_clients(&mut self, mut keep: impl FnMut(SessionId) -> bool) {
         self.clients.retain(|id, _| keep(*id));
+    }
+
+    /// A session's replication state, if it has one.
+    pub fn client(&self, session: SessionId) -> Option<&ClientReplication> {
+        self.clients.get(&session)
     }
 
     /// A session's replication state.

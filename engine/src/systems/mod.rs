@@ -64,7 +64,11 @@ pub fn tick_schedule() -> Schedule {
             .chain()
             .in_set(TickStage::Rules),
     );
-    schedule.add_systems(replicate::replicate.in_set(TickStage::Replicate));
+    schedule.add_systems(
+        (replicate::replicate, crate::look::send_looks)
+            .chain()
+            .in_set(TickStage::Replicate),
+    );
     schedule.add_systems(
         (bus::publish_presence, emit::emit, save::save_world)
             .chain()

@@ -548,6 +548,7 @@ async fn write_outbound(
                 Outbound::Text(event) => {
                     encode_frame(&event_message(&event).encode(), &mut frames);
                 }
+                Outbound::Frame(message) => encode_frame(&message, &mut frames),
                 Outbound::Closed(reason) => {
                     close = Some(reason);
                     break;

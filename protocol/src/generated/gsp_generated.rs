@@ -235,6 +235,194 @@ impl<'a> ::flatbuffers::Verifiable for EventKind {
 
 impl ::flatbuffers::SimpleToVerifyInSlice for EventKind {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_DIRECTION: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_DIRECTION: u8 = 5;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_DIRECTION: [Direction; 6] = [
+  Direction::North,
+  Direction::East,
+  Direction::South,
+  Direction::West,
+  Direction::Up,
+  Direction::Down,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct Direction(pub u8);
+#[allow(non_upper_case_globals)]
+impl Direction {
+  pub const North: Self = Self(0);
+  pub const East: Self = Self(1);
+  pub const South: Self = Self(2);
+  pub const West: Self = Self(3);
+  pub const Up: Self = Self(4);
+  pub const Down: Self = Self(5);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 5;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::North,
+    Self::East,
+    Self::South,
+    Self::West,
+    Self::Up,
+    Self::Down,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::North => Some("North"),
+      Self::East => Some("East"),
+      Self::South => Some("South"),
+      Self::West => Some("West"),
+      Self::Up => Some("Up"),
+      Self::Down => Some("Down"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for Direction {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for Direction {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for Direction {
+    type Output = Direction;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for Direction {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for Direction {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for Direction {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_SHAPE_KIND: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_SHAPE_KIND: u8 = 2;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_SHAPE_KIND: [ShapeKind; 3] = [
+  ShapeKind::Box,
+  ShapeKind::Ball,
+  ShapeKind::Capsule,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct ShapeKind(pub u8);
+#[allow(non_upper_case_globals)]
+impl ShapeKind {
+  pub const Box: Self = Self(0);
+  pub const Ball: Self = Self(1);
+  pub const Capsule: Self = Self(2);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Box,
+    Self::Ball,
+    Self::Capsule,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Box => Some("Box"),
+      Self::Ball => Some("Ball"),
+      Self::Capsule => Some("Capsule"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for ShapeKind {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for ShapeKind {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for ShapeKind {
+    type Output = ShapeKind;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for ShapeKind {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for ShapeKind {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for ShapeKind {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_CLIENT_MESSAGE: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MAX_CLIENT_MESSAGE: u8 = 2;
@@ -327,14 +515,16 @@ pub struct ClientMessageUnionTableOffset {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_SERVER_MESSAGE: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_SERVER_MESSAGE: u8 = 3;
+pub const ENUM_MAX_SERVER_MESSAGE: u8 = 5;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_SERVER_MESSAGE: [ServerMessage; 4] = [
+pub const ENUM_VALUES_SERVER_MESSAGE: [ServerMessage; 6] = [
   ServerMessage::NONE,
   ServerMessage::Welcome,
   ServerMessage::Refusal,
   ServerMessage::Event,
+  ServerMessage::MapChunk,
+  ServerMessage::EntityInfo,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -346,14 +536,18 @@ impl ServerMessage {
   pub const Welcome: Self = Self(1);
   pub const Refusal: Self = Self(2);
   pub const Event: Self = Self(3);
+  pub const MapChunk: Self = Self(4);
+  pub const EntityInfo: Self = Self(5);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 3;
+  pub const ENUM_MAX: u8 = 5;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Welcome,
     Self::Refusal,
     Self::Event,
+    Self::MapChunk,
+    Self::EntityInfo,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -362,6 +556,8 @@ impl ServerMessage {
       Self::Welcome => Some("Welcome"),
       Self::Refusal => Some("Refusal"),
       Self::Event => Some("Event"),
+      Self::MapChunk => Some("MapChunk"),
+      Self::EntityInfo => Some("EntityInfo"),
       _ => None,
     }
   }
@@ -755,6 +951,464 @@ impl<'a> Vec3 {
         &x_le as *const _ as *const u8,
         self.0[8..].as_mut_ptr(),
         ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+}
+
+// struct Quat, aligned to 4
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq)]
+pub struct Quat(pub [u8; 16]);
+impl Default for Quat { 
+  fn default() -> Self { 
+    Self([0; 16])
+  }
+}
+impl ::core::fmt::Debug for Quat {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    f.debug_struct("Quat")
+      .field("x", &self.x())
+      .field("y", &self.y())
+      .field("z", &self.z())
+      .field("w", &self.w())
+      .finish()
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for Quat {}
+impl<'a> ::flatbuffers::Follow<'a> for Quat {
+  type Inner = &'a Quat;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { <&'a Quat>::follow(buf, loc) }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for &'a Quat {
+  type Inner = &'a Quat;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { ::flatbuffers::follow_cast_ref::<Quat>(buf, loc) }
+  }
+}
+impl<'b> ::flatbuffers::Push for Quat {
+    type Output = Quat;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        let src = unsafe { ::core::slice::from_raw_parts(self as *const Quat as *const u8, <Self as ::flatbuffers::Push>::size()) };
+        dst.copy_from_slice(src);
+    }
+    #[inline]
+    fn alignment() -> ::flatbuffers::PushAlignment {
+        ::flatbuffers::PushAlignment::new(4)
+    }
+}
+
+impl<'a> ::flatbuffers::Verifiable for Quat {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.in_buffer::<Self>(pos)
+  }
+}
+
+impl<'a> Quat {
+  #[allow(clippy::too_many_arguments)]
+  pub fn new(
+    x: f32,
+    y: f32,
+    z: f32,
+    w: f32,
+  ) -> Self {
+    let mut s = Self([0; 16]);
+    s.set_x(x);
+    s.set_y(y);
+    s.set_z(z);
+    s.set_w(w);
+    s
+  }
+
+  pub fn x(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[0..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_x(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[0..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+  pub fn y(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[4..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_y(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[4..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+  pub fn z(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[8..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_z(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[8..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+  pub fn w(&self) -> f32 {
+    let mut mem = ::core::mem::MaybeUninit::<<f32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[12..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_w(&mut self, x: f32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[12..].as_mut_ptr(),
+        ::core::mem::size_of::<<f32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+}
+
+// struct MapSolid, aligned to 4
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq)]
+pub struct MapSolid(pub [u8; 44]);
+impl Default for MapSolid { 
+  fn default() -> Self { 
+    Self([0; 44])
+  }
+}
+impl ::core::fmt::Debug for MapSolid {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    f.debug_struct("MapSolid")
+      .field("center", &self.center())
+      .field("half", &self.half())
+      .field("rotation", &self.rotation())
+      .field("colour", &self.colour())
+      .finish()
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for MapSolid {}
+impl<'a> ::flatbuffers::Follow<'a> for MapSolid {
+  type Inner = &'a MapSolid;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { <&'a MapSolid>::follow(buf, loc) }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for &'a MapSolid {
+  type Inner = &'a MapSolid;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { ::flatbuffers::follow_cast_ref::<MapSolid>(buf, loc) }
+  }
+}
+impl<'b> ::flatbuffers::Push for MapSolid {
+    type Output = MapSolid;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        let src = unsafe { ::core::slice::from_raw_parts(self as *const MapSolid as *const u8, <Self as ::flatbuffers::Push>::size()) };
+        dst.copy_from_slice(src);
+    }
+    #[inline]
+    fn alignment() -> ::flatbuffers::PushAlignment {
+        ::flatbuffers::PushAlignment::new(4)
+    }
+}
+
+impl<'a> ::flatbuffers::Verifiable for MapSolid {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.in_buffer::<Self>(pos)
+  }
+}
+
+impl<'a> MapSolid {
+  #[allow(clippy::too_many_arguments)]
+  pub fn new(
+    center: &Vec3,
+    half: &Vec3,
+    rotation: &Quat,
+    colour: u32,
+  ) -> Self {
+    let mut s = Self([0; 44]);
+    s.set_center(center);
+    s.set_half(half);
+    s.set_rotation(rotation);
+    s.set_colour(colour);
+    s
+  }
+
+  pub fn center(&self) -> &Vec3 {
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid struct in this slot
+    unsafe { &*(self.0[0..].as_ptr() as *const Vec3) }
+  }
+
+  #[allow(clippy::identity_op)]
+  pub fn set_center(&mut self, x: &Vec3) {
+    self.0[0..0 + 12].copy_from_slice(&x.0)
+  }
+
+  pub fn half(&self) -> &Vec3 {
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid struct in this slot
+    unsafe { &*(self.0[12..].as_ptr() as *const Vec3) }
+  }
+
+  #[allow(clippy::identity_op)]
+  pub fn set_half(&mut self, x: &Vec3) {
+    self.0[12..12 + 12].copy_from_slice(&x.0)
+  }
+
+  pub fn rotation(&self) -> &Quat {
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid struct in this slot
+    unsafe { &*(self.0[24..].as_ptr() as *const Quat) }
+  }
+
+  #[allow(clippy::identity_op)]
+  pub fn set_rotation(&mut self, x: &Quat) {
+    self.0[24..24 + 16].copy_from_slice(&x.0)
+  }
+
+  pub fn colour(&self) -> u32 {
+    let mut mem = ::core::mem::MaybeUninit::<<u32 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[40..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<u32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_colour(&mut self, x: u32) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[40..].as_mut_ptr(),
+        ::core::mem::size_of::<<u32 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+}
+
+// struct MapExit, aligned to 2
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq)]
+pub struct MapExit(pub [u8; 4]);
+impl Default for MapExit { 
+  fn default() -> Self { 
+    Self([0; 4])
+  }
+}
+impl ::core::fmt::Debug for MapExit {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    f.debug_struct("MapExit")
+      .field("direction", &self.direction())
+      .field("to", &self.to())
+      .finish()
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for MapExit {}
+impl<'a> ::flatbuffers::Follow<'a> for MapExit {
+  type Inner = &'a MapExit;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { <&'a MapExit>::follow(buf, loc) }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for &'a MapExit {
+  type Inner = &'a MapExit;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    unsafe { ::flatbuffers::follow_cast_ref::<MapExit>(buf, loc) }
+  }
+}
+impl<'b> ::flatbuffers::Push for MapExit {
+    type Output = MapExit;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        let src = unsafe { ::core::slice::from_raw_parts(self as *const MapExit as *const u8, <Self as ::flatbuffers::Push>::size()) };
+        dst.copy_from_slice(src);
+    }
+    #[inline]
+    fn alignment() -> ::flatbuffers::PushAlignment {
+        ::flatbuffers::PushAlignment::new(2)
+    }
+}
+
+impl<'a> ::flatbuffers::Verifiable for MapExit {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.in_buffer::<Self>(pos)
+  }
+}
+
+impl<'a> MapExit {
+  #[allow(clippy::too_many_arguments)]
+  pub fn new(
+    direction: Direction,
+    to: u16,
+  ) -> Self {
+    let mut s = Self([0; 4]);
+    s.set_direction(direction);
+    s.set_to(to);
+    s
+  }
+
+  pub fn direction(&self) -> Direction {
+    let mut mem = ::core::mem::MaybeUninit::<<Direction as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[0..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<Direction as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_direction(&mut self, x: Direction) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[0..].as_mut_ptr(),
+        ::core::mem::size_of::<<Direction as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+    }
+  }
+
+  pub fn to(&self) -> u16 {
+    let mut mem = ::core::mem::MaybeUninit::<<u16 as ::flatbuffers::EndianScalar>::Scalar>::uninit();
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    ::flatbuffers::EndianScalar::from_little_endian(unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        self.0[2..].as_ptr(),
+        mem.as_mut_ptr() as *mut u8,
+        ::core::mem::size_of::<<u16 as ::flatbuffers::EndianScalar>::Scalar>(),
+      );
+      mem.assume_init()
+    })
+  }
+
+  pub fn set_to(&mut self, x: u16) {
+    let x_le = ::flatbuffers::EndianScalar::to_little_endian(x);
+    // Safety:
+    // Created from a valid Table for this object
+    // Which contains a valid value in this slot
+    unsafe {
+      ::core::ptr::copy_nonoverlapping(
+        &x_le as *const _ as *const u8,
+        self.0[2..].as_mut_ptr(),
+        ::core::mem::size_of::<<u16 as ::flatbuffers::EndianScalar>::Scalar>(),
       );
     }
   }
@@ -1787,6 +2441,747 @@ impl ::core::fmt::Debug for Event<'_> {
       ds.finish()
   }
 }
+pub enum MapRoomOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MapRoom<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MapRoom<'a> {
+  type Inner = MapRoom<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MapRoom<'a> {
+  pub const VT_INDEX: ::flatbuffers::VOffsetT = 4;
+  pub const VT_KEY: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TITLE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_MIN: ::flatbuffers::VOffsetT = 10;
+  pub const VT_MAX: ::flatbuffers::VOffsetT = 12;
+  pub const VT_EXITS: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MapRoom { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MapRoomArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MapRoom<'bldr>> {
+    let mut builder = MapRoomBuilder::new(_fbb);
+    if let Some(x) = args.exits { builder.add_exits(x); }
+    if let Some(x) = args.max { builder.add_max(x); }
+    if let Some(x) = args.min { builder.add_min(x); }
+    if let Some(x) = args.title { builder.add_title(x); }
+    if let Some(x) = args.key { builder.add_key(x); }
+    builder.add_index(args.index);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn index(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(MapRoom::VT_INDEX, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn key(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(MapRoom::VT_KEY, None)}
+  }
+  #[inline]
+  pub fn title(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(MapRoom::VT_TITLE, None)}
+  }
+  #[inline]
+  pub fn min(&self) -> Option<&'a Vec3> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Vec3>(MapRoom::VT_MIN, None)}
+  }
+  #[inline]
+  pub fn max(&self) -> Option<&'a Vec3> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Vec3>(MapRoom::VT_MAX, None)}
+  }
+  #[inline]
+  pub fn exits(&self) -> Option<::flatbuffers::Vector<'a, MapExit>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, MapExit>>>(MapRoom::VT_EXITS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MapRoom<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u16>("index", Self::VT_INDEX, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("key", Self::VT_KEY, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("title", Self::VT_TITLE, false)?
+     .visit_field::<Vec3>("min", Self::VT_MIN, false)?
+     .visit_field::<Vec3>("max", Self::VT_MAX, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, MapExit>>>("exits", Self::VT_EXITS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MapRoomArgs<'a> {
+    pub index: u16,
+    pub key: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub title: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub min: Option<&'a Vec3>,
+    pub max: Option<&'a Vec3>,
+    pub exits: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, MapExit>>>,
+}
+impl<'a> Default for MapRoomArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MapRoomArgs {
+      index: 0,
+      key: None,
+      title: None,
+      min: None,
+      max: None,
+      exits: None,
+    }
+  }
+}
+
+pub struct MapRoomBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MapRoomBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_index(&mut self, index: u16) {
+    self.fbb_.push_slot::<u16>(MapRoom::VT_INDEX, index, 0);
+  }
+  #[inline]
+  pub fn add_key(&mut self, key: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MapRoom::VT_KEY, key);
+  }
+  #[inline]
+  pub fn add_title(&mut self, title: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MapRoom::VT_TITLE, title);
+  }
+  #[inline]
+  pub fn add_min(&mut self, min: &Vec3) {
+    self.fbb_.push_slot_always::<&Vec3>(MapRoom::VT_MIN, min);
+  }
+  #[inline]
+  pub fn add_max(&mut self, max: &Vec3) {
+    self.fbb_.push_slot_always::<&Vec3>(MapRoom::VT_MAX, max);
+  }
+  #[inline]
+  pub fn add_exits(&mut self, exits: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , MapExit>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MapRoom::VT_EXITS, exits);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MapRoomBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MapRoomBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MapRoom<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MapRoom<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MapRoom");
+      ds.field("index", &self.index());
+      ds.field("key", &self.key());
+      ds.field("title", &self.title());
+      ds.field("min", &self.min());
+      ds.field("max", &self.max());
+      ds.field("exits", &self.exits());
+      ds.finish()
+  }
+}
+pub enum KindLookOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct KindLook<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for KindLook<'a> {
+  type Inner = KindLook<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> KindLook<'a> {
+  pub const VT_KIND: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_SHAPE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_SIZE: ::flatbuffers::VOffsetT = 10;
+  pub const VT_COLOUR: ::flatbuffers::VOffsetT = 12;
+  pub const VT_AT_FEET: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    KindLook { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args KindLookArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<KindLook<'bldr>> {
+    let mut builder = KindLookBuilder::new(_fbb);
+    builder.add_colour(args.colour);
+    if let Some(x) = args.size { builder.add_size(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_at_feet(args.at_feet);
+    builder.add_shape(args.shape);
+    builder.add_kind(args.kind);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn kind(&self) -> u8 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u8>(KindLook::VT_KIND, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(KindLook::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn shape(&self) -> ShapeKind {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ShapeKind>(KindLook::VT_SHAPE, Some(ShapeKind::Box)).unwrap()}
+  }
+  #[inline]
+  pub fn size(&self) -> Option<&'a Vec3> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Vec3>(KindLook::VT_SIZE, None)}
+  }
+  #[inline]
+  pub fn colour(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(KindLook::VT_COLOUR, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn at_feet(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(KindLook::VT_AT_FEET, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for KindLook<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u8>("kind", Self::VT_KIND, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<ShapeKind>("shape", Self::VT_SHAPE, false)?
+     .visit_field::<Vec3>("size", Self::VT_SIZE, false)?
+     .visit_field::<u32>("colour", Self::VT_COLOUR, false)?
+     .visit_field::<bool>("at_feet", Self::VT_AT_FEET, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct KindLookArgs<'a> {
+    pub kind: u8,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub shape: ShapeKind,
+    pub size: Option<&'a Vec3>,
+    pub colour: u32,
+    pub at_feet: bool,
+}
+impl<'a> Default for KindLookArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    KindLookArgs {
+      kind: 0,
+      name: None,
+      shape: ShapeKind::Box,
+      size: None,
+      colour: 0,
+      at_feet: false,
+    }
+  }
+}
+
+pub struct KindLookBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> KindLookBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_kind(&mut self, kind: u8) {
+    self.fbb_.push_slot::<u8>(KindLook::VT_KIND, kind, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(KindLook::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_shape(&mut self, shape: ShapeKind) {
+    self.fbb_.push_slot::<ShapeKind>(KindLook::VT_SHAPE, shape, ShapeKind::Box);
+  }
+  #[inline]
+  pub fn add_size(&mut self, size: &Vec3) {
+    self.fbb_.push_slot_always::<&Vec3>(KindLook::VT_SIZE, size);
+  }
+  #[inline]
+  pub fn add_colour(&mut self, colour: u32) {
+    self.fbb_.push_slot::<u32>(KindLook::VT_COLOUR, colour, 0);
+  }
+  #[inline]
+  pub fn add_at_feet(&mut self, at_feet: bool) {
+    self.fbb_.push_slot::<bool>(KindLook::VT_AT_FEET, at_feet, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> KindLookBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    KindLookBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<KindLook<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for KindLook<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("KindLook");
+      ds.field("kind", &self.kind());
+      ds.field("name", &self.name());
+      ds.field("shape", &self.shape());
+      ds.field("size", &self.size());
+      ds.field("colour", &self.colour());
+      ds.field("at_feet", &self.at_feet());
+      ds.finish()
+  }
+}
+pub enum MapChunkOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MapChunk<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MapChunk<'a> {
+  type Inner = MapChunk<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MapChunk<'a> {
+  pub const VT_CHUNK: ::flatbuffers::VOffsetT = 4;
+  pub const VT_COUNT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_START: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ROOMS: ::flatbuffers::VOffsetT = 10;
+  pub const VT_SOLIDS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_KINDS: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MapChunk { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MapChunkArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MapChunk<'bldr>> {
+    let mut builder = MapChunkBuilder::new(_fbb);
+    if let Some(x) = args.kinds { builder.add_kinds(x); }
+    if let Some(x) = args.solids { builder.add_solids(x); }
+    if let Some(x) = args.rooms { builder.add_rooms(x); }
+    builder.add_start(args.start);
+    builder.add_count(args.count);
+    builder.add_chunk(args.chunk);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chunk(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(MapChunk::VT_CHUNK, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn count(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(MapChunk::VT_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn start(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(MapChunk::VT_START, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn rooms(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MapRoom<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MapRoom>>>>(MapChunk::VT_ROOMS, None)}
+  }
+  #[inline]
+  pub fn solids(&self) -> Option<::flatbuffers::Vector<'a, MapSolid>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, MapSolid>>>(MapChunk::VT_SOLIDS, None)}
+  }
+  #[inline]
+  pub fn kinds(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<KindLook<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<KindLook>>>>(MapChunk::VT_KINDS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MapChunk<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u16>("chunk", Self::VT_CHUNK, false)?
+     .visit_field::<u16>("count", Self::VT_COUNT, false)?
+     .visit_field::<u16>("start", Self::VT_START, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<MapRoom>>>>("rooms", Self::VT_ROOMS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, MapSolid>>>("solids", Self::VT_SOLIDS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<KindLook>>>>("kinds", Self::VT_KINDS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MapChunkArgs<'a> {
+    pub chunk: u16,
+    pub count: u16,
+    pub start: u16,
+    pub rooms: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MapRoom<'a>>>>>,
+    pub solids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, MapSolid>>>,
+    pub kinds: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<KindLook<'a>>>>>,
+}
+impl<'a> Default for MapChunkArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MapChunkArgs {
+      chunk: 0,
+      count: 0,
+      start: 0,
+      rooms: None,
+      solids: None,
+      kinds: None,
+    }
+  }
+}
+
+pub struct MapChunkBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MapChunkBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chunk(&mut self, chunk: u16) {
+    self.fbb_.push_slot::<u16>(MapChunk::VT_CHUNK, chunk, 0);
+  }
+  #[inline]
+  pub fn add_count(&mut self, count: u16) {
+    self.fbb_.push_slot::<u16>(MapChunk::VT_COUNT, count, 0);
+  }
+  #[inline]
+  pub fn add_start(&mut self, start: u16) {
+    self.fbb_.push_slot::<u16>(MapChunk::VT_START, start, 0);
+  }
+  #[inline]
+  pub fn add_rooms(&mut self, rooms: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<MapRoom<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MapChunk::VT_ROOMS, rooms);
+  }
+  #[inline]
+  pub fn add_solids(&mut self, solids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , MapSolid>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MapChunk::VT_SOLIDS, solids);
+  }
+  #[inline]
+  pub fn add_kinds(&mut self, kinds: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<KindLook<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MapChunk::VT_KINDS, kinds);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MapChunkBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MapChunkBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MapChunk<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MapChunk<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MapChunk");
+      ds.field("chunk", &self.chunk());
+      ds.field("count", &self.count());
+      ds.field("start", &self.start());
+      ds.field("rooms", &self.rooms());
+      ds.field("solids", &self.solids());
+      ds.field("kinds", &self.kinds());
+      ds.finish()
+  }
+}
+pub enum EntityInfoOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct EntityInfo<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for EntityInfo<'a> {
+  type Inner = EntityInfo<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> EntityInfo<'a> {
+  pub const VT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_GENERATION: ::flatbuffers::VOffsetT = 6;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 8;
+  pub const VT_COLOUR: ::flatbuffers::VOffsetT = 10;
+  pub const VT_HAS_SHAPE: ::flatbuffers::VOffsetT = 12;
+  pub const VT_SHAPE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_SIZE: ::flatbuffers::VOffsetT = 16;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    EntityInfo { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args EntityInfoArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<EntityInfo<'bldr>> {
+    let mut builder = EntityInfoBuilder::new(_fbb);
+    if let Some(x) = args.size { builder.add_size(x); }
+    builder.add_colour(args.colour);
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_generation(args.generation);
+    builder.add_id(args.id);
+    builder.add_shape(args.shape);
+    builder.add_has_shape(args.has_shape);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn id(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(EntityInfo::VT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn generation(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(EntityInfo::VT_GENERATION, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(EntityInfo::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn colour(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(EntityInfo::VT_COLOUR, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn has_shape(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(EntityInfo::VT_HAS_SHAPE, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn shape(&self) -> ShapeKind {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ShapeKind>(EntityInfo::VT_SHAPE, Some(ShapeKind::Box)).unwrap()}
+  }
+  #[inline]
+  pub fn size(&self) -> Option<&'a Vec3> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Vec3>(EntityInfo::VT_SIZE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for EntityInfo<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u32>("id", Self::VT_ID, false)?
+     .visit_field::<u32>("generation", Self::VT_GENERATION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<u32>("colour", Self::VT_COLOUR, false)?
+     .visit_field::<bool>("has_shape", Self::VT_HAS_SHAPE, false)?
+     .visit_field::<ShapeKind>("shape", Self::VT_SHAPE, false)?
+     .visit_field::<Vec3>("size", Self::VT_SIZE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct EntityInfoArgs<'a> {
+    pub id: u32,
+    pub generation: u32,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub colour: u32,
+    pub has_shape: bool,
+    pub shape: ShapeKind,
+    pub size: Option<&'a Vec3>,
+}
+impl<'a> Default for EntityInfoArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    EntityInfoArgs {
+      id: 0,
+      generation: 0,
+      name: None,
+      colour: 0,
+      has_shape: false,
+      shape: ShapeKind::Box,
+      size: None,
+    }
+  }
+}
+
+pub struct EntityInfoBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> EntityInfoBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_id(&mut self, id: u32) {
+    self.fbb_.push_slot::<u32>(EntityInfo::VT_ID, id, 0);
+  }
+  #[inline]
+  pub fn add_generation(&mut self, generation: u32) {
+    self.fbb_.push_slot::<u32>(EntityInfo::VT_GENERATION, generation, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(EntityInfo::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_colour(&mut self, colour: u32) {
+    self.fbb_.push_slot::<u32>(EntityInfo::VT_COLOUR, colour, 0);
+  }
+  #[inline]
+  pub fn add_has_shape(&mut self, has_shape: bool) {
+    self.fbb_.push_slot::<bool>(EntityInfo::VT_HAS_SHAPE, has_shape, false);
+  }
+  #[inline]
+  pub fn add_shape(&mut self, shape: ShapeKind) {
+    self.fbb_.push_slot::<ShapeKind>(EntityInfo::VT_SHAPE, shape, ShapeKind::Box);
+  }
+  #[inline]
+  pub fn add_size(&mut self, size: &Vec3) {
+    self.fbb_.push_slot_always::<&Vec3>(EntityInfo::VT_SIZE, size);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> EntityInfoBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    EntityInfoBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<EntityInfo<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for EntityInfo<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("EntityInfo");
+      ds.field("id", &self.id());
+      ds.field("generation", &self.generation());
+      ds.field("name", &self.name());
+      ds.field("colour", &self.colour());
+      ds.field("has_shape", &self.has_shape());
+      ds.field("shape", &self.shape());
+      ds.field("size", &self.size());
+      ds.finish()
+  }
+}
 pub enum ClientFrameOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2048,6 +3443,36 @@ impl<'a> ServerFrame<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn message_as_map_chunk(&self) -> Option<MapChunk<'a>> {
+    if self.message_type() == ServerMessage::MapChunk {
+      self.message().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MapChunk::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn message_as_entity_info(&self) -> Option<EntityInfo<'a>> {
+    if self.message_type() == ServerMessage::EntityInfo {
+      self.message().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { EntityInfo::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for ServerFrame<'_> {
@@ -2061,6 +3486,8 @@ impl ::flatbuffers::Verifiable for ServerFrame<'_> {
           ServerMessage::Welcome => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Welcome>>("ServerMessage::Welcome", pos),
           ServerMessage::Refusal => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Refusal>>("ServerMessage::Refusal", pos),
           ServerMessage::Event => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Event>>("ServerMessage::Event", pos),
+          ServerMessage::MapChunk => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MapChunk>>("ServerMessage::MapChunk", pos),
+          ServerMessage::EntityInfo => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<EntityInfo>>("ServerMessage::EntityInfo", pos),
           _ => Ok(()),
         }
      })?
@@ -2131,6 +3558,20 @@ impl ::core::fmt::Debug for ServerFrame<'_> {
         },
         ServerMessage::Event => {
           if let Some(x) = self.message_as_event() {
+            ds.field("message", &x)
+          } else {
+            ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        ServerMessage::MapChunk => {
+          if let Some(x) = self.message_as_map_chunk() {
+            ds.field("message", &x)
+          } else {
+            ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        ServerMessage::EntityInfo => {
+          if let Some(x) = self.message_as_entity_info() {
             ds.field("message", &x)
           } else {
             ds.field("message", &"InvalidFlatbuffer: Union discriminant does not match value.")
