@@ -3,9 +3,9 @@
 
 mod agent;
 mod bot;
+mod platform;
 #[cfg(feature = "play")]
 mod play;
-mod platform;
 mod proxy;
 mod up;
 mod world;

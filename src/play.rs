@@ -16,7 +16,12 @@ pub struct PlayArgs {
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// The account's password.
-    #[arg(long, value_name = "PASSWORD", env = "GSP_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "GSP_PASSWORD",
+        hide_env_values = true
+    )]
     password: Option<String>,
     /// Create the account NAME with --password.
     #[arg(long, requires = "password")]

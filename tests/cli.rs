@@ -175,7 +175,11 @@ fn up_runs_the_platform_and_the_default_world_behind_its_proxy() {
         .find_map(|l| l.trim().strip_prefix("graphical: "))
         .unwrap_or_else(|| panic!("no graphical line: {text}"));
     let words: Vec<&str> = play.split_whitespace().collect();
-    assert_eq!(&words[..4], ["gsp", "play", "--server", &quic.to_string()], "{play}");
+    assert_eq!(
+        &words[..4],
+        ["gsp", "play", "--server", &quic.to_string()],
+        "{play}"
+    );
     assert_eq!(words[4], "--pin", "{play}");
     let pin = gsp_client::parse_fingerprint(words[5]).expect("a SHA-256 pin");
 
@@ -189,9 +193,10 @@ fn up_runs_the_platform_and_the_default_world_behind_its_proxy() {
     rt.block_on(async {
         let mut t = common::Telnet::connect(telnet).await;
         t.expect("name").await;
-        let player = gsp_client::Client::connect(quic, "pinned", &gsp_client::Trust::Fingerprint(pin))
-            .await
-            .expect("the printed pin lets a graphical player in");
+        let player =
+            gsp_client::Client::connect(quic, "pinned", &gsp_client::Trust::Fingerprint(pin))
+                .await
+                .expect("the printed pin lets a graphical player in");
         player.close();
     });
 

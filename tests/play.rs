@@ -58,7 +58,15 @@ fn xvfb() -> Option<Xvfb> {
     }
     // -displayfd: the server picks a free display and prints its number.
     let mut child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1024x768x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -74,15 +82,20 @@ fn xvfb() -> Option<Xvfb> {
     })
 }
 
+/// Where the server puts every named entity, by name.
+type Positions = HashMap<String, [f32; 3]>;
+
 /// Where the watcher sees every named entity, by name, and itself.
-type Seen = Arc<Mutex<HashMap<String, [f32; 3]>>>;
+type Seen = Arc<Mutex<Positions>>;
 
 /// A graphical player that walks a little north-east of the plaza's centre,
 /// then stands and watches: it reports where the server puts everyone it
 /// sees, by the names the server gives them.
 async fn watcher(world: &World, seen: Seen) -> tokio::task::JoinHandle<()> {
     let trust = Trust::Fingerprint(parse_fingerprint(&world.fingerprint).unwrap());
-    let mut client = Client::connect(world.quic, "watcher", &trust).await.unwrap();
+    let mut client = Client::connect(world.quic, "watcher", &trust)
+        .await
+        .unwrap();
     tokio::spawn(async move {
         let mut scene = Scene::new();
         let datagrams = client.datagrams();
@@ -122,8 +135,17 @@ async fn watcher(world: &World, seen: Seen) -> tokio::task::JoinHandle<()> {
     })
 }
 
-fn pixel_near(img: &image::RgbaImage, at: [f32; 2], rgb: u32, tolerance: i32) -> Result<(), String> {
-    let want = [(rgb >> 16) as i32 & 255, (rgb >> 8) as i32 & 255, rgb as i32 & 255];
+fn pixel_near(
+    img: &image::RgbaImage,
+    at: [f32; 2],
+    rgb: u32,
+    tolerance: i32,
+) -> Result<(), String> {
+    let want = [
+        (rgb >> 16) as i32 & 255,
+        (rgb >> 8) as i32 & 255,
+        rgb as i32 & 255,
+    ];
     let (cx, cy) = (at[0].round() as i64, at[1].round() as i64);
     let mut close = 0;
     let mut seen = Vec::new();
@@ -165,7 +187,10 @@ fn on_screen(feet: [f32; 3], p: [f32; 3]) -> [f32; 2] {
     let m = Follow::default().matrix(feet, w, h);
     let at = gsp_play::view::project(&m, p, w, h).expect("in front of the camera");
     // Clear of the room banner (top) and the text panel (bottom left).
-    assert!(at[1] > 60.0 && (at[1] < h - 290.0 || at[0] > w * 0.6), "{p:?} at {at:?} is under the HUD");
+    assert!(
+        at[1] > 60.0 && (at[1] < h - 290.0 || at[0] > w * 0.6),
+        "{p:?} at {at:?} is under the HUD"
+    );
     at
 }
 
@@ -189,8 +214,20 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
         b.display()
     );
     let mut play = Command::new(gsp_bin())
-        .args(["play", "--server", &world.quic.to_string(), "--pin", &world.fingerprint])
-        .args(["--name", "player", "--size", &format!("{WIDTH}x{HEIGHT}"), "--echo"])
+        .args([
+            "play",
+            "--server",
+            &world.quic.to_string(),
+            "--pin",
+            &world.fingerprint,
+        ])
+        .args([
+            "--name",
+            "player",
+            "--size",
+            &format!("{WIDTH}x{HEIGHT}"),
+            "--echo",
+        ])
         .args(["--script", &script, "--exit-after", "12"])
         .arg("--screenshot")
         .arg(dir.path().join("last.png"))
@@ -205,7 +242,7 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
     // each screenshot.
     let stdout = play.stdout.take().unwrap();
     let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-    let shots: Arc<Mutex<HashMap<String, HashMap<String, [f32; 3]>>>> = Arc::default();
+    let shots: Arc<Mutex<HashMap<String, Positions>>> = Arc::default();
     let reader = {
         let (lines, shots, seen) = (lines.clone(), shots.clone(), seen.clone());
         std::thread::spawn(move || {
@@ -237,9 +274,15 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut play.stderr.take().unwrap(), &mut stderr).unwrap();
     let out = lines.lock().unwrap().join("\n");
-    assert!(status.success(), "gsp play failed: {status}\n{out}\n{stderr}");
+    assert!(
+        status.success(),
+        "gsp play failed: {status}\n{out}\n{stderr}"
+    );
     // The telnet player's words reached the client's text panel.
-    assert!(out.contains("text: tess says, \"welcome, player\""), "{out}");
+    assert!(
+        out.contains("text: tess says, \"welcome, player\""),
+        "{out}"
+    );
     assert!(out.contains("text: The Plaza"), "{out}");
     watching.abort();
 
@@ -258,10 +301,18 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
             failures.push(format!("{what}: {e}"));
         }
     };
-    check("plaza floor", pixel_near(&img, on_screen(me, [-3.0, 0.0, 6.0]), PLAZA_FLOOR, 12));
+    check(
+        "plaza floor",
+        pixel_near(&img, on_screen(me, [-3.0, 0.0, 6.0]), PLAZA_FLOOR, 12),
+    );
     check(
         "the watcher",
-        pixel_near(&img, on_screen(me, [them[0], them[1] + 0.9, them[2]]), AVATAR, 12),
+        pixel_near(
+            &img,
+            on_screen(me, [them[0], them[1] + 0.9, them[2]]),
+            AVATAR,
+            12,
+        ),
     );
     check(
         "our avatar",
@@ -274,7 +325,12 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
     assert!(me[2] > 12.0, "walked north into the tavern: {pos:?}");
     check(
         "tavern floor",
-        pixel_near(&img, on_screen(me, [me[0] + 1.5, 0.0, me[2] + 5.0]), TAVERN_FLOOR, 12),
+        pixel_near(
+            &img,
+            on_screen(me, [me[0] + 1.5, 0.0, me[2] + 5.0]),
+            TAVERN_FLOOR,
+            12,
+        ),
     );
     check(
         "our avatar in the tavern",

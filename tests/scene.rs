@@ -62,7 +62,10 @@ async fn graphical_players_get_the_map_names_looks_and_text() {
     assert_eq!(scene.apply(&first).unwrap(), SceneUpdate::MapComplete);
     let map = scene.map().unwrap().clone();
     let keys: Vec<&str> = map.rooms.iter().map(|r| r.key.as_str()).collect();
-    assert_eq!(keys, ["plaza", "tavern", "cellar", "market", "gate", "forest"]);
+    assert_eq!(
+        keys,
+        ["plaza", "tavern", "cellar", "market", "gate", "forest"]
+    );
     let plaza = &map.rooms[usize::from(map.start)];
     assert_eq!(plaza.title, "The Plaza");
     assert_eq!(plaza.exits.len(), 3);
@@ -80,12 +83,21 @@ async fn graphical_players_get_the_map_names_looks_and_text() {
     // Names: our own, then bob's as he comes into view, and the ball's
     // label and look, which the football mod sets.
     let me = ada.entity_id;
-    until(&mut ada, &mut scene, "ada's own name", |s| s.name_of(me) == Some("ada")).await;
+    until(&mut ada, &mut scene, "ada's own name", |s| {
+        s.name_of(me) == Some("ada")
+    })
+    .await;
     let mut bob = join(&world, "bob").await;
     let bob_id = bob.entity_id;
-    until(&mut ada, &mut scene, "bob's name", |s| s.name_of(bob_id) == Some("bob")).await;
+    until(&mut ada, &mut scene, "bob's name", |s| {
+        s.name_of(bob_id) == Some("bob")
+    })
+    .await;
     let ball_of = |s: &Scene| s.infos().find(|i| i.name == "football").map(|i| i.id);
-    until(&mut ada, &mut scene, "the ball's label", |s| ball_of(s).is_some()).await;
+    until(&mut ada, &mut scene, "the ball's label", |s| {
+        ball_of(s).is_some()
+    })
+    .await;
     let ball = ball_of(&scene).unwrap();
     let drawn = scene.look_of(ball, 1);
     assert_eq!(drawn.colour, 0xf4f4f0);

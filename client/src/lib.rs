@@ -499,12 +499,6 @@ impl Client {
 pub struct DatagramReader(quinn::Connection);
 
 impl DatagramReader {
-    /// The next message on the reliable stream if one is waiting: for a
-    /// game loop that must not block. `None` when none is waiting.
-    pub fn try_next_event(&mut self) -> Option<Result<ServerMessage, ClientError>> {
-        self.events.try_recv().ok()
-    }
-
     /// The next datagram from the server.
     pub async fn next_datagram(&self) -> Result<ServerDatagram, ClientError> {
         read_datagram(&self.0).await

@@ -249,6 +249,9 @@ mod tests {
         }
         assert_eq!(scene.lines().len(), MAX_LINES);
         assert_eq!(scene.received_lines(), MAX_LINES as u64 + 2);
-        assert_eq!(scene.lines().last().unwrap().text, format!("line {}", MAX_LINES - 1));
+        assert_eq!(
+            scene.lines().last().unwrap().text,
+            format!("line {}", MAX_LINES - 1)
+        );
     }
 }

@@ -28,9 +28,7 @@ use gsp_protocol::map::{
 };
 use gsp_protocol::ServerMessage;
 
-use crate::components::{
-    Avatar, Body, Replicated, Sessions, Shape, KIND_AVATAR, KIND_PROP,
-};
+use crate::components::{Avatar, Body, Replicated, Sessions, Shape, KIND_AVATAR, KIND_PROP};
 use crate::map::{Direction, WorldMap};
 use crate::replication::Replication;
 use crate::session::{GatewayKind, Outbound, SessionId};
@@ -218,12 +216,15 @@ pub fn send_looks(
     map: Res<WorldMap>,
     replication: Res<Replication>,
     mut sessions: ResMut<Sessions>,
-    entities: Query<(
-        Entity,
-        Option<&Avatar>,
-        Option<Ref<Display>>,
-        Option<Ref<Body>>,
-    ), With<Replicated>>,
+    entities: Query<
+        (
+            Entity,
+            Option<&Avatar>,
+            Option<Ref<Display>>,
+            Option<Ref<Body>>,
+        ),
+        With<Replicated>,
+    >,
 ) {
     let state = &mut *state;
     let frames = state.map.get_or_insert_with(|| map_frames(&map));
@@ -245,13 +246,7 @@ pub fn send_looks(
         if !fresh {
             continue;
         }
-        let info = entity_info(
-            id,
-            generation,
-            avatar,
-            display.as_deref(),
-            body.as_deref(),
-        );
+        let info = entity_info(id, generation, avatar, display.as_deref(), body.as_deref());
         if state.slots[slot]
             .as_ref()
             .is_some_and(|s| s.generation == generation && s.info == info)
@@ -311,7 +306,9 @@ pub fn send_looks(
         let mut before = session.previous.iter().peekable();
         for &(id, generation) in &session.current {
             while before.next_if(|&&(p, _)| p < id).is_some() {}
-            let stayed = before.next_if(|&&(p, g)| p == id && g == generation).is_some();
+            let stayed = before
+                .next_if(|&&(p, g)| p == id && g == generation)
+                .is_some();
             if !stayed || changed.binary_search(&id).is_ok() {
                 entry.outbox.extend(frame_of(id, generation));
             }
@@ -348,7 +345,10 @@ mod tests {
             session: SessionId(1),
         };
         let info = entity_info(4, 2, Some(&avatar), None, None);
-        assert_eq!((info.name.as_str(), info.colour, info.look), ("ada", 0, None));
+        assert_eq!(
+            (info.name.as_str(), info.colour, info.look),
+            ("ada", 0, None)
+        );
         let display = Display {
             name: Some("The Ball".into()),
             colour: Some(0xffffff),
@@ -368,7 +368,10 @@ mod tests {
             half: Vec3::new(0.5, 1.0, 0.25),
         });
         assert_eq!(
-            entity_info(6, 1, None, None, Some(&crate_)).look.unwrap().size,
+            entity_info(6, 1, None, None, Some(&crate_))
+                .look
+                .unwrap()
+                .size,
             [1.0, 2.0, 0.5]
         );
     }

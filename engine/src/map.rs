@@ -536,9 +536,7 @@ impl<'de> Deserialize<'de> for Colour {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         parse_colour(&text).map(Colour).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a colour: expected \"#rrggbb\""
-            ))
+            serde::de::Error::custom(format!("`{text}` is not a colour: expected \"#rrggbb\""))
         })
     }
 }

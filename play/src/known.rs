@@ -48,7 +48,8 @@ impl KnownServers {
     /// Remembers `pin` for `server`, replacing what was remembered.
     pub fn set(&mut self, server: &str, pin: &str) {
         self.entries.retain(|(a, _)| a != server);
-        self.entries.push((server.to_owned(), pin.to_ascii_lowercase()));
+        self.entries
+            .push((server.to_owned(), pin.to_ascii_lowercase()));
     }
 
     /// Reads `path`; a missing file is an empty list.
@@ -72,7 +73,11 @@ impl KnownServers {
 /// Where the list lives: `$GSP_CONFIG_DIR/known_servers`, else
 /// `$XDG_CONFIG_HOME/gsp/known_servers`, else `~/.config/gsp/known_servers`.
 pub fn default_path() -> Option<PathBuf> {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let dir = var("GSP_CONFIG_DIR")
         .or_else(|| var("XDG_CONFIG_HOME").map(|d| d.join("gsp")))
         .or_else(|| var("HOME").map(|h| h.join(".config").join("gsp")))?;

@@ -224,9 +224,16 @@ fn failure(e: &ClientError, pinned_or_known: bool) -> Status {
     }
 }
 
-async fn run(login: Login, shared: Arc<Mutex<Shared>>, mut requests: mpsc::UnboundedReceiver<Request>) {
+async fn run(
+    login: Login,
+    shared: Arc<Mutex<Shared>>,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+) {
     let fail = |why: String| lock(&shared).status = Status::Failed(why);
-    let server = match tokio::net::lookup_host(&login.server).await.map(|mut a| a.next()) {
+    let server = match tokio::net::lookup_host(&login.server)
+        .await
+        .map(|mut a| a.next())
+    {
         Ok(Some(a)) => a,
         Ok(None) | Err(_) => return fail(format!("cannot resolve {}", login.server)),
     };
@@ -239,7 +246,10 @@ async fn run(login: Login, shared: Arc<Mutex<Shared>>, mut requests: mpsc::Unbou
                 .transpose()
                 .unwrap_or_default()
                 .unwrap_or_default();
-            match list.get(&login.server).and_then(gsp_client::parse_fingerprint) {
+            match list
+                .get(&login.server)
+                .and_then(gsp_client::parse_fingerprint)
+            {
                 Some(pin) if !replace => (Trust::Fingerprint(pin), true, known.clone()),
                 _ => (Trust::Insecure, false, known.clone()),
             }

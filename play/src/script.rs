@@ -211,7 +211,9 @@ mod tests {
 
     #[test]
     fn parses_every_kind_of_step() {
-        let steps = parse("walk north 2s; say hello there ;wait 0.5; turn -90; shot /tmp/a b.png; look;;").unwrap();
+        let steps =
+            parse("walk north 2s; say hello there ;wait 0.5; turn -90; shot /tmp/a b.png; look;;")
+                .unwrap();
         assert_eq!(
             steps,
             vec![
@@ -244,7 +246,8 @@ mod tests {
 
     #[test]
     fn runs_steps_in_time() {
-        let mut r = ScriptRunner::new(parse("walk east 1s; say hi; wait 1; shot a.png; look").unwrap());
+        let mut r =
+            ScriptRunner::new(parse("walk east 1s; say hi; wait 1; shot a.png; look").unwrap());
         assert!(r.poll(0.0).is_empty());
         assert_eq!(r.walking(), [1.0, 0.0]);
         assert!(r.poll(0.9).is_empty());

@@ -125,13 +125,19 @@ mod tests {
         let i = north.intent(1.0, 0.0);
         assert!((i[0]).abs() < 1e-6 && (i[1] - 1.0).abs() < 1e-6);
         let i = north.intent(0.0, 1.0);
-        assert!((i[0] - 1.0).abs() < 1e-6 && i[1].abs() < 1e-6, "right is east");
+        assert!(
+            (i[0] - 1.0).abs() < 1e-6 && i[1].abs() < 1e-6,
+            "right is east"
+        );
         let mut east = Follow::default();
         east.turn(std::f32::consts::FRAC_PI_2, 0.0);
         let i = east.intent(1.0, 0.0);
         assert!((i[0] - 1.0).abs() < 1e-5 && i[1].abs() < 1e-5);
         let i = east.intent(0.0, 1.0);
-        assert!(i[0].abs() < 1e-5 && (i[1] + 1.0).abs() < 1e-5, "right is south");
+        assert!(
+            i[0].abs() < 1e-5 && (i[1] + 1.0).abs() < 1e-5,
+            "right is south"
+        );
         assert_eq!(east.intent(0.0, 0.0), [0.0, 0.0]);
     }
 
@@ -141,7 +147,10 @@ mod tests {
         let feet = [3.0, 0.0, -2.0];
         let m = cam.matrix(feet, 800.0, 600.0);
         let head = project(&m, [3.0, LOOK_HEIGHT, -2.0], 800.0, 600.0).unwrap();
-        assert!((head[0] - 400.0).abs() < 0.5 && (head[1] - 300.0).abs() < 0.5, "{head:?}");
+        assert!(
+            (head[0] - 400.0).abs() < 0.5 && (head[1] - 300.0).abs() < 0.5,
+            "{head:?}"
+        );
         // Facing north: a point to the east is right of centre, one to the
         // north is higher up the screen, one behind the camera is not drawn.
         let east = project(&m, [5.0, LOOK_HEIGHT, -2.0], 800.0, 600.0).unwrap();

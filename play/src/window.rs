@@ -50,12 +50,60 @@ fn push_box(
     let h = macroquad::math::Vec3::from(half);
     // Faces: normal axis and sign; the four corners of each.
     const FACES: [([f32; 3], [[f32; 3]; 4]); 6] = [
-        ([0.0, 1.0, 0.0], [[-1.0, 1.0, -1.0], [1.0, 1.0, -1.0], [1.0, 1.0, 1.0], [-1.0, 1.0, 1.0]]),
-        ([0.0, -1.0, 0.0], [[-1.0, -1.0, -1.0], [-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [1.0, -1.0, -1.0]]),
-        ([1.0, 0.0, 0.0], [[1.0, -1.0, -1.0], [1.0, -1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, -1.0]]),
-        ([-1.0, 0.0, 0.0], [[-1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, 1.0, 1.0], [-1.0, -1.0, 1.0]]),
-        ([0.0, 0.0, 1.0], [[-1.0, -1.0, 1.0], [-1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, -1.0, 1.0]]),
-        ([0.0, 0.0, -1.0], [[-1.0, -1.0, -1.0], [1.0, -1.0, -1.0], [1.0, 1.0, -1.0], [-1.0, 1.0, -1.0]]),
+        (
+            [0.0, 1.0, 0.0],
+            [
+                [-1.0, 1.0, -1.0],
+                [1.0, 1.0, -1.0],
+                [1.0, 1.0, 1.0],
+                [-1.0, 1.0, 1.0],
+            ],
+        ),
+        (
+            [0.0, -1.0, 0.0],
+            [
+                [-1.0, -1.0, -1.0],
+                [-1.0, -1.0, 1.0],
+                [1.0, -1.0, 1.0],
+                [1.0, -1.0, -1.0],
+            ],
+        ),
+        (
+            [1.0, 0.0, 0.0],
+            [
+                [1.0, -1.0, -1.0],
+                [1.0, -1.0, 1.0],
+                [1.0, 1.0, 1.0],
+                [1.0, 1.0, -1.0],
+            ],
+        ),
+        (
+            [-1.0, 0.0, 0.0],
+            [
+                [-1.0, -1.0, -1.0],
+                [-1.0, 1.0, -1.0],
+                [-1.0, 1.0, 1.0],
+                [-1.0, -1.0, 1.0],
+            ],
+        ),
+        (
+            [0.0, 0.0, 1.0],
+            [
+                [-1.0, -1.0, 1.0],
+                [-1.0, 1.0, 1.0],
+                [1.0, 1.0, 1.0],
+                [1.0, -1.0, 1.0],
+            ],
+        ),
+        (
+            [0.0, 0.0, -1.0],
+            [
+                [-1.0, -1.0, -1.0],
+                [1.0, -1.0, -1.0],
+                [1.0, 1.0, -1.0],
+                [-1.0, 1.0, -1.0],
+            ],
+        ),
     ];
     for (normal, corners) in FACES {
         let n = q * macroquad::math::Vec3::from(normal);
@@ -70,7 +118,8 @@ fn push_box(
             let local = macroquad::math::Vec3::from(k) * h;
             let world = c + q * local;
             let r = view::to_render(world.to_array());
-            mesh.vertices.push(Vertex::new(r.x, r.y, r.z, 0.0, 0.0, col));
+            mesh.vertices
+                .push(Vertex::new(r.x, r.y, r.z, 0.0, 0.0, col));
         }
         mesh.indices
             .extend_from_slice(&[base, base + 1, base + 2, base, base + 2, base + 3]);
@@ -89,7 +138,10 @@ fn empty_mesh() -> Mesh {
 fn map_meshes(map: &MapData) -> Vec<Mesh> {
     let mut meshes = vec![empty_mesh()];
     for s in &map.solids {
-        if meshes.last().is_some_and(|m| m.vertices.len() + 24 > u16::MAX as usize) {
+        if meshes
+            .last()
+            .is_some_and(|m| m.vertices.len() + 24 > u16::MAX as usize)
+        {
             meshes.push(empty_mesh());
         }
         let rgb = if s.colour == 0 {
@@ -113,7 +165,7 @@ impl Camera for MatrixCamera {
     fn depth_enabled(&self) -> bool {
         true
     }
-    fn render_pass(&self) -> Option<macroquad::miniquad::RenderPass> {
+    fn render_pass(&self) -> Option<RenderPass> {
         None
     }
     fn viewport(&self) -> Option<(i32, i32, i32, i32)> {
@@ -141,7 +193,12 @@ fn draw_entity(scene: &Scene, e: &Drawable) -> [f32; 3] {
     };
     match d.look.shape {
         ShapeKind::Ball => {
-            draw_sphere(view::to_render(center), w * 0.5, None, colour(d.colour, 1.0));
+            draw_sphere(
+                view::to_render(center),
+                w * 0.5,
+                None,
+                colour(d.colour, 1.0),
+            );
         }
         ShapeKind::Capsule => {
             let r = w * 0.5;
@@ -236,7 +293,12 @@ fn draw_login(form: &Form) {
     let mut y = 80.0;
     draw_text("GSP: join a world", x, y, 32.0, WHITE);
     y += 50.0;
-    let labels = ["Server (HOST:PORT)", "Name", "Password (empty: guest)", "Pin SHA256 (empty: trust on first use)"];
+    let labels = [
+        "Server (HOST:PORT)",
+        "Name",
+        "Password (empty: guest)",
+        "Pin SHA256 (empty: trust on first use)",
+    ];
     for (i, label) in labels.iter().enumerate() {
         draw_text(label, x, y, FONT, LIGHTGRAY);
         y += 8.0;
@@ -249,13 +311,25 @@ fn draw_login(form: &Form) {
         let border = if form.focus == i { YELLOW } else { GRAY };
         draw_rectangle_lines(x, y, 620.0, 28.0, 2.0, border);
         let cursor = if form.focus == i { "_" } else { "" };
-        draw_text(&format!("{value}{cursor}"), x + 8.0, y + 20.0, FONT, WHITE);
+        draw_text(format!("{value}{cursor}"), x + 8.0, y + 20.0, FONT, WHITE);
         y += 50.0;
     }
     let tick = if form.create { "[x]" } else { "[ ]" };
-    draw_text(&format!("{tick} create this account (F2)"), x, y, FONT, WHITE);
+    draw_text(
+        format!("{tick} create this account (F2)"),
+        x,
+        y,
+        FONT,
+        WHITE,
+    );
     y += 40.0;
-    draw_text("Tab: next field   Enter: connect   Esc: quit", x, y, FONT, LIGHTGRAY);
+    draw_text(
+        "Tab: next field   Enter: connect   Esc: quit",
+        x,
+        y,
+        FONT,
+        LIGHTGRAY,
+    );
     if let Some(m) = &form.message {
         draw_text(m, x, y + 40.0, FONT, Color::from_rgba(255, 120, 100, 255));
     }
@@ -298,9 +372,7 @@ fn text_colour(kind: EventKind) -> Color {
 
 fn status_line(shared: &mut Shared, now: Instant) -> String {
     let rate = shared.snapshot_rate(now);
-    let rtt = shared
-        .rtt_ms
-        .map_or("-".into(), |r| format!("{r:.0} ms"));
+    let rtt = shared.rtt_ms.map_or("-".into(), |r| format!("{r:.0} ms"));
     let state = match &shared.status {
         Status::Connecting(_) => "connecting",
         Status::Playing => "connected",
@@ -315,7 +387,13 @@ fn status_line(shared: &mut Shared, now: Instant) -> String {
 fn banner(lines: &[String]) {
     let (w, h) = (screen_width(), screen_height());
     let height = LINE * lines.len() as f32 + 30.0;
-    draw_rectangle(40.0, h * 0.4 - 20.0, w - 80.0, height, Color::new(0.0, 0.0, 0.0, 0.75));
+    draw_rectangle(
+        40.0,
+        h * 0.4 - 20.0,
+        w - 80.0,
+        height,
+        Color::new(0.0, 0.0, 0.0, 0.75),
+    );
     for (i, l) in lines.iter().enumerate() {
         draw_text(l, 60.0, h * 0.4 + 5.0 + LINE * i as f32, FONT + 2.0, WHITE);
     }
@@ -324,7 +402,10 @@ fn banner(lines: &[String]) {
 /// Runs the window until the player quits or the automation ends.
 pub async fn main_loop(options: Options) -> Outcome {
     let mut form = Form {
-        server: options.server.clone().unwrap_or_else(|| "127.0.0.1:4433".into()),
+        server: options
+            .server
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1:4433".into()),
         name: options.name.clone().unwrap_or_default(),
         password: options.password.clone().unwrap_or_default(),
         create: options.create,
@@ -430,145 +511,169 @@ pub async fn main_loop(options: Options) -> Outcome {
             }
         }
 
-        let mut shared = connection.lock();
-        let map_ready = shared.scene.map().is_some() && shared.status == Status::Playing;
-        if map_ready && playing_since.is_none() {
-            playing_since = Some(now);
-        }
-        // The script drives once the world has been drawn.
-        if let (Some(runner), Some(since)) = (script.as_mut(), playing_since) {
-            for action in runner.poll(now.duration_since(since).as_secs_f64()) {
-                match action {
-                    Action::Command(c) => {
-                        shared.scene.push_line(EventKind::Info, &format!("> {c}"));
-                        connection.command(&c);
+        let (problem, failed, failure_text) = {
+            let mut shared = connection.lock();
+            let map_ready = shared.scene.map().is_some() && shared.status == Status::Playing;
+            if map_ready && playing_since.is_none() {
+                playing_since = Some(now);
+            }
+            // The script drives once the world has been drawn.
+            if let (Some(runner), Some(since)) = (script.as_mut(), playing_since) {
+                for action in runner.poll(now.duration_since(since).as_secs_f64()) {
+                    match action {
+                        Action::Command(c) => {
+                            shared.scene.push_line(EventKind::Info, &format!("> {c}"));
+                            connection.command(&c);
+                        }
+                        Action::Turn(deg) => follow.turn(deg.to_radians(), 0.0),
+                        Action::Shot(path) => shot = Some(path),
                     }
-                    Action::Turn(deg) => follow.turn(deg.to_radians(), 0.0),
-                    Action::Shot(path) => shot = Some(path),
+                }
+                let w = runner.walking();
+                if w != [0.0, 0.0] {
+                    intent = w;
                 }
             }
-            let w = runner.walking();
-            if w != [0.0, 0.0] {
-                intent = w;
+            shared.intent = intent;
+            if let Some(line) = send_line {
+                shared
+                    .scene
+                    .push_line(EventKind::Info, &format!("> {line}"));
+                connection.command(&line);
             }
-        }
-        shared.intent = intent;
-        if let Some(line) = send_line {
-            shared.scene.push_line(EventKind::Info, &format!("> {line}"));
-            connection.command(&line);
-        }
-        if meshes.is_none() {
-            meshes = shared.scene.map().map(map_meshes);
-        }
+            if meshes.is_none() {
+                meshes = shared.scene.map().map(map_meshes);
+            }
 
-        // The 3D view.
-        clear_background(Color::from_rgba(140, 180, 220, 255));
-        let (w, h) = (screen_width(), screen_height());
-        let own = shared.own;
-        let dt = get_frame_time();
-        let me = shared.predictor.as_mut().map(|p| {
-            p.decay(dt);
-            p.render_position()
-        });
-        let me = shared.server_own.and(me);
-        let mut names: Vec<([f32; 3], String)> = Vec::new();
-        if let Some(feet) = me {
-            set_camera(&MatrixCamera(follow.matrix(feet, w, h)));
-            for m in meshes.iter().flatten() {
-                draw_mesh(m);
+            // The 3D view.
+            clear_background(Color::from_rgba(140, 180, 220, 255));
+            let (w, h) = (screen_width(), screen_height());
+            let own = shared.own;
+            let dt = get_frame_time();
+            let me = shared.predictor.as_mut().map(|p| {
+                p.decay(dt);
+                p.render_position()
+            });
+            let me = shared.server_own.and(me);
+            let mut names: Vec<([f32; 3], String)> = Vec::new();
+            if let Some(feet) = me {
+                set_camera(&MatrixCamera(follow.matrix(feet, w, h)));
+                for m in meshes.iter().flatten() {
+                    draw_mesh(m);
+                }
+                if let Some(at) = shared
+                    .clock
+                    .as_ref()
+                    .and_then(|c| c.render_tick(now, INTERPOLATION_DELAY))
+                {
+                    shared.interpolator.sample(at, &mut rendered);
+                }
+                let own_kind = rendered
+                    .iter()
+                    .find(|e| Some(e.id) == own)
+                    .map_or(0, |e| e.kind);
+                let mut drawables: Vec<Drawable> = rendered
+                    .iter()
+                    .filter(|e| Some(e.id) != own)
+                    .map(|e| Drawable {
+                        id: e.id,
+                        kind: e.kind,
+                        position: e.position,
+                    })
+                    .collect();
+                if let Some(id) = own {
+                    drawables.push(Drawable {
+                        id,
+                        kind: own_kind,
+                        position: feet,
+                    });
+                }
+                for d in &drawables {
+                    let top = draw_entity(&shared.scene, d);
+                    if let Some(name) = shared.scene.name_of(d.id) {
+                        names.push((top, name.to_owned()));
+                    }
+                }
+                set_default_camera();
+                let m = follow.matrix(feet, w, h);
+                for (top, name) in &names {
+                    if let Some([sx, sy]) = view::project(&m, *top, w, h) {
+                        let size = measure_text(name, None, FONT as u16, 1.0);
+                        draw_text(name, sx - size.width * 0.5, sy, FONT, WHITE);
+                    }
+                }
+            } else {
+                set_default_camera();
             }
-            if let Some(at) = shared
-                .clock
-                .as_ref()
-                .and_then(|c| c.render_tick(now, INTERPOLATION_DELAY))
-            {
-                shared.interpolator.sample(at, &mut rendered);
+
+            // Room, exits and status.
+            if let Some(room) = me.and_then(|p| shared.scene.room_at(p)) {
+                let map = shared.scene.map().expect("a room implies a map");
+                let exits: Vec<String> = room
+                    .exits
+                    .iter()
+                    .map(|e| {
+                        let d = ["north", "east", "south", "west", "up", "down"];
+                        let to = &map.rooms[usize::from(e.to)].title;
+                        format!(
+                            "{} ({to})",
+                            d.get(usize::from(e.direction.0)).unwrap_or(&"?")
+                        )
+                    })
+                    .collect();
+                draw_rectangle(0.0, 0.0, w, 52.0, Color::new(0.0, 0.0, 0.0, 0.55));
+                draw_text(&room.title, 12.0, 24.0, 26.0, WHITE);
+                draw_text(
+                    format!("Exits: {}", exits.join(", ")),
+                    12.0,
+                    44.0,
+                    FONT,
+                    LIGHTGRAY,
+                );
             }
-            let own_kind = rendered
-                .iter()
-                .find(|e| Some(e.id) == own)
-                .map_or(0, |e| e.kind);
-            let mut drawables: Vec<Drawable> = rendered
-                .iter()
-                .filter(|e| Some(e.id) != own)
-                .map(|e| Drawable {
-                    id: e.id,
-                    kind: e.kind,
-                    position: e.position,
-                })
-                .collect();
-            if let Some(id) = own {
-                drawables.push(Drawable {
-                    id,
-                    kind: own_kind,
-                    position: feet,
-                });
-            }
-            for d in &drawables {
-                let top = draw_entity(&shared.scene, d);
-                if let Some(name) = shared.scene.name_of(d.id) {
-                    names.push((top, name.to_owned()));
+            let status = status_line(&mut shared, now);
+            let size = measure_text(&status, None, FONT as u16, 1.0);
+            draw_text(&status, w - size.width - 12.0, 24.0, FONT, WHITE);
+
+            // The text panel and its input line.
+            let chars = ((w * 0.6 - 20.0) / (FONT * 0.5)).max(20.0) as usize;
+            let mut lines: Vec<(EventKind, String)> = Vec::new();
+            for l in shared.scene.lines().rev() {
+                for (i, part) in wrap(&l.text, chars).into_iter().enumerate().rev() {
+                    let _ = i;
+                    lines.push((l.kind, part));
+                }
+                if lines.len() >= PANEL_LINES {
+                    break;
                 }
             }
-            set_default_camera();
-            let m = follow.matrix(feet, w, h);
-            for (top, name) in &names {
-                if let Some([sx, sy]) = view::project(&m, *top, w, h) {
-                    let size = measure_text(name, None, FONT as u16, 1.0);
-                    draw_text(name, sx - size.width * 0.5, sy, FONT, WHITE);
-                }
+            lines.truncate(PANEL_LINES);
+            let panel_h = LINE * (PANEL_LINES as f32 + 1.0) + 14.0;
+            draw_rectangle(
+                0.0,
+                h - panel_h,
+                w * 0.6,
+                panel_h,
+                Color::new(0.0, 0.0, 0.0, 0.55),
+            );
+            for (i, (kind, text)) in lines.iter().enumerate() {
+                let y = h - 14.0 - LINE * (i as f32 + 1.0);
+                draw_text(text, 10.0, y, FONT, text_colour(*kind));
             }
-        } else {
-            set_default_camera();
-        }
+            let prompt = match &typing {
+                Some(line) => format!("> {line}_"),
+                None => "Enter: type a command (say, chat, look, go north, help...)".into(),
+            };
+            draw_text(
+                &prompt,
+                10.0,
+                h - 8.0,
+                FONT,
+                if typing.is_some() { YELLOW } else { GRAY },
+            );
 
-        // Room, exits and status.
-        if let Some(room) = me.and_then(|p| shared.scene.room_at(p)) {
-            let map = shared.scene.map().expect("a room implies a map");
-            let exits: Vec<String> = room
-                .exits
-                .iter()
-                .map(|e| {
-                    let d = ["north", "east", "south", "west", "up", "down"];
-                    let to = &map.rooms[usize::from(e.to)].title;
-                    format!("{} ({to})", d.get(usize::from(e.direction.0)).unwrap_or(&"?"))
-                })
-                .collect();
-            draw_rectangle(0.0, 0.0, w, 52.0, Color::new(0.0, 0.0, 0.0, 0.55));
-            draw_text(&room.title, 12.0, 24.0, 26.0, WHITE);
-            draw_text(&format!("Exits: {}", exits.join(", ")), 12.0, 44.0, FONT, LIGHTGRAY);
-        }
-        let status = status_line(&mut shared, now);
-        let size = measure_text(&status, None, FONT as u16, 1.0);
-        draw_text(&status, w - size.width - 12.0, 24.0, FONT, WHITE);
-
-        // The text panel and its input line.
-        let chars = ((w * 0.6 - 20.0) / (FONT * 0.5)).max(20.0) as usize;
-        let mut lines: Vec<(EventKind, String)> = Vec::new();
-        for l in shared.scene.lines().rev() {
-            for (i, part) in wrap(&l.text, chars).into_iter().enumerate().rev() {
-                let _ = i;
-                lines.push((l.kind, part));
-            }
-            if lines.len() >= PANEL_LINES {
-                break;
-            }
-        }
-        lines.truncate(PANEL_LINES);
-        let panel_h = LINE * (PANEL_LINES as f32 + 1.0) + 14.0;
-        draw_rectangle(0.0, h - panel_h, w * 0.6, panel_h, Color::new(0.0, 0.0, 0.0, 0.55));
-        for (i, (kind, text)) in lines.iter().enumerate() {
-            let y = h - 14.0 - LINE * (i as f32 + 1.0);
-            draw_text(text, 10.0, y, FONT, text_colour(*kind));
-        }
-        let prompt = match &typing {
-            Some(line) => format!("> {line}_"),
-            None => "Enter: type a command (say, chat, look, go north, help...)".into(),
-        };
-        draw_text(&prompt, 10.0, h - 8.0, FONT, if typing.is_some() { YELLOW } else { GRAY });
-
-        // Why we are not playing, when we are not.
-        let problem = match &shared.status {
+            // Why we are not playing, when we are not.
+            let problem = match &shared.status {
             Status::Connecting(since) if now.duration_since(*since) > Duration::from_millis(1500) => {
                 Some(vec![
                     format!("Connecting to {}...", form.server),
@@ -595,12 +700,13 @@ pub async fn main_loop(options: Options) -> Outcome {
             ]),
             _ => None,
         };
-        let failed = matches!(
-            shared.status,
-            Status::Refused { .. } | Status::CertificateChanged | Status::Failed(_)
-        );
-        let failure_text = problem.as_ref().map(|p| p.join(" "));
-        drop(shared);
+            let failed = matches!(
+                shared.status,
+                Status::Refused { .. } | Status::CertificateChanged | Status::Failed(_)
+            );
+            let failure_text = problem.as_ref().map(|p| p.join(" "));
+            (problem, failed, failure_text)
+        };
         if let Some(lines) = &problem {
             banner(lines);
         }
@@ -609,8 +715,12 @@ pub async fn main_loop(options: Options) -> Outcome {
         let deadline = options
             .exit_after
             .map(|secs| playing_since.unwrap_or(started + Duration::from_secs(30)) + secs);
-        let ending = deadline.is_some_and(|d| now >= d) || (automated && failed && options.exit_after.is_some());
-        if let Some(path) = shot.take().or_else(|| ending.then(|| options.screenshot.clone()).flatten()) {
+        let ending = deadline.is_some_and(|d| now >= d)
+            || (automated && failed && options.exit_after.is_some());
+        if let Some(path) = shot
+            .take()
+            .or_else(|| ending.then(|| options.screenshot.clone()).flatten())
+        {
             get_screen_data().export_png(&path);
             println!("screenshot {path}");
         }

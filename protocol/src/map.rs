@@ -210,7 +210,11 @@ pub fn chunk_map(map: &MapData) -> Vec<MapChunk> {
             chunks.push(MapChunk::default());
             used = 0;
         }
-        chunks.last_mut().expect("one chunk at least").solids.push(*solid);
+        chunks
+            .last_mut()
+            .expect("one chunk at least")
+            .solids
+            .push(*solid);
         used += COST;
     }
     let count = u16::try_from(chunks.len())
@@ -515,7 +519,10 @@ pub(crate) fn decode_chunk(m: wire::MapChunk<'_>) -> Result<MapChunk, DecodeErro
             rotation: [r.x(), r.y(), r.z(), r.w()],
             colour: s.colour() & 0xFF_FF_FF,
         };
-        finite("solid", &[solid.center.as_slice(), &solid.rotation].concat())?;
+        finite(
+            "solid",
+            &[solid.center.as_slice(), &solid.rotation].concat(),
+        )?;
         non_negative("solid size", &solid.half)?;
         chunk.solids.push(solid);
     }
@@ -567,7 +574,10 @@ pub(crate) fn encode_info<'a>(
 /// Reads a verified entity info.
 pub(crate) fn decode_info(e: wire::EntityInfo<'_>) -> Result<EntityInfo, DecodeError> {
     let look = if e.has_shape() {
-        let size = e.size().map(from_vec3).ok_or(DecodeError::MissingField("size"))?;
+        let size = e
+            .size()
+            .map(from_vec3)
+            .ok_or(DecodeError::MissingField("size"))?;
         non_negative("size", &size)?;
         Some(Look {
             shape: shape("shape", e.shape())?,
@@ -667,10 +677,7 @@ mod tests {
         let chunks = chunk_map(&MapData::default());
         assert_eq!(chunks.len(), 1);
         let mut a = MapAssembler::new();
-        assert_eq!(
-            a.push(chunks[0].clone()).unwrap(),
-            Some(MapData::default())
-        );
+        assert_eq!(a.push(chunks[0].clone()).unwrap(), Some(MapData::default()));
     }
 
     #[test]
