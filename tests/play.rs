@@ -105,7 +105,7 @@ async fn watcher(world: &World, seen: Seen) -> tokio::task::JoinHandle<()> {
             tokio::select! {
                 _ = every.tick() => {
                     ticks += 1;
-                    let mv = if ticks <= 12 { std::f32::consts::FRAC_1_SQRT_2 } else { 0.0 };
+                    let mv = if ticks <= 20 { std::f32::consts::FRAC_1_SQRT_2 } else { 0.0 };
                     if client.send_input(mv, mv).is_err() {
                         return;
                     }
@@ -187,8 +187,9 @@ fn on_screen(feet: [f32; 3], p: [f32; 3]) -> [f32; 2] {
     let m = Follow::default().matrix(feet, w, h);
     let at = gsp_play::view::project(&m, p, w, h).expect("in front of the camera");
     // Clear of the room banner (top) and the text panel (bottom left).
+    let (_, top, width, _) = gsp_play::window::panel_rect(w, h);
     assert!(
-        at[1] > 60.0 && (at[1] < h - 290.0 || at[0] > w * 0.6),
+        at[1] > gsp_play::window::TOP_BANNER + 4.0 && (at[1] < top - 4.0 || at[0] > width + 4.0),
         "{p:?} at {at:?} is under the HUD"
     );
     at
@@ -286,6 +287,11 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
     assert!(out.contains("text: The Plaza"), "{out}");
     watching.abort();
 
+    if let Ok(keep) = std::env::var("GSP_KEEP_SCREENSHOTS") {
+        for f in [&a, &b] {
+            std::fs::copy(f, Path::new(&keep).join(f.file_name().unwrap())).unwrap();
+        }
+    }
     let shots = shots.lock().unwrap().clone();
     let at = |path: &Path| shots[path.to_str().unwrap()].clone();
 
@@ -294,7 +300,7 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
     let (img, pos) = (load(&a), at(&a));
     let me = pos["player"];
     let them = pos["watcher"];
-    assert!(me[2].abs() < 2.0 && them[2] > 1.0, "{pos:?}");
+    assert!(me[2].abs() < 2.0 && them[2] > 0.5, "{pos:?}");
     let mut failures = Vec::new();
     let mut check = |what: &str, r: Result<(), String>| {
         if let Err(e) = r {
@@ -342,9 +348,4 @@ async fn gsp_play_draws_the_town_walks_north_and_talks() {
         failures.join("\n"),
         dir.keep().display()
     );
-    if let Ok(keep) = std::env::var("GSP_KEEP_SCREENSHOTS") {
-        for f in [&a, &b] {
-            std::fs::copy(f, Path::new(&keep).join(f.file_name().unwrap())).unwrap();
-        }
-    }
 }

@@ -24,7 +24,9 @@ use crate::Options;
 /// How far behind the server's newest tick others are drawn.
 const INTERPOLATION_DELAY: Duration = Duration::from_millis(100);
 /// Text panel lines shown.
-const PANEL_LINES: usize = 12;
+const PANEL_LINES: usize = 10;
+/// The share of the window's width the text panel takes, from the left.
+const PANEL_WIDTH: f32 = 0.42;
 const FONT: f32 = 18.0;
 const LINE: f32 = 20.0;
 
@@ -335,6 +337,16 @@ fn draw_login(form: &Form) {
     }
 }
 
+/// Where the text panel is on a `width` by `height` window: (x, y, width,
+/// height) from the top left. The player's own avatar, in the middle, stays clear of it.
+pub fn panel_rect(width: f32, height: f32) -> (f32, f32, f32, f32) {
+    let h = LINE * (PANEL_LINES as f32 + 1.0) + 14.0;
+    (0.0, height - h, width * PANEL_WIDTH, h)
+}
+
+/// The height of the banner at the top with the room's name and exits.
+pub const TOP_BANNER: f32 = 52.0;
+
 /// What `gsp play` ended with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -621,7 +633,7 @@ pub async fn main_loop(options: Options) -> Outcome {
                         )
                     })
                     .collect();
-                draw_rectangle(0.0, 0.0, w, 52.0, Color::new(0.0, 0.0, 0.0, 0.55));
+                draw_rectangle(0.0, 0.0, w, TOP_BANNER, Color::new(0.0, 0.0, 0.0, 0.55));
                 draw_text(&room.title, 12.0, 24.0, 26.0, WHITE);
                 draw_text(
                     format!("Exits: {}", exits.join(", ")),
@@ -636,7 +648,8 @@ pub async fn main_loop(options: Options) -> Outcome {
             draw_text(&status, w - size.width - 12.0, 24.0, FONT, WHITE);
 
             // The text panel and its input line.
-            let chars = ((w * 0.6 - 20.0) / (FONT * 0.5)).max(20.0) as usize;
+            let (px, py, pw, ph) = panel_rect(w, h);
+            let chars = ((pw - 20.0) / (FONT * 0.5)).max(20.0) as usize;
             let mut lines: Vec<(EventKind, String)> = Vec::new();
             for l in shared.scene.lines().rev() {
                 for (i, part) in wrap(&l.text, chars).into_iter().enumerate().rev() {
@@ -648,21 +661,14 @@ pub async fn main_loop(options: Options) -> Outcome {
                 }
             }
             lines.truncate(PANEL_LINES);
-            let panel_h = LINE * (PANEL_LINES as f32 + 1.0) + 14.0;
-            draw_rectangle(
-                0.0,
-                h - panel_h,
-                w * 0.6,
-                panel_h,
-                Color::new(0.0, 0.0, 0.0, 0.55),
-            );
+            draw_rectangle(px, py, pw, ph, Color::new(0.0, 0.0, 0.0, 0.5));
             for (i, (kind, text)) in lines.iter().enumerate() {
                 let y = h - 14.0 - LINE * (i as f32 + 1.0);
                 draw_text(text, 10.0, y, FONT, text_colour(*kind));
             }
             let prompt = match &typing {
                 Some(line) => format!("> {line}_"),
-                None => "Enter: type a command (say, chat, look, go north, help...)".into(),
+                None => "Enter: type a command (say, look, help...)".into(),
             };
             draw_text(
                 &prompt,

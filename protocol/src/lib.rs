@@ -34,6 +34,7 @@
 //! # Layout
 //!
 //! - [`messages`]: the plain Rust messages and their flatbuffers encoding.
+//! - [`error`]: why a buffer is not a valid message.
 //! - [`wire`]: the flatbuffers code generated from the schema (`generated/`).
 //! - [`framing`]: length-prefixed frames on the reliable stream.
 //! - [`map`]: the map and entity looks a client draws, chunked to fit frames.
@@ -59,6 +60,7 @@
 //! ```
 
 pub mod close;
+pub mod error;
 pub mod framing;
 pub mod map;
 pub mod messages;

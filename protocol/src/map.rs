@@ -13,8 +13,8 @@
 
 use flatbuffers::{FlatBufferBuilder, WIPOffset};
 
+use crate::error::DecodeError;
 use crate::limits;
-use crate::messages::DecodeError;
 use crate::wire;
 
 pub use crate::wire::{Direction, ShapeKind};

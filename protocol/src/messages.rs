@@ -7,8 +7,9 @@
 //! what the schema cannot say: a union must be present, required strings must
 //! be there, a command must fit [`limits::MAX_COMMAND_BYTES`](crate::limits).
 
-use flatbuffers::{FlatBufferBuilder, InvalidFlatbuffer, VerifierOptions};
-use thiserror::Error;
+use flatbuffers::{FlatBufferBuilder, VerifierOptions};
+
+pub use crate::error::DecodeError;
 
 use crate::limits;
 use crate::map::{decode_chunk, decode_info, encode_chunk, encode_info, EntityInfo, MapChunk};
@@ -17,43 +18,6 @@ use crate::snapshot::{Quantization, SnapshotHeader};
 use crate::wire;
 
 pub use crate::wire::{EventKind, RefusalCode};
-
-/// Why a buffer is not a valid message.
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum DecodeError {
-    /// The flatbuffers verifier rejected the buffer.
-    #[error("invalid flatbuffer: {0}")]
-    Invalid(#[from] InvalidFlatbuffer),
-    /// The buffer is over the size limit for its channel.
-    #[error("message of {len} bytes exceeds the limit of {max}")]
-    TooLarge {
-        /// The buffer's length.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// The message's union was empty or of a kind this version does not know.
-    #[error("unknown or missing message type")]
-    UnknownType,
-    /// A field the protocol requires is missing.
-    #[error("missing field `{0}`")]
-    MissingField(&'static str),
-    /// A field is present but its value is out of range.
-    #[error("invalid field `{field}`: {why}")]
-    InvalidField {
-        /// The field.
-        field: &'static str,
-        /// What is wrong with it.
-        why: &'static str,
-    },
-}
-
-impl DecodeError {
-    /// Whether the error is about size rather than content.
-    pub fn is_too_large(&self) -> bool {
-        matches!(self, DecodeError::TooLarge { .. })
-    }
-}
 
 fn verifier_options(max_size: usize) -> VerifierOptions {
     VerifierOptions {
