@@ -5,7 +5,8 @@
 //! stage to a handler that counts them (per-element time = per event).
 //! `hot_loop`: a 10,000-iteration numeric loop in a mod's `tick` handler
 //! (sandboxed, interrupt armed) against the same loop in a bare Luau state
-//! with no interrupt.
+//! with no interrupt; `hot_calls`: the same with a Lua function call in
+//! each iteration (three interrupts per iteration: call, return, back-edge).
 
 use bevy_ecs::entity::Entity;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -13,6 +14,8 @@ use gsp_engine::{GameWorld, WorldConfig, WorldEvent, WorldEvents, WorldMap};
 
 const EVENTS: usize = 1000;
 const LOOP: &str = "local x = 0 for i = 1, 10000 do x += i end return x";
+const CALLS: &str =
+    "local function f(i) return i end local x = 0 for i = 1, 10000 do x += f(i) end return x";
 
 fn world_with_mod(init: &str) -> (GameWorld, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -62,21 +65,30 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
-fn hot_loop(c: &mut Criterion) {
-    let (mut world, _dir) = world_with_mod(&format!("gsp.on('tick', function() {LOOP} end)"));
-    let mut group = c.benchmark_group("scripting_hot_loop");
+/// `code` as a mod's `tick` handler against the same in a bare Luau state.
+fn sandboxed_against_bare(c: &mut Criterion, group: &str, code: &str) {
+    let (mut world, _dir) = world_with_mod(&format!("gsp.on('tick', function() {code} end)"));
+    let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Elements(10_000));
     let w = world.world_mut();
     group.bench_function("sandboxed_with_budget", |b| {
         b.iter(|| gsp_scripting::run_scripts(w))
     });
     let lua = mlua::Lua::new();
-    let f = lua.load(LOOP).into_function().unwrap();
+    let f = lua.load(code).into_function().unwrap();
     group.bench_function("bare_luau", |b| b.iter(|| f.call::<f64>(()).unwrap()));
     group.finish();
     let reports = world.stats().mods();
     assert_eq!(reports[0].errors, 0, "{:?}", reports[0].last_error);
 }
 
-criterion_group!(benches, dispatch, hot_loop);
+fn hot_loop(c: &mut Criterion) {
+    sandboxed_against_bare(c, "scripting_hot_loop", LOOP);
+}
+
+fn hot_calls(c: &mut Criterion) {
+    sandboxed_against_bare(c, "scripting_hot_calls", CALLS);
+}
+
+criterion_group!(benches, dispatch, hot_loop, hot_calls);
 criterion_main!(benches);

@@ -2,13 +2,12 @@
 //! it for modders; this module implements it.
 //!
 //! Calls that read or change the world reach it through a pointer that the
-//! host sets only while it runs a mod's code on the tick thread
-//! (`WorldAccess`); outside a callback they fail with an error instead.
+//! host sets only while it runs a mod's code on the tick thread (the
+//! state's `Armed`); outside a callback they fail with an error instead.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use bevy_ecs::prelude::*;
 use gsp_engine::components::{
@@ -22,6 +21,7 @@ use mlua::{
     UserDataMethods, Value, Variadic,
 };
 
+use crate::armed::Armed;
 use crate::entity::EntityRef;
 use crate::manifest::{ModSource, Permission};
 use crate::value::{from_plain, to_plain};
@@ -80,15 +80,6 @@ impl EventKind {
     }
 }
 
-/// The world, reachable from API calls only while the host runs a callback.
-#[derive(Clone, Copy)]
-pub(crate) struct WorldAccess(pub *mut World);
-
-// SAFETY: the pointer is set and cleared by the host on the tick thread,
-// around calls into Lua made on that same thread; it is never dereferenced
-// from another thread (a mod's Lua state runs only where the host calls it).
-unsafe impl Send for WorldAccess {}
-
 /// A timer registered by `gsp.every` or `gsp.after`.
 pub(crate) struct Timer {
     pub id: u64,
@@ -110,20 +101,11 @@ pub(crate) struct Pending {
 pub(crate) struct ModCtx {
     pub name: Arc<str>,
     pub source: ModSource,
-    pub world: WorldAccess,
+    /// The world and budget of the running callback.
+    pub armed: Arc<Armed>,
     pub pending: Pending,
     pub links: Arc<Links>,
     pub next_timer: u64,
-}
-
-/// The CPU budget of the callback running now (Lua app data).
-pub(crate) struct Budget {
-    pub deadline: Option<Instant>,
-    pub limit: Duration,
-    pub checks: u32,
-    /// Set once the deadline has passed: from then on every interrupt
-    /// raises, so `pcall` cannot swallow the stop.
-    pub tripped: bool,
 }
 
 /// What mods can reach of each other: their Lua states, for `gsp.call`.
@@ -221,6 +203,14 @@ fn with_ctx<R>(lua: &Lua, f: impl FnOnce(&mut ModCtx) -> R) -> R {
     f(&mut ctx)
 }
 
+/// Queues a registration for the host to file after the call.
+fn pend<R>(lua: &Lua, f: impl FnOnce(&mut ModCtx) -> R) -> R {
+    with_ctx(lua, |c| {
+        c.armed.note_registration();
+        f(c)
+    })
+}
+
 fn permit(lua: &Lua, permission: Permission) -> mlua::Result<()> {
     let (ok, name) = with_ctx(lua, |c| (c.source.may(permission), c.name.clone()));
     if ok {
@@ -240,7 +230,7 @@ pub(crate) fn with_world<R>(
     lua: &Lua,
     f: impl FnOnce(&mut World) -> mlua::Result<R>,
 ) -> mlua::Result<R> {
-    let ptr = with_ctx(lua, |c| c.world.0);
+    let ptr = with_ctx(lua, |c| c.armed.world());
     if ptr.is_null() {
         return Err(api_error(
             lua,
@@ -613,7 +603,7 @@ fn prefab_from(lua: &Lua, def: &Table) -> mlua::Result<Prefab> {
 /// Calls `function` exported by mod `target` from the mod running in `lua`,
 /// copying arguments and results.
 fn call_mod(lua: &Lua, target: &str, function: &str, args: MultiValue) -> mlua::Result<MultiValue> {
-    let (links, world, me) = with_ctx(lua, |c| (c.links.clone(), c.world, c.name.clone()));
+    let (links, armed, me) = with_ctx(lua, |c| (c.links.clone(), c.armed.clone(), c.name.clone()));
     let entry = links
         .mods
         .lock()
@@ -646,24 +636,15 @@ fn call_mod(lua: &Lua, target: &str, function: &str, args: MultiValue) -> mlua::
     for a in args.iter() {
         copied.push(from_plain(&entry.lua, &to_plain(a)?)?);
     }
-    let deadline = lua.app_data_ref::<Budget>().and_then(|b| b.deadline);
-    let same = Arc::ptr_eq(&me, &with_ctx(&entry.lua, |c| c.name.clone()));
-    let saved = (!same).then(|| {
-        let old_world = with_ctx(&entry.lua, |c| std::mem::replace(&mut c.world, world));
-        let old_deadline = entry
-            .lua
-            .app_data_mut::<Budget>()
-            .map(|mut b| std::mem::replace(&mut b.deadline, deadline));
-        (old_world, old_deadline.flatten())
-    });
+    let (same, target_armed) =
+        with_ctx(&entry.lua, |c| (Arc::ptr_eq(&me, &c.name), c.armed.clone()));
+    // The callee runs on the caller's world and deadline.
+    let saved = (!same).then(|| target_armed.lend(&armed));
     links.depth.fetch_add(1, Ordering::Relaxed);
     let result = f.call::<MultiValue>(MultiValue::from_vec(copied));
     links.depth.fetch_sub(1, Ordering::Relaxed);
-    if let Some((old_world, old_deadline)) = saved {
-        with_ctx(&entry.lua, |c| c.world = old_world);
-        if let Some(mut b) = entry.lua.app_data_mut::<Budget>() {
-            b.deadline = old_deadline;
-        }
+    if let Some(saved) = saved {
+        target_armed.restore(saved);
     }
     let results = result.map_err(|e| {
         api_error(
@@ -700,7 +681,7 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
                     format!("unknown event `{event}` (one of: {})", names.join(", ")),
                 )
             })?;
-            with_ctx(lua, |c| c.pending.handlers.push((kind, f)));
+            pend(lua, |c| c.pending.handlers.push((kind, f)));
             Ok(())
         })?,
     )?;
@@ -713,7 +694,7 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
             }
             let n = n as u64;
             let tick = with_world(lua, |w| Ok(w.resource::<TickTime>().tick))?;
-            Ok(with_ctx(lua, |c| {
+            Ok(pend(lua, |c| {
                 c.next_timer += 1;
                 let id = c.next_timer;
                 c.pending.timers.push(Timer {
@@ -738,7 +719,7 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
                 Ok((t.tick, t.rate))
             })?;
             let ticks = ((seconds * f64::from(rate)).round() as u64).max(1);
-            Ok(with_ctx(lua, |c| {
+            Ok(pend(lua, |c| {
                 c.next_timer += 1;
                 let id = c.next_timer;
                 c.pending.timers.push(Timer {
@@ -755,7 +736,7 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
     gsp.set(
         "cancel",
         lua.create_function(|lua, id: u64| {
-            with_ctx(lua, |c| {
+            pend(lua, |c| {
                 c.pending.timers.retain(|t| t.id != id);
                 c.pending.cancels.push(id);
             });
@@ -775,7 +756,7 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
                 ));
             }
             let help = help.lines().next().unwrap_or_default().to_owned();
-            with_ctx(lua, |c| c.pending.commands.push((name, help, f)));
+            pend(lua, |c| c.pending.commands.push((name, help, f)));
             Ok(())
         })?,
     )?;

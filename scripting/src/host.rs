@@ -6,18 +6,17 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bevy_ecs::entity::EntityHashMap;
 use bevy_ecs::prelude::*;
 use bevy_ecs::world::Mut;
 use gsp_engine::components::{ModCommand, ModCommands, Sessions, TickTime};
 use gsp_engine::map::RoomId;
 use gsp_engine::systems::emit::StatsHandle;
 use gsp_engine::{ModReport, Outbound, TextEvent, WorldEvent, WorldEvents, WorldMap};
-use mlua::{Function, IntoLuaMulti, Lua, Value};
+use mlua::{AnyUserData, Function, IntoLuaMulti, Lua, LuaString, Value};
 
-use crate::api::{
-    Budget, CommandCtx, EventKind, LinkEntry, Links, ModCtx, ModOwned, Timer, WorldAccess,
-    STORAGE_KEY,
-};
+use crate::api::{CommandCtx, EventKind, LinkEntry, Links, ModCtx, ModOwned, Timer, STORAGE_KEY};
+use crate::armed::Armed;
 use crate::entity::EntityRef;
 use crate::manifest::{read_manifest, ModSource};
 use crate::sandbox::{new_state, run_file, Limits};
@@ -74,9 +73,49 @@ impl ModState {
 
 struct ModVm {
     lua: Lua,
+    /// What calls into `lua` arm: the world, the budget.
+    armed: Arc<Armed>,
     handlers: [Vec<Function>; EventKind::ALL.len()],
     commands: HashMap<String, Function>,
     timers: Vec<Timer>,
+    args: ArgCache,
+}
+
+/// Lua values for handler arguments, made once and passed again: entity
+/// handles for the rest of the tick, names (of sensors, of rooms) for as
+/// long as there are few of them.
+#[derive(Default)]
+struct ArgCache {
+    entities: EntityHashMap<AnyUserData>,
+    names: HashMap<Box<str>, LuaString>,
+}
+
+/// Names an [`ArgCache`] keeps; past this it starts over.
+const MAX_NAMES: usize = 1024;
+
+impl ArgCache {
+    /// The handle of `entity`, the same one all tick.
+    fn entity(&mut self, lua: &Lua, entity: Entity) -> mlua::Result<AnyUserData> {
+        if let Some(handle) = self.entities.get(&entity) {
+            return Ok(handle.clone());
+        }
+        let handle = lua.create_userdata(EntityRef { entity })?;
+        self.entities.insert(entity, handle.clone());
+        Ok(handle)
+    }
+
+    /// `name` as a Lua string.
+    fn name(&mut self, lua: &Lua, name: &str) -> mlua::Result<LuaString> {
+        if let Some(s) = self.names.get(name) {
+            return Ok(s.clone());
+        }
+        if self.names.len() >= MAX_NAMES {
+            self.names.clear();
+        }
+        let s = lua.create_string(name)?;
+        self.names.insert(name.into(), s.clone());
+        Ok(s)
+    }
 }
 
 struct ModSlot {
@@ -101,6 +140,11 @@ pub struct ScriptHost {
     backlog: VecDeque<WorldEvent>,
     dropped_events: u64,
     report_dirty: bool,
+    /// The clock as last read: at the start of a tick, after each call into
+    /// a mod. A call's budget starts from it, which saves a clock read per
+    /// call; between the reading and the call the host only builds the
+    /// call's arguments.
+    now: Instant,
 }
 
 /// What a callback is, for error messages.
@@ -137,6 +181,7 @@ impl ScriptHost {
             backlog: VecDeque::new(),
             dropped_events: 0,
             report_dirty: true,
+            now: Instant::now(),
         };
         let mut restored = world
             .remove_resource::<gsp_engine::systems::save::RestoredStorage>()
@@ -310,13 +355,13 @@ impl ScriptHost {
             }
         }
         let slot = &mut self.mods[index];
-        let lua = match new_state(
+        let (lua, armed) = match new_state(
             &slot.source,
             self.links.clone(),
             self.config.limits,
             slot.kept_storage.as_ref(),
         ) {
-            Ok(lua) => lua,
+            Ok(state) => state,
             Err(e) => {
                 let message = format!("mod `{name}`: {}", crate::describe(&e));
                 self.fail(index, message);
@@ -325,9 +370,11 @@ impl ScriptHost {
         };
         slot.vm = Some(ModVm {
             lua: lua.clone(),
+            armed,
             handlers: Default::default(),
             commands: HashMap::new(),
             timers: Vec::new(),
+            args: ArgCache::default(),
         });
         slot.state = ModState::Running;
         slot.recent.clear();
@@ -343,8 +390,9 @@ impl ScriptHost {
                 },
             );
         let source = self.mods[index].source.clone();
-        let ok = self.call(index, world, Site::Init, |lua| {
-            run_file(lua, &source, "init.lua").map(|_| ())
+        self.now = Instant::now();
+        let ok = self.call(index, world, Site::Init, |vm| {
+            run_file(&vm.lua, &source, "init.lua").map(|_| ())
         });
         if ok {
             self.mods[index].kept_storage = None;
@@ -374,29 +422,25 @@ impl ScriptHost {
         index: usize,
         world: &mut World,
         site: Site<'_>,
-        f: impl FnOnce(&Lua) -> mlua::Result<()>,
+        f: impl FnOnce(&mut ModVm) -> mlua::Result<()>,
     ) -> bool {
-        let Some(lua) = self.mods[index].vm.as_ref().map(|vm| vm.lua.clone()) else {
+        let start = self.now;
+        let Some(vm) = self.mods[index].vm.as_mut() else {
             return false;
         };
-        let limit = self.config.limits.callback;
-        lua.app_data_mut::<ModCtx>().expect("mod context").world = WorldAccess(world as *mut World);
-        if let Some(mut b) = lua.app_data_mut::<Budget>() {
-            b.deadline = Some(Instant::now() + limit);
-            b.tripped = false;
-        }
-        let result = f(&lua);
-        if let Some(mut b) = lua.app_data_mut::<Budget>() {
-            b.deadline = None;
-            b.tripped = false;
-        }
-        let pending = {
-            let mut ctx = lua.app_data_mut::<ModCtx>().expect("mod context");
-            ctx.world = WorldAccess(std::ptr::null_mut());
+        vm.armed.arm(world, start);
+        let result = f(vm);
+        vm.armed.disarm();
+        self.now = Instant::now();
+        let pending = vm.armed.take_registered().then(|| {
+            let mut ctx = vm.lua.app_data_mut::<ModCtx>().expect("mod context");
             std::mem::take(&mut ctx.pending)
-        };
-        self.collect(index, world, pending);
-        match result {
+        });
+        let slow = pending.is_some() || result.is_err();
+        if let Some(pending) = pending {
+            self.collect(index, world, pending);
+        }
+        let ok = match result {
             Ok(()) => true,
             Err(e) => {
                 let name = &self.mods[index].source.manifest.name;
@@ -404,7 +448,12 @@ impl ScriptHost {
                 self.record_error(index, message);
                 false
             }
+        };
+        if slow {
+            // Filing and logging took time that is not the next call's.
+            self.now = Instant::now();
         }
+        ok
     }
 
     /// Files registrations made by mod `index` during a call.
@@ -499,6 +548,7 @@ impl ScriptHost {
     /// timers, within the tick's script budget.
     pub fn run_tick(&mut self, world: &mut World) {
         let started = Instant::now();
+        self.now = started;
         let changed: Vec<String> = self
             .reloads
             .as_ref()
@@ -509,23 +559,49 @@ impl ScriptHost {
                 tracing::warn!("reloading mod `{name}` failed: {e}");
             }
         }
-        let fresh = std::mem::take(&mut world.resource_mut::<WorldEvents>().queue);
-        self.backlog.extend(fresh);
-        while let Some(event) = self.backlog.pop_front() {
-            if started.elapsed() >= self.config.tick_budget {
-                self.backlog.push_front(event);
-                break;
+        self.now = Instant::now();
+        let budget = self.config.tick_budget;
+        let mut fresh = std::mem::take(&mut world.resource_mut::<WorldEvents>().queue);
+        if self.backlog.is_empty() {
+            // The common case: this tick's events, straight from the queue.
+            let mut done = 0;
+            for event in &fresh {
+                if self.out_of_time(started, done) {
+                    break;
+                }
+                self.dispatch(world, event);
+                done += 1;
             }
-            self.dispatch(world, &event);
+            self.backlog.extend(fresh.drain(done..));
+        } else {
+            self.backlog.extend(fresh.drain(..));
+            let mut done = 0;
+            while !self.backlog.is_empty() && !self.out_of_time(started, done) {
+                let event = self.backlog.pop_front().expect("not empty");
+                self.dispatch(world, &event);
+                done += 1;
+            }
         }
         while self.backlog.len() > self.config.max_backlog {
             self.backlog.pop_front();
             self.dropped_events += 1;
         }
-        if started.elapsed() < self.config.tick_budget {
+        // Hand the queue's buffer back, so that pushing next tick's events
+        // does not allocate again.
+        fresh.clear();
+        let mut events = world.resource_mut::<WorldEvents>();
+        if events.queue.is_empty() {
+            events.queue = fresh;
+        }
+        self.now = Instant::now();
+        if self.now.duration_since(started) < budget {
             let tick = world.resource::<TickTime>().tick;
             self.run_tick_handlers(world, tick);
             self.run_timers(world, tick);
+        }
+        for vm in self.mods.iter_mut().filter_map(|m| m.vm.as_mut()) {
+            // Entity handles are passed again within a tick only.
+            vm.args.entities.clear();
         }
         if self.report_dirty {
             self.report_dirty = false;
@@ -533,11 +609,21 @@ impl ScriptHost {
         }
     }
 
+    /// Whether the tick's script time is spent, after `done` events. The
+    /// clock is read after every call into a mod, and on every 256th event
+    /// here in case events go to no mod at all.
+    fn out_of_time(&mut self, started: Instant, done: usize) -> bool {
+        if done % 256 == 255 {
+            self.now = Instant::now();
+        }
+        self.now.duration_since(started) >= self.config.tick_budget
+    }
+
     fn run_tick_handlers(&mut self, world: &mut World, tick: u64) {
         for index in 0..self.mods.len() {
             let count = self.handler_count(index, EventKind::Tick);
             for h in 0..count {
-                self.call_handler(index, world, EventKind::Tick, h, |_| Ok(tick));
+                self.call_handler(index, world, EventKind::Tick, h, |_, _| Ok(tick));
             }
         }
     }
@@ -592,21 +678,22 @@ impl ScriptHost {
         world: &mut World,
         kind: EventKind,
         h: usize,
-        args: impl FnOnce(&Lua) -> mlua::Result<A>,
+        args: impl FnOnce(&Lua, &mut ArgCache) -> mlua::Result<A>,
     ) {
         if !self.running(index) {
             return;
         }
-        let Some(f) = self.mods[index]
-            .vm
-            .as_ref()
-            .and_then(|vm| vm.handlers[kind.index()].get(h))
-            .cloned()
-        else {
-            return;
-        };
-        self.call(index, world, Site::Handler(kind), |lua| {
-            f.call::<()>(args(lua)?)
+        self.call(index, world, Site::Handler(kind), |vm| {
+            let ModVm {
+                lua,
+                handlers,
+                args: cache,
+                ..
+            } = vm;
+            match handlers[kind.index()].get(h) {
+                Some(f) => f.call::<()>(args(lua, cache)?),
+                None => Ok(()),
+            }
         });
     }
 
@@ -633,17 +720,19 @@ impl ScriptHost {
                         .send(*session, Outbound::Text(TextEvent::Error(why)));
                     return;
                 }
-                let Some(f) = self.mods[index]
+                let known = self.mods[index]
                     .vm
                     .as_ref()
-                    .and_then(|vm| vm.commands.get(name))
-                    .cloned()
-                else {
+                    .is_some_and(|vm| vm.commands.contains_key(name));
+                if !known {
                     return;
-                };
+                }
                 let ctx = CommandCtx { player: *entity };
-                let ok = self.call(index, world, Site::Command(name), |_| {
-                    f.call::<()>((ctx, args.as_str()))
+                let ok = self.call(index, world, Site::Command(name), |vm| {
+                    match vm.commands.get(name) {
+                        Some(f) => f.call::<()>((ctx, args.as_str())),
+                        None => Ok(()),
+                    }
                 });
                 if !ok {
                     world.resource_mut::<Sessions>().send(
@@ -655,31 +744,33 @@ impl ScriptHost {
                 }
             }
             WorldEvent::PlayerJoin { entity, .. } => {
-                self.each(world, EventKind::PlayerJoin, |_| {
-                    Ok(EntityRef { entity: *entity })
+                self.each(world, EventKind::PlayerJoin, |lua, c| {
+                    c.entity(lua, *entity)
                 });
             }
             WorldEvent::PlayerLeave { entity, name, .. } => {
-                self.each(world, EventKind::PlayerLeave, |_| {
-                    Ok((EntityRef { entity: *entity }, name.clone()))
+                self.each(world, EventKind::PlayerLeave, |lua, c| {
+                    Ok((c.entity(lua, *entity)?, name.as_str()))
                 });
             }
             WorldEvent::EnterRoom { entity, room, from } => {
                 let (room, from) = (key(world, *room), from.map(|r| key(world, r)));
-                self.each(world, EventKind::EnterRoom, |_| {
-                    Ok((EntityRef { entity: *entity }, room.clone(), from.clone()))
+                self.each(world, EventKind::EnterRoom, |lua, c| {
+                    let from = from.as_deref().map(|r| c.name(lua, r)).transpose()?;
+                    Ok((c.entity(lua, *entity)?, c.name(lua, &room)?, from))
                 });
             }
             WorldEvent::LeaveRoom { entity, room, to } => {
                 let (room, to) = (key(world, *room), to.map(|r| key(world, r)));
-                self.each(world, EventKind::LeaveRoom, |_| {
-                    Ok((EntityRef { entity: *entity }, room.clone(), to.clone()))
+                self.each(world, EventKind::LeaveRoom, |lua, c| {
+                    let to = to.as_deref().map(|r| c.name(lua, r)).transpose()?;
+                    Ok((c.entity(lua, *entity)?, c.name(lua, &room)?, to))
                 });
             }
             WorldEvent::Say { entity, room, text } => {
                 let room = key(world, *room);
-                self.each(world, EventKind::Say, |_| {
-                    Ok((EntityRef { entity: *entity }, text.clone(), room.clone()))
+                self.each(world, EventKind::Say, |lua, c| {
+                    Ok((c.entity(lua, *entity)?, text.as_str(), c.name(lua, &room)?))
                 });
             }
             WorldEvent::Trigger {
@@ -688,8 +779,8 @@ impl ScriptHost {
                 entered,
                 ..
             } => {
-                self.each(world, EventKind::Trigger, |_| {
-                    Ok((name.clone(), EntityRef { entity: *other }, *entered))
+                self.each(world, EventKind::Trigger, |lua, c| {
+                    Ok((c.name(lua, name)?, c.entity(lua, *other)?, *entered))
                 });
             }
         }
@@ -700,7 +791,7 @@ impl ScriptHost {
         &mut self,
         world: &mut World,
         kind: EventKind,
-        args: impl Fn(&Lua) -> mlua::Result<A>,
+        args: impl Fn(&Lua, &mut ArgCache) -> mlua::Result<A>,
     ) {
         for index in 0..self.mods.len() {
             for h in 0..self.handler_count(index, kind) {

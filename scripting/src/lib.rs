@@ -24,6 +24,8 @@
 //!
 //! - [`manifest`]: `mod.toml`, what a mod needs and may do, and the load order of a folder.
 //! - [`sandbox`]: one sandboxed Luau state per mod, with its memory and CPU limits.
+//! - `armed` (internal): what the host arms around each call into a mod: the
+//!   world pointer, the CPU deadline and its raw Luau interrupt.
 //! - [`host`]: [`ScriptHost`], loading mods and running them in the scripts stage.
 //! - [`api`]: the `gsp` table, everything a mod can call.
 //! - [`entity`]: [`EntityRef`], the entity handle mods hold.
@@ -43,6 +45,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod armed;
 pub mod entity;
 pub mod host;
 pub mod manifest;

@@ -12,18 +12,19 @@
 //! - Luau's sandbox mode makes the built-in libraries, their metatables and
 //!   the global table read-only (a mod's own globals live in its own
 //!   environment);
-//! - memory is capped ([`Limits::memory`]), and an interrupt stops any
-//!   callback that runs past [`Limits::callback`].
+//! - memory is capped ([`Limits::memory`]), and an interrupt (the crate's
+//!   `armed` module) stops any callback that runs past [`Limits::callback`].
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mlua::chunk::{ChunkMode, Compiler};
-use mlua::{Lua, LuaOptions, StdLib, Table, Value, VmState};
+use mlua::{Lua, LuaOptions, StdLib, Table, Value};
 
-use crate::api::{self, Budget, Links, ModCtx, Pending, WorldAccess, STORAGE_KEY};
+use crate::api::{self, Links, ModCtx, Pending, STORAGE_KEY};
+use crate::armed::{self, Armed};
 use crate::manifest::ModSource;
 use crate::value::{from_plain, Plain};
 
@@ -44,10 +45,6 @@ impl Default for Limits {
         }
     }
 }
-
-/// The interrupt runs at every loop back-edge and call; the clock is read
-/// on one in this many, which keeps a hot loop's overhead small.
-const CLOCK_EVERY: u32 = 64;
 
 /// Globals removed before the sandbox is sealed.
 const REMOVED_GLOBALS: [&str; 8] = [
@@ -73,13 +70,14 @@ pub(crate) fn chunk_name(source: &ModSource, file: &str) -> String {
 }
 
 /// Makes the sandboxed state of `source`, with `storage` restored into
-/// `gsp.storage`. Nothing of the mod has run yet.
+/// `gsp.storage`, and the [`Armed`] the host arms around calls into it.
+/// Nothing of the mod has run yet.
 pub(crate) fn new_state(
     source: &ModSource,
     links: Arc<Links>,
     limits: Limits,
     storage: Option<&Plain>,
-) -> mlua::Result<Lua> {
+) -> mlua::Result<(Lua, Arc<Armed>)> {
     let libs = StdLib::COROUTINE
         | StdLib::TABLE
         | StdLib::OS
@@ -99,49 +97,25 @@ pub(crate) fn new_state(
         _ => Value::Table(lua.create_table()?),
     };
     lua.set_named_registry_value(STORAGE_KEY, storage)?;
+    let armed = armed::install(&lua, limits.callback)?;
     lua.set_app_data(ModCtx {
         name: Arc::from(source.manifest.name.as_str()),
         source: source.clone(),
-        world: WorldAccess(std::ptr::null_mut()),
+        armed: armed.clone(),
         pending: Pending::default(),
         links,
         next_timer: 0,
     });
-    lua.set_app_data(Budget {
-        deadline: None,
-        limit: limits.callback,
-        checks: 0,
-        tripped: false,
-    });
     globals.raw_set("gsp", api::gsp_table(&lua)?)?;
     globals.raw_set("print", lua.create_function(api::log)?)?;
     globals.raw_set("require", require_function(&lua, source)?)?;
-    lua.set_interrupt(|lua| {
-        let Some(mut budget) = lua.app_data_mut::<Budget>() else {
-            return Ok(VmState::Continue);
-        };
-        budget.checks = budget.checks.wrapping_add(1);
-        if !budget.tripped && budget.checks % CLOCK_EVERY != 0 {
-            return Ok(VmState::Continue);
-        }
-        match budget.deadline {
-            Some(deadline) if budget.tripped || Instant::now() >= deadline => {
-                budget.tripped = true;
-                let ms = budget.limit.as_secs_f64() * 1000.0;
-                Err(mlua::Error::runtime(format!(
-                    "stopped: the callback ran past its CPU budget of {ms} ms"
-                )))
-            }
-            _ => Ok(VmState::Continue),
-        }
-    });
     // In sandbox mode Luau resolves global paths such as `gsp.storage.n`
     // once, when a chunk loads. `gsp.storage` and `gsp.exports` change, so
     // paths through `gsp` are looked up every time instead.
     lua.set_compiler(Compiler::new().set_mutable_globals(["gsp"]));
     lua.sandbox(true)?;
     lua.set_memory_limit(limits.memory)?;
-    Ok(lua)
+    Ok((lua, armed))
 }
 
 /// Runs the file `file` of `source` in `lua` and returns what it returns.

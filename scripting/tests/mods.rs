@@ -172,7 +172,12 @@ probe('rep_bomb', function() return string.rep('x', 2^30) end)
         ),
     ]);
     h.steps(2);
-    assert_eq!(h.host().state("attacker"), Some(ModState::Running));
+    assert_eq!(
+        h.host().state("attacker"),
+        Some(ModState::Running),
+        "{}",
+        h.last_error("attacker")
+    );
     let expect = [
         ("io", "attempt to index nil"),
         ("os_execute", "attempt to call a nil value"),
@@ -274,6 +279,107 @@ fn runaway_callbacks_are_stopped_and_the_world_keeps_ticking() {
     };
     assert_eq!(after - before, 10.0, "the other mods kept running");
     assert_eq!(h.host().state("witness"), Some(ModState::Running));
+}
+
+#[test]
+fn tight_loops_and_loops_of_calls_are_both_interrupted() {
+    let config = ScriptConfig {
+        quarantine_errors: 100,
+        ..ScriptConfig::default()
+    };
+    let mut h = Harness::with_config(&[
+        (
+            "spinner",
+            &[(
+                "init.lua",
+                "local function nothing() return 1 end\n\
+                 gsp.command('numeric', 'numeric', function() local x = 0 for i = 1, math.huge do x += i end end)\n\
+                 gsp.command('calls', 'calls', function() while true do nothing() end end)\n\
+                 gsp.command('api', 'api', function() while true do gsp.tick() end end)\n\
+                 gsp.command('coroutine', 'coroutine', function() coroutine.wrap(function() while true do end end)() end)\n\
+                 gsp.command('across', 'across', function() gsp.call('looper', 'spin') end)\n\
+                 gsp.command('swallow', 'swallow', function()\n\
+                   for i = 1, 1000 do pcall(gsp.call, 'looper', 'spin') end\n\
+                   gsp.storage.after = 'reached'\n\
+                 end)",
+            )],
+        ),
+        (
+            "looper",
+            &[(
+                "init.lua",
+                "gsp.exports.spin = function() while true do end end",
+            )],
+        ),
+        (
+            "witness",
+            &[(
+                "init.lua",
+                "gsp.storage.ticks = 0\ngsp.on('tick', function() gsp.storage.ticks += 1 end)",
+            )],
+        ),
+    ], config);
+    let mut ada = h.join("ada");
+    for command in ["numeric", "calls", "api", "coroutine", "across", "swallow"] {
+        let started = Instant::now();
+        let out = h.type_line(&mut ada, command);
+        let took = started.elapsed();
+        assert!(out.contains("Something went wrong"), "{command}: {out}");
+        let error = h.last_error("spinner");
+        assert!(error.contains("CPU budget of 5 ms"), "{command}: {error}");
+        assert!(
+            error.contains(&format!("`{command}` command")),
+            "{command}: {error}"
+        );
+        // Generous: the point is that it ends, not how fast.
+        assert!(took < Duration::from_secs(5), "{command} took {took:?}");
+    }
+    // The caller's budget ran out inside the callee, and the caller, which
+    // kept calling under `pcall`, was stopped too.
+    assert_eq!(h.storage("spinner", "after"), Plain::Nil);
+    // The errors are the caller's: the mod it called is unharmed.
+    assert_eq!(h.host().state("looper"), Some(ModState::Running));
+    assert_eq!(h.last_error("looper"), "");
+    let Plain::Number(before) = h.storage("witness", "ticks") else {
+        panic!()
+    };
+    h.steps(10);
+    let Plain::Number(after) = h.storage("witness", "ticks") else {
+        panic!()
+    };
+    assert_eq!(after - before, 10.0, "the other mods kept running");
+}
+
+#[test]
+fn a_runaway_event_handler_is_stopped_every_tick_until_quarantined() {
+    let mut h = Harness::new(&[
+        (
+            "hog",
+            &[(
+                "init.lua",
+                "gsp.on('tick', function() local t = {} while true do t[1] = gsp.tick() end end)",
+            )],
+        ),
+        (
+            "witness",
+            &[(
+                "init.lua",
+                "gsp.storage.ticks = 0\ngsp.on('tick', function() gsp.storage.ticks += 1 end)",
+            )],
+        ),
+    ]);
+    let Plain::Number(before) = h.storage("witness", "ticks") else {
+        panic!()
+    };
+    h.steps(8);
+    let Plain::Number(after) = h.storage("witness", "ticks") else {
+        panic!()
+    };
+    assert_eq!(after - before, 8.0, "the witness ran every tick");
+    assert_eq!(h.host().state("hog"), Some(ModState::Quarantined));
+    let error = h.last_error("hog");
+    assert!(error.contains("CPU budget of 5 ms"), "{error}");
+    assert!(error.contains("`tick` handler"), "{error}");
 }
 
 #[test]
