@@ -10,7 +10,7 @@
 //! same types, the compiler holds the contract between them.
 //!
 //! ```text
-//!  agent, proxy ──register, heartbeat, wake (node token)──▶ platform
+//!  agent, proxy ──register, heartbeat, wake, exited (node token)──▶ platform
 //!  platform ──start, stop, logs, stats, backup (callback token)──▶ agent
 //! ```
 //!
@@ -42,6 +42,6 @@ pub use platform_client::{PlatformCallError, PlatformClient};
 pub use port::{Port, PortError};
 pub use secret::same_secret;
 pub use wire::{
-    Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest, Started, Stats,
-    NODE_TOKEN_PREFIX,
+    Assignment, ExitOutcome, Exited, Heartbeat, Registered, Registration, ServerReport,
+    StartRequest, Started, Stats, NODE_TOKEN_PREFIX,
 };

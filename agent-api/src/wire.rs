@@ -83,6 +83,38 @@ pub struct ServerReport {
     pub endpoints: BTreeMap<String, SocketAddr>,
 }
 
+/// Agent → platform: a server's world exited without being asked to
+/// (`POST /nodes/v1/servers/{id}/exited`), and what the agent does about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exited {
+    /// When it exited, Unix ms (the node's clock).
+    pub at_ms: i64,
+    /// How it ended, for people: `exit code 1`, `killed by signal 9`.
+    pub status: String,
+    /// What the agent does next.
+    pub outcome: ExitOutcome,
+    /// The last lines of its output, oldest first.
+    pub last_lines: Vec<String>,
+}
+
+/// What an agent does about a world that exited on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ExitOutcome {
+    /// It failed and is started again after `after_ms` (restart `attempt`
+    /// of the restart policy's window).
+    Restarting {
+        /// Which restart this is, from 1.
+        attempt: u32,
+        /// The back-off before it, ms.
+        after_ms: u64,
+    },
+    /// It failed too often: the agent gave up, the server is crashed.
+    Crashed,
+    /// It exited cleanly (code 0) on its own: it stays stopped.
+    Stopped,
+}
+
 /// Platform → agent: start (or wake) a server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartRequest {

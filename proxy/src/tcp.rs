@@ -2,7 +2,8 @@
 //! then splice bytes both ways.
 //!
 //! What a client sends while held waits in the socket and reaches the
-//! world once it is up. When the world refuses a connection (it went to
+//! world once it is up. A client of a crashed world is told so (on the
+//! telnet port, in words) and closed; no wake is asked for. When the world refuses a connection (it went to
 //! sleep since the proxy last looked), the proxy wakes it again.
 
 use std::io::ErrorKind;
@@ -70,6 +71,9 @@ async fn splice(
     // Twice at most: the second time after the world refused us because it
     // had gone to sleep.
     for _ in 0..2 {
+        if let Some(reason) = gate.crash() {
+            return refuse(client, options, &WakeError::Crashed(reason)).await;
+        }
         let up = match gate.awake() {
             Some(up) => Ok(up),
             None => {
@@ -136,7 +140,10 @@ async fn splice(
 async fn refuse(mut client: TcpStream, options: &TcpOptions, e: &WakeError) -> std::io::Result<()> {
     tracing::warn!("proxy turned a client away: {e}");
     if options.telnet {
-        let text = format!("Sorry: {e}. Try again in a moment.\r\n");
+        let text = match e {
+            WakeError::Crashed(_) => format!("Sorry: {e}.\r\n"),
+            _ => format!("Sorry: {e}. Try again in a moment.\r\n"),
+        };
         client.write_all(text.as_bytes()).await?;
     }
     client.shutdown().await

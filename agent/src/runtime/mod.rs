@@ -10,6 +10,11 @@
 //! appears. No polling: the wake proxy's latency budget is the time between
 //! that line and the first byte it splices.
 //!
+//! A world that exits on its own is noticed at once ([`Runtime::exited`]:
+//! the process runtime waits on its child, the docker runtime follows the
+//! container's output to its end and asks the engine how it ended); the
+//! agent decides what follows ([`crate::restart`]).
+//!
 //! - [`process`]: a `gsp world` child process per server, with its own data
 //!   directory, loopback ports (port 0, read back from its output) and log
 //!   file; stopped with SIGTERM, then SIGKILL after a grace period.
@@ -25,7 +30,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use gsp_agent_api::Port;
@@ -94,6 +99,27 @@ pub struct Usage {
     pub memory_mib: f64,
 }
 
+/// How a world's process or container ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// Whether it exited with code 0.
+    pub success: bool,
+    /// How, for people: `exit status: 1`, `signal: 9 (SIGKILL)`,
+    /// `exit code 137`.
+    pub status: String,
+    /// When the runtime saw it end.
+    pub at: SystemTime,
+}
+
+impl Exit {
+    /// When it ended, Unix ms.
+    pub fn at_ms(&self) -> i64 {
+        self.at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
 /// Why a runtime operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -157,6 +183,12 @@ pub trait Runtime: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<String>, RuntimeError>>;
     /// Its CPU and memory now.
     fn usage(&self, server_id: i64) -> BoxFuture<'_, Result<Usage, RuntimeError>>;
+    /// Resolves when the world started last exits, however it ends (a
+    /// stop, or on its own), with how: the process runtime waits for the
+    /// child, the docker runtime follows the container to its end. At once
+    /// when it has exited already; `None` when this runtime never started
+    /// one for `server_id` (or stopped following it).
+    fn exited(&self, server_id: i64) -> BoxFuture<'_, Option<Exit>>;
 }
 
 /// Reads a `listening NAME=ADDR` line (as `gsp world` prints them).

@@ -23,7 +23,7 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 
 use super::{
-    lock, parse_listening, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage,
+    lock, parse_listening, Exit, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage,
     READY_TIMEOUT,
 };
 
@@ -40,14 +40,14 @@ pub struct ProcessRuntime {
 struct Child {
     pid: u32,
     started: Started,
-    /// Becomes true when the process has exited.
-    exited: watch::Receiver<bool>,
+    /// Becomes `Some` when the process has exited.
+    exited: watch::Receiver<Option<Exit>>,
     last_cpu: Arc<Mutex<Option<(Instant, u64)>>>,
 }
 
 impl Child {
     fn running(&self) -> bool {
-        !*self.exited.borrow()
+        self.exited.borrow().is_none()
     }
 }
 
@@ -166,17 +166,25 @@ impl ProcessRuntime {
             tokio::spawn(pump(err, ring.clone(), log_file.clone(), None));
         }
         drop(seen_tx);
-        let (exited_tx, mut exited) = watch::channel(false);
+        let (exited_tx, mut exited) = watch::channel(None);
         {
             let ring = ring.clone();
             tokio::spawn(async move {
                 let status = child.wait().await;
-                let text = match status {
-                    Ok(s) => format!("[agent] the world exited ({s})"),
-                    Err(e) => format!("[agent] waiting for the world failed: {e}"),
+                let exit = match status {
+                    Ok(s) => Exit {
+                        success: s.success(),
+                        status: s.to_string(),
+                        at: std::time::SystemTime::now(),
+                    },
+                    Err(e) => Exit {
+                        success: false,
+                        status: format!("waiting for it failed: {e}"),
+                        at: std::time::SystemTime::now(),
+                    },
                 };
-                ring.push(text);
-                let _ = exited_tx.send(true);
+                ring.push(format!("[agent] the world exited ({})", exit.status));
+                let _ = exited_tx.send(Some(exit));
             });
         }
 
@@ -193,11 +201,11 @@ impl ProcessRuntime {
                         // Its output closed: it is exiting.
                         None => break,
                     },
-                    _ = exited.wait_for(|e| *e) => break,
+                    _ = exited.wait_for(Option::is_some) => break,
                 }
             }
             if started.listeners.len() < wanted.len() {
-                let _ = exited.wait_for(|e| *e).await;
+                let _ = exited.wait_for(Option::is_some).await;
                 return false;
             }
             true
@@ -232,7 +240,7 @@ impl ProcessRuntime {
         };
         if child.running() {
             signal(child.pid, libc::SIGTERM);
-            let exited = tokio::time::timeout(grace, child.exited.wait_for(|e| *e))
+            let exited = tokio::time::timeout(grace, child.exited.wait_for(Option::is_some))
                 .await
                 .is_ok();
             if !exited {
@@ -244,7 +252,7 @@ impl ProcessRuntime {
                 self.ring(server_id)
                     .push(format!("[agent] no exit {grace:?} after SIGTERM: SIGKILL"));
                 signal(child.pid, libc::SIGKILL);
-                let _ = child.exited.wait_for(|e| *e).await;
+                let _ = child.exited.wait_for(Option::is_some).await;
             }
         }
         lock(&self.children).remove(&server_id);
@@ -283,6 +291,14 @@ impl Runtime for ProcessRuntime {
         lines: usize,
     ) -> BoxFuture<'_, Result<Vec<String>, RuntimeError>> {
         Box::pin(std::future::ready(self.logs.tail(server_id, lines)))
+    }
+
+    fn exited(&self, server_id: i64) -> BoxFuture<'_, Option<Exit>> {
+        Box::pin(async move {
+            let mut exited = self.child(server_id)?.exited;
+            let exit = exited.wait_for(Option::is_some).await.ok()?.clone();
+            exit
+        })
     }
 
     fn usage(&self, server_id: i64) -> BoxFuture<'_, Result<Usage, RuntimeError>> {
@@ -477,6 +493,43 @@ mod tests {
 
         rt.remove(7, Duration::from_secs(1)).await.unwrap();
         assert!(matches!(rt.logs(7, 1).await, Err(RuntimeError::Unknown)));
+    }
+
+    #[tokio::test]
+    async fn a_world_that_exits_on_its_own_is_noticed_with_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = ProcessRuntime::new("/bin/false".into());
+        assert_eq!(rt.exited(7).await, None, "nothing started yet");
+        let launch = script_launch(
+            dir.path(),
+            "echo listening telnet=127.0.0.1:1; echo listening http=127.0.0.1:2; \
+             sleep 0.3; echo bye; exit 3",
+        );
+        rt.start(&launch).await.unwrap();
+        let before = std::time::SystemTime::now();
+        let exit = rt.exited(7).await.expect("the child was waited for");
+        assert!(!exit.success);
+        assert_eq!(exit.status, "exit status: 3");
+        assert!(exit.at >= before);
+        assert!(!rt.usage(7).await.unwrap().running);
+        let logs = rt.logs(7, 10).await.unwrap();
+        assert_eq!(
+            logs.last().map(String::as_str),
+            Some("[agent] the world exited (exit status: 3)"),
+            "{logs:?}"
+        );
+
+        // Started again, then killed with SIGKILL from outside.
+        let launch = script_launch(
+            dir.path(),
+            "echo listening telnet=127.0.0.1:1; echo listening http=127.0.0.1:2; \
+             while :; do sleep 0.05; done",
+        );
+        rt.start(&launch).await.unwrap();
+        signal(rt.child(7).unwrap().pid, libc::SIGKILL);
+        let exit = rt.exited(7).await.unwrap();
+        assert!(!exit.success);
+        assert!(exit.status.contains("signal: 9"), "{}", exit.status);
     }
 
     #[tokio::test]

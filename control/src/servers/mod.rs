@@ -2,8 +2,8 @@
 //!
 //! A template says how to run a game (a Docker image or a command line),
 //! its ports, resources, price per hour and idle timeout. A server is one
-//! customer's instance of a template, in one of three states — running,
-//! hibernated, deleted — with every change recorded with its time and
+//! customer's instance of a template, in one of four states — running,
+//! hibernated, crashed, deleted — with every change recorded with its time and
 //! cause, which is what billing charges from. Orchestration (starting and
 //! stopping the real thing) goes through an
 //! [`orchestrator::Orchestrator`], called by [`crate::hosting`].
@@ -11,4 +11,4 @@
 pub mod orchestrator;
 mod store;
 
-pub use store::{NewTemplate, Port, Server, ServerError, ServerState, Servers, Template};
+pub use store::{LastExit, NewTemplate, Port, Server, ServerError, ServerState, Servers, Template};

@@ -69,7 +69,9 @@ fn default_idle() -> i64 {
     15
 }
 
-/// Where a server is in its life.
+/// Where a server is in its life, as recorded (billing reads these).
+/// While running, the node's report says more: starting, stopping or
+/// restarting (see `phase` in the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServerState {
@@ -77,6 +79,9 @@ pub enum ServerState {
     Running,
     /// Stopped with its data kept; the next connection wakes it.
     Hibernated,
+    /// Its world kept failing and its node gave up restarting it; not
+    /// billed, and not woken by players: its owner starts it again.
+    Crashed,
     /// Gone.
     Deleted,
 }
@@ -87,6 +92,7 @@ impl ServerState {
         match self {
             ServerState::Running => "running",
             ServerState::Hibernated => "hibernated",
+            ServerState::Crashed => "crashed",
             ServerState::Deleted => "deleted",
         }
     }
@@ -95,6 +101,7 @@ impl ServerState {
         match s {
             "running" => ServerState::Running,
             "deleted" => ServerState::Deleted,
+            "crashed" => ServerState::Crashed,
             _ => ServerState::Hibernated,
         }
     }
@@ -118,6 +125,24 @@ pub struct Server {
     /// Where players connect, by listener (`telnet`, `quic`): the public
     /// addresses of its wake proxy, once it has been placed on a node.
     pub endpoints: std::collections::BTreeMap<String, String>,
+    /// How its world last exited on its own (a crash, or a clean exit
+    /// nobody asked for), if it ever did.
+    pub last_exit: Option<LastExit>,
+}
+
+/// How a server's world last exited on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LastExit {
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// How it ended: `exit code 1`, `killed by signal 9`.
+    #[schema(example = "killed by signal 9")]
+    pub status: String,
+    /// What its node did: `restarting`, `crashed` or `stopped`.
+    #[schema(example = "crashed")]
+    pub outcome: String,
+    /// The last lines of its output, oldest first.
+    pub last_lines: Vec<String>,
 }
 
 /// Why a templates or servers operation failed (messages fit for users).
@@ -158,7 +183,7 @@ type TemplateRow = (
     i64,
     Option<i64>,
 );
-type ServerRow = (i64, i64, i64, String, String, i64, String);
+type ServerRow = (i64, i64, i64, String, String, i64, String, Option<String>);
 
 fn template_of(r: TemplateRow) -> Template {
     Template {
@@ -184,6 +209,7 @@ fn server_of(r: ServerRow) -> Server {
         state: ServerState::parse(&r.4),
         created_at: r.5,
         endpoints: serde_json::from_str(&r.6).unwrap_or_default(),
+        last_exit: r.7.and_then(|c| serde_json::from_str(&c).ok()),
     }
 }
 
@@ -328,10 +354,11 @@ impl Servers {
         self.get_any(id).await?.ok_or(ServerError::NotFound)
     }
 
-    async fn get_any(&self, id: i64) -> Result<Option<Server>, ServerError> {
+    /// Server `id` whoever owns it (the lifecycle's own reads).
+    pub async fn get_any(&self, id: i64) -> Result<Option<Server>, ServerError> {
         let row: Option<ServerRow> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
-             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             COALESCE(p.endpoints, '{}'), s.crash FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
              WHERE s.id = $1 AND s.state <> 'deleted'",
         )
         .bind(id)
@@ -359,7 +386,7 @@ impl Servers {
     pub async fn list(&self, caller: i64, role: Role) -> Result<Vec<Server>, ServerError> {
         let rows: Vec<ServerRow> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
-             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             COALESCE(p.endpoints, '{}'), s.crash FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
              WHERE s.state <> 'deleted' AND (s.owner_id = $1 OR $2 = 1) ORDER BY s.id DESC",
         )
         .bind(caller)
@@ -374,7 +401,7 @@ impl Servers {
     pub async fn running(&self) -> Result<Vec<Server>, ServerError> {
         let rows: Vec<ServerRow> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
-             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             COALESCE(p.endpoints, '{}'), s.crash FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
              WHERE s.state = 'running' ORDER BY s.id",
         )
         .fetch_all(self.db.pool())
@@ -418,6 +445,32 @@ impl Servers {
             state: to,
             ..server
         })
+    }
+
+    /// Records how server `id`'s world last exited on its own.
+    pub async fn record_exit(&self, id: i64, exit: &LastExit) -> Result<(), ServerError> {
+        let json = serde_json::to_string(exit)
+            .map_err(|e| ServerError::Invalid(format!("an exit: {e}")))?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE servers SET crash = $1 WHERE id = $2")
+            .bind(json)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("recording an exit"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When server `id` last changed state, ms (0 if never).
+    pub async fn last_change(&self, id: i64) -> Result<i64, ServerError> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(at) FROM server_events WHERE server_id = $1")
+                .bind(id)
+                .fetch_one(self.db.pool())
+                .await
+                .map_err(StoreError::query("reading a server's last change"))?;
+        Ok(at.unwrap_or(0))
     }
 
     /// The state changes of server `id`, oldest first: (state, at ms, cause).

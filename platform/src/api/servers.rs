@@ -60,7 +60,9 @@ impl From<HostingError> for ApiError {
         match e {
             HostingError::NotFound => ApiError::NotFound(e.to_string()),
             HostingError::NoTemplate(_) => ApiError::BadRequest(e.to_string()),
-            HostingError::Insufficient { .. } => ApiError::Conflict(e.to_string()),
+            HostingError::Insufficient { .. } | HostingError::Crashed(_) => {
+                ApiError::Conflict(e.to_string())
+            }
             HostingError::NoOrchestrator | HostingError::NoBackupStore => {
                 ApiError::Unavailable(e.to_string())
             }
@@ -226,7 +228,7 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Starts a hibernated server again.
+/// Starts a hibernated (or crashed) server again.
 #[utoipa::path(
     post,
     path = "/api/servers/{id}/wake",

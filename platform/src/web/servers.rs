@@ -220,6 +220,9 @@ async fn server_page(
                 @if server.state == ServerState::Hibernated {
                     (action_button(viewer, server.id, "wake", "Wake", ""))
                 }
+                @if server.state == ServerState::Crashed {
+                    (action_button(viewer, server.id, "wake", "Start again", ""))
+                }
                 @if server.state == ServerState::Running {
                     (action_button(viewer, server.id, "hibernate", "Hibernate", "secondary"))
                 }
@@ -228,6 +231,21 @@ async fn server_page(
         }
         (notice(ok, true))
         (notice(error, false))
+        @if let Some(exit) = &server.last_exit {
+            section.card #last-exit data-exit=(exit.outcome) {
+                h2 { "Last exit" }
+                p {
+                    @match exit.outcome.as_str() {
+                        "crashed" => { "Crashed at " (when(exit.at_ms)) ": " strong data-exit-status { (exit.status) } ". It failed too often to be restarted; players cannot wake it until you start it again." }
+                        "restarting" => { "Exited at " (when(exit.at_ms)) ": " strong data-exit-status { (exit.status) } ". Its node restarted it." }
+                        _ => { "Exited on its own at " (when(exit.at_ms)) ": " strong data-exit-status { (exit.status) } "." }
+                    }
+                }
+                pre.logs data-exit-lines {
+                    @for line in &exit.last_lines { (line) "\n" }
+                }
+            }
+        }
         section.card {
             div.grid {
                 (stat("Players", "players", &stats.players.to_string()))
