@@ -21,6 +21,8 @@
 //!
 //! - [`gate`]: the wake state machine, with no I/O ([`Gate`], [`Phase`],
 //!   [`Admit`]).
+//! - [`games`]: the game protocols, with no I/O: Minecraft's Server List
+//!   Ping and login, Steam's A2S_INFO, Satisfactory's server query.
 //! - this module: [`WakeGate`], which shares a gate between connections
 //!   and asks a [`WakeSource`] for wakes; [`PlatformWake`], the source that
 //!   asks the platform; [`WAKING_LINE`] and [`DEFAULT_HOLD`].
@@ -30,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod games;
 pub mod gate;
 pub mod tcp;
 pub mod udp;
