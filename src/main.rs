@@ -5,6 +5,7 @@ mod agent;
 mod bot;
 mod platform;
 mod proxy;
+mod standin;
 mod up;
 mod world;
 
@@ -39,6 +40,10 @@ enum Command {
     Proxy(proxy::ProxyArgs),
     /// Run a swarm of headless QUIC bots against a world and report what they saw.
     Bot(bot::BotArgs),
+    /// Run a tiny stand-in game server speaking one real protocol
+    /// (Minecraft, A2S, Satisfactory's query), for trying templates and
+    /// the wake proxy without the game.
+    Standin(standin::StandinArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,6 +71,7 @@ fn main() -> std::process::ExitCode {
         Command::Proxy(args) => proxy::run(args),
         Command::Bot(args) => bot::run(args),
         Command::Platform(args) => platform::run(args),
+        Command::Standin(args) => standin::run(args),
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,8 @@
 //! - [`wire`]: the JSON bodies ([`Registration`], [`Heartbeat`],
 //!   [`StartRequest`], [`Stats`], ...) and [`NODE_TOKEN_PREFIX`].
 //! - [`port`]: [`Port`], a public port a game listens on.
+//! - [`game`]: [`Game`], how a template's game is known ready, counted
+//!   and stopped.
 //! - [`agent_client`]: [`AgentClient`], platform → agent, with
 //!   [`AgentCallError`].
 //! - [`platform_client`]: [`PlatformClient`], agent or proxy → platform,
@@ -30,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod agent_client;
+pub mod game;
 pub mod http;
 pub mod platform_client;
 pub mod port;
@@ -37,6 +40,7 @@ pub mod secret;
 pub mod wire;
 
 pub use agent_client::{AgentCallError, AgentClient};
+pub use game::{Game, Players, Ready, Stop};
 pub use http::{error_text, http_client};
 pub use platform_client::{PlatformCallError, PlatformClient};
 pub use port::{Port, PortError};

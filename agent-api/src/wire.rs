@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::Port;
+use crate::{Game, Port};
 
 /// The prefix of node tokens.
 pub const NODE_TOKEN_PREFIX: &str = "gsp_nt_";
@@ -128,6 +128,10 @@ pub struct StartRequest {
     pub cpu_millis: i64,
     /// Memory, MiB.
     pub memory_mib: i64,
+    /// How the game is known ready, counted and stopped (a GSP world when
+    /// absent).
+    #[serde(default)]
+    pub game: Game,
 }
 
 /// Agent → platform: where a started server's proxy listens.

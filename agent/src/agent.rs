@@ -29,8 +29,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use gsp_agent_api::{
-    Assignment, Heartbeat, PlatformCallError, PlatformClient, Registered, Registration,
-    ServerReport, StartRequest, Stats,
+    Assignment, Game, Heartbeat, PlatformCallError, PlatformClient, Players, Ready, Registered,
+    Registration, ServerReport, StartRequest, Stats,
 };
 use gsp_proxy::{Phase, PlatformWake, WakeGate};
 use tokio_util::sync::CancellationToken;
@@ -286,6 +286,7 @@ impl Agent {
                         gate.clone(),
                         gsp_proxy::udp::UdpOptions {
                             listener: port.name.clone(),
+                            asleep: asleep_answers(&spec.game, &port.name, id),
                         },
                         proxies.clone(),
                     ));
@@ -300,6 +301,7 @@ impl Agent {
                         gsp_proxy::tcp::TcpOptions {
                             listener: port.name.clone(),
                             telnet: port.name == "telnet",
+                            minecraft: minecraft_motd(&spec.game, &port.name, id),
                         },
                         proxies.clone(),
                     ));
@@ -402,7 +404,10 @@ impl Agent {
             memory_mib: spec.memory_mib,
             data_dir: dir.join("data"),
             log_file: dir.join("world.log"),
-            env: vec![("GSP_WORLD_NAME".into(), format!("server-{id}"))],
+            env: std::iter::once(("GSP_WORLD_NAME".to_owned(), format!("server-{id}")))
+                .chain(spec.game.env.clone())
+                .collect(),
+            game: spec.game.clone(),
         }
     }
 
@@ -543,10 +548,27 @@ impl Agent {
             let Some(up) = slot.gate.awake() else {
                 continue;
             };
-            if let Some(http) = up.get(crate::runtime::HTTP_LISTENER) {
-                if let Some(players) = self.players_of(*http).await {
-                    slot.players.store(players, Ordering::Relaxed);
-                }
+            let counting = lock(&slot.spec).game.players.clone();
+            let players = match &counting {
+                Players::GspStatus => match up.get(crate::runtime::HTTP_LISTENER) {
+                    Some(http) => self.players_of(*http).await,
+                    None => None,
+                },
+                Players::MinecraftSlp { port } => match up.get(port) {
+                    Some(addr) => crate::probe::minecraft(*addr).await.ok().map(|p| p.online),
+                    None => None,
+                },
+                Players::A2s { port } => match up.get(port) {
+                    Some(addr) => crate::probe::a2s(*addr)
+                        .await
+                        .ok()
+                        .map(|i| u32::from(i.players)),
+                    None => None,
+                },
+                Players::Proxy => Some(slot.gate.clients() as u32),
+            };
+            if let Some(players) = players {
+                slot.players.store(players, Ordering::Relaxed);
             }
             let busy = slot.players.load(Ordering::Relaxed) > 0 || slot.gate.clients() > 0;
             let mut idle = lock(&slot.idle_since);
@@ -679,6 +701,29 @@ impl Agent {
         });
         futures_util::future::join_all(stops).await;
     }
+}
+
+/// The MOTD a sleeping Minecraft server's proxy shows on listener
+/// `name`, when the game speaks Minecraft there.
+fn minecraft_motd(game: &Game, name: &str, id: i64) -> Option<String> {
+    let speaks = matches!(&game.ready, Ready::MinecraftSlp { port } if port == name)
+        || matches!(&game.players, Players::MinecraftSlp { port } if port == name);
+    speaks.then(|| game.motd.clone().unwrap_or_else(|| format!("Server {id}")))
+}
+
+/// The queries a sleeping game's proxy answers on UDP listener `name`.
+fn asleep_answers(game: &Game, name: &str, id: i64) -> Option<gsp_proxy::udp::Asleep> {
+    let title = || game.motd.clone().unwrap_or_else(|| format!("Server {id}"));
+    let a2s = matches!(&game.ready, Ready::A2s { port } if port == name)
+        || matches!(&game.players, Players::A2s { port } if port == name);
+    if a2s {
+        return Some(gsp_proxy::udp::Asleep::A2s {
+            name: title(),
+            max_players: 0,
+        });
+    }
+    matches!(&game.ready, Ready::SatisfactoryQuery { port } if port == name)
+        .then(|| gsp_proxy::udp::Asleep::Satisfactory { name: title() })
 }
 
 /// A random token for the platform to show this agent (48 hex digits).

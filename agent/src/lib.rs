@@ -25,6 +25,8 @@
 //!   slots and proxies, registration and heartbeats; [`AgentConfig`],
 //!   [`PortRange`], [`AgentError`].
 //! - [`http`]: the agent's HTTP API, which only the platform calls.
+//! - [`probe`]: asking a running game about itself (TCP accept, Minecraft
+//!   status, A2S_INFO, Satisfactory query), for readiness and players.
 //! - [`restart`]: the restart policy for worlds that fail, without I/O
 //!   ([`restart::Restarts`]); the agent's supervisors apply it.
 //! - [`runtime`]: how a world runs: the [`runtime::Runtime`] trait,
@@ -37,6 +39,7 @@
 pub mod agent;
 pub mod archive;
 pub mod http;
+pub mod probe;
 pub mod restart;
 pub mod runtime;
 

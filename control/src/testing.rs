@@ -124,5 +124,6 @@ pub fn command_template(name: &str) -> NewTemplate {
         price_per_hour: PRICE_PER_HOUR,
         idle_minutes: 15,
         idle_seconds: None,
+        game: Default::default(),
     }
 }

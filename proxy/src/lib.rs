@@ -27,6 +27,8 @@
 //!   and asks a [`WakeSource`] for wakes; [`PlatformWake`], the source that
 //!   asks the platform; [`WAKING_LINE`] and [`DEFAULT_HOLD`].
 //! - [`tcp`]: the TCP listener's thin async shell (accept, hold, splice).
+//! - [`minecraft`]: a Minecraft listener's shell while the server is not
+//!   up (answer the server list, wake on a login, kick with the reason).
 //! - [`udp`]: the UDP listener's thin async shell (a relay session per
 //!   client).
 
@@ -34,6 +36,7 @@
 
 pub mod games;
 pub mod gate;
+pub mod minecraft;
 pub mod tcp;
 pub mod udp;
 

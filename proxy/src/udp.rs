@@ -70,6 +70,68 @@ enum Session {
 pub struct UdpOptions {
     /// The world's listener this one fronts (`quic`).
     pub listener: String,
+    /// The game queries it answers by itself while the world is not up
+    /// (a query never wakes it; only other traffic does).
+    pub asleep: Option<Asleep>,
+}
+
+/// The server-browser queries a sleeping game's UDP listener answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asleep {
+    /// Steam's A2S_INFO (Valheim's query port), with the server's name.
+    A2s {
+        /// The name the browser lists, marked asleep.
+        name: String,
+        /// Its slots.
+        max_players: u8,
+    },
+    /// Satisfactory's Lightweight Query, with the server's name.
+    Satisfactory {
+        /// The server's name.
+        name: String,
+    },
+}
+
+/// What a sleeping listener answers to datagram `d`, if it is a query it
+/// answers (an A2S client is given `challenge` first, as real servers do).
+pub fn asleep_answer(asleep: &Asleep, d: &[u8], challenge: [u8; 4]) -> Option<Vec<u8>> {
+    use crate::games::{a2s, satisfactory};
+    match asleep {
+        Asleep::A2s { name, max_players } => {
+            let request = a2s::parse_info_request(d)?;
+            if request.challenge != Some(challenge) {
+                return Some(a2s::challenge(challenge));
+            }
+            let info = a2s::Info {
+                protocol: 17,
+                name: name.clone(),
+                map: String::new(),
+                folder: String::new(),
+                game: String::new(),
+                app_id: 0,
+                players: 0,
+                max_players: *max_players,
+                bots: 0,
+                server_type: b'd',
+                environment: b'l',
+                visibility: 0,
+                vac: 0,
+                version: String::new(),
+            };
+            Some(a2s::encode_info(&info.asleep()))
+        }
+        Asleep::Satisfactory { name } => {
+            let cookie = satisfactory::parse_poll(d)?;
+            Some(satisfactory::encode_state(&satisfactory::ServerState {
+                cookie,
+                state: satisfactory::GameState::Idle,
+                net_cl: 0,
+                flags: 0,
+                sub_states: Vec::new(),
+                name: format!("{name} (asleep: join to wake)"),
+            }))
+        }
+    }
 }
 
 type Opened = (SocketAddr, Result<Arc<UdpSocket>, String>);
@@ -87,6 +149,12 @@ pub async fn serve(
     let (gone_tx, mut gone) = mpsc::unbounded_channel::<SocketAddr>();
     let mut reap = tokio::time::interval(SESSION_IDLE / 4);
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let challenge = {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x5eed, |d| d.subsec_nanos() ^ d.as_secs() as u32);
+        nanos.to_le_bytes()
+    };
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -110,6 +178,18 @@ pub async fn serve(
                         held.push(datagram);
                     }
                     None => {
+                        // A server browser's query to a sleeping world is
+                        // answered here, and wakes nothing.
+                        if gate.awake().is_none() {
+                            let answer = options
+                                .asleep
+                                .as_ref()
+                                .and_then(|a| asleep_answer(a, datagram, challenge));
+                            if let Some(reply) = answer {
+                                let _ = public.send_to(&reply, from).await;
+                                continue;
+                            }
+                        }
                         let mut held = Held::default();
                         held.push(datagram);
                         sessions.insert(from, Session::Held(held, gate.enter()));
@@ -215,6 +295,37 @@ async fn relay_back(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::games::{a2s, satisfactory};
+
+    #[test]
+    fn a_sleeping_listener_answers_queries_and_nothing_else() {
+        let c = [1, 2, 3, 4];
+        let valheim = Asleep::A2s {
+            name: "Viking home".into(),
+            max_players: 10,
+        };
+        // The challenge first, then the info, marked asleep.
+        let first = asleep_answer(&valheim, &a2s::info_request(None), c).unwrap();
+        assert_eq!(a2s::parse_challenge(&first), Some(c));
+        let wrong = asleep_answer(&valheim, &a2s::info_request(Some([9; 4])), c).unwrap();
+        assert_eq!(a2s::parse_challenge(&wrong), Some(c));
+        let info = asleep_answer(&valheim, &a2s::info_request(Some(c)), c).unwrap();
+        let info = a2s::parse_info(&info).unwrap();
+        assert_eq!(info.name, "Viking home (asleep: join to wake)");
+        assert_eq!((info.players, info.max_players), (0, 10));
+        // Game traffic is not a query: it goes on to wake the world.
+        assert_eq!(asleep_answer(&valheim, b"\x01join", c), None);
+
+        let sf = Asleep::Satisfactory {
+            name: "Factory".into(),
+        };
+        let state = asleep_answer(&sf, &satisfactory::poll(77), c).unwrap();
+        let state = satisfactory::parse_state(&state).unwrap();
+        assert_eq!(state.cookie, 77);
+        assert_eq!(state.name, "Factory (asleep: join to wake)");
+        assert_eq!(asleep_answer(&sf, b"\x01join", c), None);
+        assert_eq!(asleep_answer(&sf, &a2s::info_request(None), c), None);
+    }
 
     #[test]
     fn held_datagrams_are_bounded_and_kept_in_order() {

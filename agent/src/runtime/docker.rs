@@ -220,8 +220,35 @@ impl DockerRuntime {
         ));
         let mut seen = self.follow(id, 0, sink.clone());
 
+        // A game other than a GSP world is ready when it answers its probe
+        // on the ports the engine published.
+        let probed_at = if launch.game.is_gsp() {
+            None
+        } else {
+            if matches!(launch.game.ready, gsp_agent_api::Ready::LogLine { .. }) {
+                return Err(RuntimeError::Invalid(
+                    "the docker runtime knows readiness by a probe, not a log line".into(),
+                ));
+            }
+            let inspected = self
+                .inspect(&name)
+                .await?
+                .ok_or_else(|| RuntimeError::Engine(format!("{name} vanished as it started")))?;
+            let ports = inspected
+                .network_settings
+                .as_ref()
+                .and_then(|n| n.ports.as_ref());
+            Some(spec::host_addresses(&listeners, ports)?)
+        };
         let mut missing: BTreeSet<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
         let ready = async {
+            if let Some(at) = &probed_at {
+                let ended = async { while seen.recv().await.is_some() {} };
+                tokio::select! {
+                    _ = crate::probe::until_ready(&launch.game.ready, at) => return true,
+                    _ = ended => return false,
+                }
+            }
             while !missing.is_empty() {
                 // The follower ends (and closes the channel) when the
                 // container stops, after writing how it ended.

@@ -24,6 +24,7 @@
 //!   bind-mounted at `/data`, logs and stats from the engine.
 
 pub mod docker;
+mod expand;
 pub mod process;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -66,6 +67,8 @@ pub struct Launch {
     pub log_file: PathBuf,
     /// Extra environment for the world (`GSP_WORLD_NAME`, ...).
     pub env: Vec<(String, String)>,
+    /// How the game is known ready and stops (a GSP world by default).
+    pub game: gsp_agent_api::Game,
 }
 
 impl Launch {
@@ -73,7 +76,7 @@ impl Launch {
     /// each port's name, and [`HTTP_LISTENER`].
     pub fn listeners(&self) -> Vec<String> {
         let mut names: Vec<String> = self.ports.iter().map(|p| p.name.clone()).collect();
-        if !names.iter().any(|n| n == HTTP_LISTENER) {
+        if self.game.is_gsp() && !names.iter().any(|n| n == HTTP_LISTENER) {
             names.push(HTTP_LISTENER.to_owned());
         }
         names
@@ -303,6 +306,7 @@ mod tests {
             data_dir: "d".into(),
             log_file: "l".into(),
             env: vec![],
+            game: Default::default(),
         };
         assert_eq!(launch.listeners(), ["telnet", "quic", "http"]);
     }

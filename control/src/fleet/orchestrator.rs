@@ -68,6 +68,7 @@ pub fn spec_of(t: &Template) -> StartRequest {
         ports: t.ports.clone(),
         cpu_millis: t.cpu_millis,
         memory_mib: t.memory_mib,
+        game: t.game.clone(),
     }
 }
 

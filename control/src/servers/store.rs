@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Role;
 
-pub use gsp_agent_api::Port;
+pub use gsp_agent_api::{Game, Port};
 
 /// How to run a game, and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -35,6 +35,8 @@ pub struct Template {
     /// `idle_minutes * 60` unless the template was made with
     /// `idle_seconds`.
     pub idle_seconds: i64,
+    /// How its game is known ready, counted and stopped.
+    pub game: Game,
 }
 
 /// A template to create.
@@ -63,6 +65,10 @@ pub struct NewTemplate {
     /// `idle_minutes` (which it overrides when given).
     #[serde(default)]
     pub idle_seconds: Option<i64>,
+    /// How its game is known ready, counted and stopped (default: a GSP
+    /// world: `listening` lines, `/status`, SIGTERM).
+    #[serde(default)]
+    pub game: Game,
 }
 
 fn default_idle() -> i64 {
@@ -182,6 +188,7 @@ type TemplateRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
 type ServerRow = (i64, i64, i64, String, String, i64, String, Option<String>);
 
@@ -197,6 +204,10 @@ fn template_of(r: TemplateRow) -> Template {
         price_per_hour: r.7,
         idle_minutes: r.8,
         idle_seconds: r.9.unwrap_or(r.8.saturating_mul(60)),
+        game: r
+            .10
+            .and_then(|g| serde_json::from_str(&g).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -245,6 +256,19 @@ impl Servers {
         if let Some(e) = t.ports.iter().find_map(|p| p.check().err()) {
             return Err(ServerError::Invalid(e.to_string()));
         }
+        let names: Vec<&str> = t.ports.iter().map(|p| p.name.as_str()).collect();
+        if names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names[..i].contains(n))
+        {
+            return Err(ServerError::Invalid("port names are unique".into()));
+        }
+        t.game.check(&names).map_err(ServerError::Invalid)?;
+        if let gsp_agent_api::Ready::LogLine { regex } = &t.game.ready {
+            regex::Regex::new(regex)
+                .map_err(|e| ServerError::Invalid(format!("the log line regex: {e}")))?;
+        }
         if t.cpu_millis <= 0
             || t.memory_mib <= 0
             || t.price_per_hour < 0
@@ -257,12 +281,14 @@ impl Servers {
         }
         let ports = serde_json::to_string(&t.ports)
             .map_err(|e| ServerError::Invalid(format!("ports: {e}")))?;
+        let game = serde_json::to_string(&t.game)
+            .map_err(|e| ServerError::Invalid(format!("game: {e}")))?;
         let mut tx = self.db.begin_write().await?;
         let id = crate::db::next_id(&mut tx, "templates").await?;
         let inserted = sqlx::query(
             "INSERT INTO templates (id, name, runtime, launch, ports, cpu_millis, memory_mib, \
-             price_per_hour, idle_minutes, idle_seconds, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+             price_per_hour, idle_minutes, idle_seconds, created_at, game) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
         )
         .bind(id)
         .bind(name.clone())
@@ -275,6 +301,7 @@ impl Servers {
         .bind(t.idle_minutes)
         .bind(t.idle_seconds)
         .bind(crate::auth::now_ms())
+        .bind(game)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query("creating a template"));
@@ -292,7 +319,7 @@ impl Servers {
     pub async fn templates(&self) -> Result<Vec<Template>, ServerError> {
         let rows: Vec<TemplateRow> = sqlx::query_as(
             "SELECT id, name, runtime, launch, ports, cpu_millis, memory_mib, price_per_hour, \
-             idle_minutes, idle_seconds FROM templates ORDER BY name",
+             idle_minutes, idle_seconds, game FROM templates ORDER BY name",
         )
         .fetch_all(self.db.pool())
         .await
@@ -304,7 +331,7 @@ impl Servers {
     pub async fn template(&self, id: i64) -> Result<Option<Template>, ServerError> {
         let row: Option<TemplateRow> = sqlx::query_as(
             "SELECT id, name, runtime, launch, ports, cpu_millis, memory_mib, price_per_hour, \
-             idle_minutes, idle_seconds FROM templates WHERE id = $1",
+             idle_minutes, idle_seconds, game FROM templates WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
