@@ -46,6 +46,6 @@ pub use platform_client::{PlatformCallError, PlatformClient};
 pub use port::{Port, PortError};
 pub use secret::same_secret;
 pub use wire::{
-    Assignment, ExitOutcome, Exited, Heartbeat, Registered, Registration, ServerReport,
-    StartRequest, Started, Stats, NODE_TOKEN_PREFIX,
+    Assignment, ConsoleLine, ExitOutcome, Exited, Heartbeat, Registered, Registration,
+    ServerReport, StartRequest, Started, Stats, NODE_TOKEN_PREFIX,
 };

@@ -134,6 +134,34 @@ pub struct StartRequest {
     pub game: Game,
 }
 
+/// A line for a server's console (its standard input).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsoleLine {
+    /// The line, without its newline.
+    #[schema(example = "say hello")]
+    pub line: String,
+}
+
+impl ConsoleLine {
+    /// The longest line, bytes.
+    pub const MAX: usize = 1000;
+
+    /// Whether `line` is one: 1 to [`ConsoleLine::MAX`] bytes of printable
+    /// text (no newline that would make it two commands).
+    pub fn check(line: &str) -> Result<(), String> {
+        if line.trim().is_empty()
+            || line.len() > ConsoleLine::MAX
+            || line.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "a console line is 1 to {} bytes of printable text",
+                ConsoleLine::MAX
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Agent → platform: where a started server's proxy listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Started {

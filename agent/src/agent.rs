@@ -490,6 +490,14 @@ impl Agent {
             })
     }
 
+    /// Writes `line` to server `id`'s console (its standard input): one
+    /// line of printable text (see [`gsp_agent_api::ConsoleLine::check`]).
+    pub async fn console(&self, id: i64, line: &str) -> Result<(), AgentError> {
+        self.slot(id)?;
+        gsp_agent_api::ConsoleLine::check(line).map_err(AgentError::Invalid)?;
+        Ok(self.runtime.send_line(id, line).await?)
+    }
+
     /// The last `lines` lines of server `id`'s world output.
     pub async fn logs(&self, id: i64, lines: usize) -> Result<Vec<String>, AgentError> {
         self.slot(id)?;

@@ -84,6 +84,9 @@ pub enum HostingError {
     /// No orchestrator is set up: servers cannot start or stop.
     #[error("no node agent is connected")]
     NoOrchestrator,
+    /// Only a server's owner may do this.
+    #[error("only the server's owner can use its console")]
+    OwnerOnly,
     /// The server crashed: players do not wake it, its owner starts it.
     #[error("the server has crashed ({0}); its owner can start it again")]
     Crashed(String),
@@ -538,6 +541,21 @@ impl Hosting {
     ) -> Result<Vec<String>, HostingError> {
         let server = self.visible(caller, id).await?;
         Ok(self.orchestrator()?.logs(server.id, lines).await?)
+    }
+
+    /// Writes `line` to the console of `caller`'s own running server (an
+    /// admin who is not its owner is refused), echoed in its log.
+    pub async fn console(&self, caller: Caller, id: i64, line: &str) -> Result<(), HostingError> {
+        let server = self.visible(caller, id).await?;
+        if server.owner_id != caller.user_id {
+            return Err(HostingError::OwnerOnly);
+        }
+        gsp_agent_api::ConsoleLine::check(line).map_err(ServerError::Invalid)?;
+        if server.state != ServerState::Running {
+            return Err(ServerError::WrongState(server.state.as_str()).into());
+        }
+        tracing::info!(server = id, who = %caller.who(), "console line sent");
+        Ok(self.orchestrator()?.console(server.id, line).await?)
     }
 
     /// The current stats of a server `caller` may see.

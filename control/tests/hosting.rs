@@ -596,3 +596,24 @@ gsp_store::both_backends! {
         assert!(matches!(unknown, Err(HostingError::NotFound)), "{unknown:?}");
     }
 }
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn only_the_owner_uses_the_console_of_a_running_server(t) {
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w.town().await;
+        w.hosting.console(w.owner, id, "say hi").await.unwrap();
+        assert!(w.agent.calls().contains(&format!("console {id} say hi")));
+        let users = Users::new(t.db().clone());
+        let eve = users.create("eve@x.com", Some("correct horse"), Role::Customer).await.unwrap();
+        let eve = Caller { user_id: eve.id, role: Role::Customer };
+        assert!(matches!(w.hosting.console(eve, id, "op eve").await, Err(HostingError::NotFound)));
+        let root = users.create("root@x.com", Some("correct horse"), Role::Admin).await.unwrap();
+        let root = Caller { user_id: root.id, role: Role::Admin };
+        assert!(matches!(w.hosting.console(root, id, "op root").await, Err(HostingError::OwnerOnly)));
+        w.hosting.hibernate(w.owner, id).await.unwrap();
+        let asleep = w.hosting.console(w.owner, id, "say hi").await;
+        assert!(matches!(asleep, Err(HostingError::Server(ServerError::WrongState(_)))), "{asleep:?}");
+        assert_eq!(w.agent.calls().iter().filter(|c| c.starts_with("console")).count(), 1);
+    }
+}

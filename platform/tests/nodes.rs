@@ -548,6 +548,50 @@ async fn a_world_that_keeps_failing_ends_crashed(t: TestDb) {
     s.stop.cancel();
 }
 
+async fn the_console_reaches_the_world(t: TestDb) {
+    let s = setup(&t, 10_000, 4096).await;
+    let template = template_of(
+        &s,
+        "chatty",
+        "while read line; do echo heard: \\$line; done; sleep 60",
+        3600,
+    )
+    .await;
+    let (status, server) = create(&s, template).await;
+    assert_eq!(status, 201, "{server}");
+    let id = server["id"].as_i64().unwrap();
+    let (status, body) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/servers/{id}/console"),
+            json!({"line": "say hello"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let logs = wait_log(&s, id, "heard: say hello", 1).await;
+    assert!(logs.iter().any(|l| l == "> say hello"), "echoed: {logs:?}");
+    // Not a line: refused, and nothing reaches the world.
+    for bad in ["", "two\nlines"] {
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/servers/{id}/console"),
+                json!({ "line": bad }),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+    }
+    assert_eq!(delete(&s, id).await, 204);
+    s.stop.cancel();
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn the_console_reaches_the_world(t) {
+        the_console_reaches_the_world(t).await;
+    }
+}
+
 gsp_store::both_backends! {
     migrations = &gsp_control::db::MIGRATOR;
     fn a_killed_world_is_restarted(t) {

@@ -192,6 +192,20 @@ pub trait Runtime: Send + Sync + 'static {
     /// when it has exited already; `None` when this runtime never started
     /// one for `server_id` (or stopped following it).
     fn exited(&self, server_id: i64) -> BoxFuture<'_, Option<Exit>>;
+    /// Writes `line` to the running world's standard input (its console),
+    /// echoed in its log as `> line`. A runtime without consoles says so.
+    fn send_line<'a>(
+        &'a self,
+        server_id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        let _ = (server_id, line);
+        Box::pin(async {
+            Err(RuntimeError::Invalid(
+                "this runtime has no console for its worlds yet".into(),
+            ))
+        })
+    }
 }
 
 /// Reads a `listening NAME=ADDR` line (as `gsp world` prints them).

@@ -381,6 +381,21 @@ impl Runtime for ProcessRuntime {
         Box::pin(std::future::ready(self.logs.tail(server_id, lines)))
     }
 
+    fn send_line<'a>(
+        &'a self,
+        server_id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let child = self
+                .child(server_id)
+                .filter(Child::running)
+                .ok_or_else(|| RuntimeError::Invalid("the world is not running".into()))?;
+            self.ring(server_id).push(format!("> {line}"));
+            write_line(&child.stdin, line).await
+        })
+    }
+
     fn exited(&self, server_id: i64) -> BoxFuture<'_, Option<Exit>> {
         Box::pin(async move {
             let mut exited = self.child(server_id)?.exited;

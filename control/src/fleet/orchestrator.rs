@@ -116,6 +116,20 @@ impl Orchestrator for FleetOrchestrator {
         })
     }
 
+    fn console<'a>(
+        &'a self,
+        server_id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let node = self.node_for(server_id).await?;
+            self.client(&node)
+                .console(server_id, line)
+                .await
+                .map_err(|e| failed(&node, e))
+        })
+    }
+
     fn stop(&self, server_id: i64) -> BoxFuture<'_, Result<(), OrchestratorError>> {
         Box::pin(async move {
             let node = self.node_for(server_id).await?;

@@ -38,6 +38,7 @@ const NOTICES: &[(&str, &str)] = &[
     ),
     ("delete", "Server deleted."),
     ("backup", "Backup taken."),
+    ("console", "Sent to the console."),
     (
         "restore",
         "Backup restored. The server sleeps until the next player or a wake.",
@@ -262,6 +263,13 @@ async fn server_page(
             pre.logs data-logs {
                 @for line in &logs { (line) "\n" }
             }
+            @if server.state == ServerState::Running && server.owner_id == viewer.caller().user_id {
+                form.inline #console method="post" action={ "/servers/" (server.id) "/console" } {
+                    (csrf_field(viewer))
+                    input type="text" name="line" required maxlength="1000" placeholder="A console command (say hello)" aria-label="Console";
+                    button.secondary type="submit" { "Send" }
+                }
+            }
         }
         section.card {
             h2 { "Details" }
@@ -371,6 +379,9 @@ pub(super) struct ActForm {
     /// The backup to restore (`restore` only).
     #[serde(default)]
     backup: String,
+    /// The console line (`console` only).
+    #[serde(default)]
+    line: String,
 }
 
 /// `POST /servers/{id}/wake|hibernate|delete|backup|restore`.
@@ -388,6 +399,10 @@ pub(super) async fn act(
         "hibernate" => state.hosting.hibernate(caller, id).await.map(drop),
         "delete" => state.hosting.delete(caller, id).await.map(drop),
         "backup" => state.hosting.back_up(caller, id).await.map(drop),
+        "console" => {
+            let line = form.as_ref().map_or("", |f| f.line.as_str());
+            state.hosting.console(caller, id, line).await
+        }
         "restore" => {
             let name = form.as_ref().map_or("", |f| f.backup.as_str());
             state.hosting.restore(caller, id, name).await.map(drop)
