@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{gsp_bin, http_request, platform_admin};
-use gsp_proxy::games::{a2s, slp};
+use gsp_proxy::games::{a2s, satisfactory, slp};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -401,6 +401,79 @@ async fn an_a2s_server_is_listed_while_asleep_and_woken_by_game_traffic() {
         .unwrap();
     assert_eq!(&buf[..n], b"\x01join");
     assert_eq!(api.server(id)["state"], "running");
+    let (status, _) = api.call("DELETE", &format!("/api/servers/{id}"), &Value::Null);
+    assert_eq!(status, 204);
+}
+
+async fn satisfactory_state(addr: SocketAddr) -> satisfactory::ServerState {
+    let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    s.connect(addr).await.unwrap();
+    s.send(&satisfactory::poll(7)).await.unwrap();
+    let mut buf = vec![0u8; 1400];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.recv(&mut buf))
+        .await
+        .expect("a query answer")
+        .unwrap();
+    satisfactory::parse_state(&buf[..n]).expect("a Server State Response")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_satisfactory_server_answers_its_query_while_asleep() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_platform, _agent, api) = hosting(dir.path());
+    let template = api.template(json!({
+        "name": "satisfactory-ish", "runtime": "command",
+        "launch": "gsp standin satisfactory --listen 127.0.0.1:{port.game} --name 'Stand-in factory'",
+        "ports": [{"name": "game", "protocol": "udp"}],
+        "cpu_millis": 500, "memory_mib": 256, "price_per_hour": 1500, "idle_seconds": 600,
+        "game": {
+            "ready": {"kind": "satisfactory_query", "port": "game"},
+            "players": {"kind": "proxy"},
+            "motd": "Factory"
+        }
+    }));
+    let (id, server) = api.create(template);
+    let proxy = endpoint(&server, "game");
+
+    // Up: the server's own answer, through the proxy.
+    let up = satisfactory_state(proxy).await;
+    assert_eq!(up.cookie, 7);
+    assert_eq!(
+        (up.state, up.name.as_str()),
+        (satisfactory::GameState::Playing, "Stand-in factory")
+    );
+
+    // Hibernated: the proxy answers, and the query wakes nothing.
+    let (status, _) = api.call(
+        "POST",
+        &format!("/api/servers/{id}/hibernate"),
+        &Value::Null,
+    );
+    assert_eq!(status, 200);
+    let asleep = satisfactory_state(proxy).await;
+    assert_eq!(
+        (asleep.state, asleep.name.as_str()),
+        (
+            satisfactory::GameState::Idle,
+            "Factory (asleep: join to wake)"
+        )
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(api.server(id)["state"], "hibernated");
+
+    // Game traffic wakes it and reaches it.
+    let joiner = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    joiner.connect(proxy).await.unwrap();
+    joiner.send(b"\x00join").await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(30), joiner.recv(&mut buf))
+        .await
+        .expect("the queued datagram reached the woken server")
+        .unwrap();
+    assert_eq!(&buf[..n], b"\x00join");
+    assert_eq!(api.server(id)["state"], "running");
+    // Counted at the proxy.
+    api.wait_players(id, 1);
     let (status, _) = api.call("DELETE", &format!("/api/servers/{id}"), &Value::Null);
     assert_eq!(status, 204);
 }

@@ -6,7 +6,9 @@
 //! connected to the world's QUIC port, the queue is flushed in order, and
 //! from then on datagrams are relayed both ways. A session idle for
 //! [`SESSION_IDLE`] is closed; one whose world went away (ICMP refused on
-//! its socket) is closed and tells the gate the world sleeps.
+//! its socket) is closed and tells the gate the world sleeps. A client that
+//! only sends server-browser queries (A2S, Satisfactory's) is not counted
+//! as a player, and while the world sleeps its queries are answered here.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -55,10 +57,12 @@ impl Held {
     }
 }
 
+/// A session is counted as a client (a player keeping the world awake)
+/// from its first datagram that is not a server-browser query.
 enum Session {
-    Held(Held, ClientGuard),
+    Held(Held, Option<ClientGuard>),
     Open {
-        _counted: ClientGuard,
+        counted: Option<ClientGuard>,
         socket: Arc<UdpSocket>,
         last: Instant,
         reader: tokio::task::JoinHandle<()>,
@@ -90,6 +94,16 @@ pub enum Asleep {
         /// The server's name.
         name: String,
     },
+}
+
+/// Whether `d` is a server-browser query of the game `asleep` describes
+/// (any A2S request; a Lightweight Query message): such a client is not a
+/// player.
+pub fn is_query(asleep: &Asleep, d: &[u8]) -> bool {
+    match asleep {
+        Asleep::A2s { .. } => d.starts_with(&crate::games::a2s::HEADER),
+        Asleep::Satisfactory { .. } => crate::games::satisfactory::is_query(d),
+    }
 }
 
 /// What a sleeping listener answers to datagram `d`, if it is a query it
@@ -166,15 +180,22 @@ pub async fn serve(
                     Err(_) => continue,
                 };
                 let datagram = &buf[..n];
+                let query = options.asleep.as_ref().is_some_and(|a| is_query(a, datagram));
                 match sessions.get_mut(&from) {
-                    Some(Session::Open { socket, last, .. }) => {
+                    Some(Session::Open { socket, last, counted, .. }) => {
                         *last = Instant::now();
+                        if counted.is_none() && !query {
+                            *counted = Some(gate.enter());
+                        }
                         if socket.send(datagram).await.is_err() {
                             close(&mut sessions, from);
                             gate.slept();
                         }
                     }
-                    Some(Session::Held(held, _)) => {
+                    Some(Session::Held(held, counted)) => {
+                        if counted.is_none() && !query {
+                            *counted = Some(gate.enter());
+                        }
                         held.push(datagram);
                     }
                     None => {
@@ -192,7 +213,8 @@ pub async fn serve(
                         }
                         let mut held = Held::default();
                         held.push(datagram);
-                        sessions.insert(from, Session::Held(held, gate.enter()));
+                        let counted = (!query).then(|| gate.enter());
+                        sessions.insert(from, Session::Held(held, counted));
                         let gate = gate.clone();
                         let listener = options.listener.clone();
                         let opened_tx = opened_tx.clone();
@@ -214,7 +236,7 @@ pub async fn serve(
                             socket.clone(), public.clone(), client, gone_tx.clone(),
                         ));
                         sessions.insert(client, Session::Open {
-                            _counted: counted, socket, last: Instant::now(), reader,
+                            counted, socket, last: Instant::now(), reader,
                         });
                     }
                     Err(e) => tracing::warn!(%client, "proxy dropped a QUIC client: {e}"),
@@ -325,6 +347,11 @@ mod tests {
         assert_eq!(state.name, "Factory (asleep: join to wake)");
         assert_eq!(asleep_answer(&sf, b"\x01join", c), None);
         assert_eq!(asleep_answer(&sf, &a2s::info_request(None), c), None);
+        // Queries are told from game traffic, which counts as a player.
+        assert!(is_query(&valheim, &a2s::info_request(None)));
+        assert!(!is_query(&valheim, b"\x01join"));
+        assert!(is_query(&sf, &satisfactory::poll(1)));
+        assert!(!is_query(&sf, &a2s::info_request(None)));
     }
 
     #[test]
