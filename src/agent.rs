@@ -159,6 +159,7 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
         stop_grace: seconds("stop-grace", args.stop_grace)?,
         cpu_total_millis: args.cpu.unwrap_or(cpu),
         memory_total_mib: args.memory.unwrap_or(memory),
+        restart: gsp_agent::RestartPolicy::default(),
     };
     let agent = Agent::new(config, make_runtime(args.runtime).await?);
     let shutdown = CancellationToken::new();

@@ -7,6 +7,7 @@ mod platform;
 #[cfg(feature = "play")]
 mod play;
 mod proxy;
+mod standin;
 mod up;
 mod world;
 
@@ -44,6 +45,10 @@ enum Command {
     /// Play: the 3D client for graphical players.
     #[cfg(feature = "play")]
     Play(play::PlayArgs),
+    /// Run a tiny stand-in game server speaking one real protocol
+    /// (Minecraft, A2S, Satisfactory's query), for trying templates and
+    /// the wake proxy without the game.
+    Standin(standin::StandinArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -75,6 +80,7 @@ fn main() -> std::process::ExitCode {
         #[cfg(feature = "play")]
         Command::Play(args) => play::run(args),
         Command::Platform(args) => platform::run(args),
+        Command::Standin(args) => standin::run(args),
     };
     match result {
         Ok(code) => code,

@@ -97,6 +97,7 @@ async fn serve(args: ProxyArgs) -> anyhow::Result<()> {
             gsp_proxy::tcp::TcpOptions {
                 listener: "telnet".into(),
                 telnet: true,
+                minecraft: None,
             },
             shutdown.clone(),
         )),
@@ -105,6 +106,7 @@ async fn serve(args: ProxyArgs) -> anyhow::Result<()> {
             gate,
             gsp_proxy::udp::UdpOptions {
                 listener: "quic".into(),
+                asleep: None,
             },
             shutdown.clone(),
         )),

@@ -124,6 +124,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<()> {
         stop_grace: Duration::from_secs(30),
         cpu_total_millis: cpu,
         memory_total_mib: memory,
+        restart: gsp_agent::RestartPolicy::default(),
     };
     let agent = Agent::new(config, make_runtime(RuntimeKind::Process).await?);
     let agents_stop = CancellationToken::new();

@@ -7,6 +7,7 @@
 //! | `POST /v1/servers/{id}/stop` | [`AgentClient::stop`] |
 //! | `DELETE /v1/servers/{id}` | [`AgentClient::remove`] |
 //! | `GET /v1/servers/{id}/logs?lines=N` | [`AgentClient::logs`] |
+//! | `POST /v1/servers/{id}/console` ([`ConsoleLine`]) | [`AgentClient::console`] |
 //! | `GET /v1/servers/{id}/stats` ([`Stats`]) | [`AgentClient::stats`] |
 //! | `POST /v1/servers/{id}/backup` | [`AgentClient::backup`] |
 //! | `PUT /v1/servers/{id}/data` | [`AgentClient::restore`] |
@@ -16,7 +17,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 
 use crate::http::error_text;
-use crate::wire::{StartRequest, Started, Stats};
+use crate::wire::{ConsoleLine, StartRequest, Started, Stats};
 
 /// Starting a world may take its boot time.
 pub const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -58,6 +59,7 @@ pub enum AgentCallError {
 enum Body<'a> {
     None,
     Json(&'a StartRequest),
+    Line(&'a ConsoleLine),
     Bytes(Vec<u8>),
 }
 
@@ -101,6 +103,7 @@ impl AgentClient {
         match body {
             Body::None => {}
             Body::Json(spec) => request = request.json(spec),
+            Body::Line(line) => request = request.json(line),
             Body::Bytes(bytes) => request = request.body(bytes),
         }
         let response = request.send().await.map_err(AgentCallError::Unreachable)?;
@@ -153,6 +156,15 @@ impl AgentClient {
             .json()
             .await
             .map_err(AgentCallError::BadAnswer)
+    }
+
+    /// Writes `line` to server `id`'s console.
+    pub async fn console(&self, id: i64, line: &str) -> Result<(), AgentCallError> {
+        let path = format!("/v1/servers/{id}/console");
+        let body = ConsoleLine { line: line.into() };
+        self.call(Method::POST, &path, Body::Line(&body), READ_TIMEOUT)
+            .await?;
+        Ok(())
     }
 
     /// Server `id`'s stats now.

@@ -10,7 +10,7 @@
 //! same types, the compiler holds the contract between them.
 //!
 //! ```text
-//!  agent, proxy ──register, heartbeat, wake (node token)──▶ platform
+//!  agent, proxy ──register, heartbeat, wake, exited (node token)──▶ platform
 //!  platform ──start, stop, logs, stats, backup (callback token)──▶ agent
 //! ```
 //!
@@ -19,6 +19,8 @@
 //! - [`wire`]: the JSON bodies ([`Registration`], [`Heartbeat`],
 //!   [`StartRequest`], [`Stats`], ...) and [`NODE_TOKEN_PREFIX`].
 //! - [`port`]: [`Port`], a public port a game listens on.
+//! - [`game`]: [`Game`], how a template's game is known ready, counted
+//!   and stopped.
 //! - [`agent_client`]: [`AgentClient`], platform → agent, with
 //!   [`AgentCallError`].
 //! - [`platform_client`]: [`PlatformClient`], agent or proxy → platform,
@@ -30,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod agent_client;
+pub mod game;
 pub mod http;
 pub mod platform_client;
 pub mod port;
@@ -37,11 +40,12 @@ pub mod secret;
 pub mod wire;
 
 pub use agent_client::{AgentCallError, AgentClient};
+pub use game::{Game, Players, Ready, Stop};
 pub use http::{error_text, http_client};
 pub use platform_client::{PlatformCallError, PlatformClient};
 pub use port::{Port, PortError};
 pub use secret::same_secret;
 pub use wire::{
-    Assignment, Heartbeat, Registered, Registration, ServerReport, StartRequest, Started, Stats,
-    NODE_TOKEN_PREFIX,
+    Assignment, ConsoleLine, ExitOutcome, Exited, Heartbeat, Registered, Registration,
+    ServerReport, StartRequest, Started, Stats, NODE_TOKEN_PREFIX,
 };

@@ -6,13 +6,14 @@
 //! | `POST /nodes/v1/register` ([`Registration`] → [`Registered`]) | [`PlatformClient::register`] |
 //! | `POST /nodes/v1/heartbeat` ([`Heartbeat`]) | [`PlatformClient::heartbeat`] |
 //! | `POST /nodes/v1/servers/{id}/wake` | [`PlatformClient::wake`] |
+//! | `POST /nodes/v1/servers/{id}/exited` ([`Exited`]) | [`PlatformClient::exited`] |
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
 use crate::http::error_text;
-use crate::wire::{Heartbeat, Registered, Registration};
+use crate::wire::{Exited, Heartbeat, Registered, Registration};
 
 /// Registrations and heartbeats that take longer than this failed.
 pub const PLATFORM_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,5 +130,14 @@ impl PlatformClient {
     pub async fn wake(&self, id: i64) -> Result<(), PlatformCallError> {
         let path = format!("/nodes/v1/servers/{id}/wake");
         self.post(&path, None::<&()>, None).await.map(|_| ())
+    }
+
+    /// Tells the platform that server `id`'s world exited on its own, and
+    /// what the agent does about it.
+    pub async fn exited(&self, id: i64, exited: &Exited) -> Result<(), PlatformCallError> {
+        let path = format!("/nodes/v1/servers/{id}/exited");
+        self.post_json::<serde_json::Value>(&path, exited)
+            .await
+            .map(|_| ())
     }
 }

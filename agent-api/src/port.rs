@@ -13,6 +13,11 @@ pub struct Port {
     /// "tcp" or "udp".
     #[schema(example = "tcp")]
     pub protocol: String,
+    /// The port the game listens on inside its container, or the child
+    /// process's fixed port (`{port.NAME}`); none: the node picks one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 25565)]
+    pub port: Option<u16>,
 }
 
 /// Why a [`Port`] cannot be used.
@@ -29,6 +34,7 @@ impl Port {
         Port {
             name: name.into(),
             protocol: protocol.into(),
+            port: None,
         }
     }
 

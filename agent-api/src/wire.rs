@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::Port;
+use crate::{Game, Port};
 
 /// The prefix of node tokens.
 pub const NODE_TOKEN_PREFIX: &str = "gsp_nt_";
@@ -83,6 +83,38 @@ pub struct ServerReport {
     pub endpoints: BTreeMap<String, SocketAddr>,
 }
 
+/// Agent → platform: a server's world exited without being asked to
+/// (`POST /nodes/v1/servers/{id}/exited`), and what the agent does about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exited {
+    /// When it exited, Unix ms (the node's clock).
+    pub at_ms: i64,
+    /// How it ended, for people: `exit code 1`, `killed by signal 9`.
+    pub status: String,
+    /// What the agent does next.
+    pub outcome: ExitOutcome,
+    /// The last lines of its output, oldest first.
+    pub last_lines: Vec<String>,
+}
+
+/// What an agent does about a world that exited on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ExitOutcome {
+    /// It failed and is started again after `after_ms` (restart `attempt`
+    /// of the restart policy's window).
+    Restarting {
+        /// Which restart this is, from 1.
+        attempt: u32,
+        /// The back-off before it, ms.
+        after_ms: u64,
+    },
+    /// It failed too often: the agent gave up, the server is crashed.
+    Crashed,
+    /// It exited cleanly (code 0) on its own: it stays stopped.
+    Stopped,
+}
+
 /// Platform → agent: start (or wake) a server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartRequest {
@@ -96,6 +128,38 @@ pub struct StartRequest {
     pub cpu_millis: i64,
     /// Memory, MiB.
     pub memory_mib: i64,
+    /// How the game is known ready, counted and stopped (a GSP world when
+    /// absent).
+    #[serde(default)]
+    pub game: Game,
+}
+
+/// A line for a server's console (its standard input).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsoleLine {
+    /// The line, without its newline.
+    #[schema(example = "say hello")]
+    pub line: String,
+}
+
+impl ConsoleLine {
+    /// The longest line, bytes.
+    pub const MAX: usize = 1000;
+
+    /// Whether `line` is one: 1 to [`ConsoleLine::MAX`] bytes of printable
+    /// text (no newline that would make it two commands).
+    pub fn check(line: &str) -> Result<(), String> {
+        if line.trim().is_empty()
+            || line.len() > ConsoleLine::MAX
+            || line.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "a console line is 1 to {} bytes of printable text",
+                ConsoleLine::MAX
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Agent → platform: where a started server's proxy listens.

@@ -9,6 +9,13 @@
 //! the runtime reports the world ready; stopping marks it asleep, so the
 //! next client asks the platform for a wake ([`PlatformWake`]).
 //!
+//! A world that exits on its own is noticed the moment it does (the
+//! runtime's [`Runtime::exited`]) by the slot's supervisor (`supervise`):
+//! logged at warn with its exit status, reported to the platform
+//! ([`PlatformClient::exited`]) and, when it failed, restarted per the
+//! [`RestartPolicy`] (held clients wait for the restart); a world that
+//! failed too often is left crashed, and its proxy tells players so.
+//!
 //! [`Agent::run`] registers with the platform, then every
 //! `heartbeat` reports each server's players (read from the world's
 //! `/status`), proxy clients and idle time. The platform decides
@@ -18,18 +25,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use gsp_agent_api::{
-    Assignment, Heartbeat, PlatformCallError, PlatformClient, Registered, Registration,
-    ServerReport, StartRequest, Stats,
+    Assignment, Game, Heartbeat, PlatformCallError, PlatformClient, Players, Ready, Registered,
+    Registration, ServerReport, StartRequest, Stats,
 };
 use gsp_proxy::{Phase, PlatformWake, WakeGate};
 use tokio_util::sync::CancellationToken;
 
 use crate::archive::{self, ArchiveError};
+use crate::restart::{RestartPolicy, Restarts};
 use crate::runtime::{Launch, Runtime, RuntimeError};
+
+mod supervise;
 
 /// Public ports for one listener name: `count` ports from `first` on
 /// `ip`; `first == 0` means any free port, each time.
@@ -91,6 +101,8 @@ pub struct AgentConfig {
     pub cpu_total_millis: i64,
     /// Memory offered to servers, MiB.
     pub memory_total_mib: i64,
+    /// How worlds that fail are restarted.
+    pub restart: RestartPolicy,
 }
 
 /// Why an agent operation failed (the API maps these to statuses).
@@ -127,10 +139,48 @@ struct Slot {
     /// Since when it has had neither players nor clients (None: busy, or
     /// asleep).
     idle_since: Mutex<Option<Instant>>,
+    /// Whether the platform wants the world running, and which start
+    /// that was (a supervisor watches one start's world).
+    run: Mutex<Run>,
+    /// Its world's failures, under the restart policy.
+    restarts: Mutex<Restarts>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Run {
+    wanted: bool,
+    generation: u64,
+}
+
+impl Slot {
+    /// Whether start `generation` is still the one wanted running.
+    fn wants(&self, generation: u64) -> bool {
+        let run = lock(&self.run);
+        run.wanted && run.generation == generation
+    }
+
+    /// A new start is wanted: its generation.
+    fn want(&self) -> u64 {
+        let mut run = lock(&self.run);
+        run.wanted = true;
+        run.generation += 1;
+        run.generation
+    }
+
+    /// The world is not wanted running any more (a stop), or start
+    /// `generation` ended (`Some`: only if it is still the current one).
+    fn unwant(&self, generation: Option<u64>) {
+        let mut run = lock(&self.run);
+        if generation.is_none_or(|g| g == run.generation) {
+            run.wanted = false;
+        }
+    }
 }
 
 /// The agent.
 pub struct Agent {
+    /// Itself, for the supervisors it spawns.
+    me: Weak<Agent>,
     config: AgentConfig,
     runtime: Arc<dyn Runtime>,
     http: reqwest::Client,
@@ -156,7 +206,8 @@ impl Agent {
     pub fn new(config: AgentConfig, runtime: Arc<dyn Runtime>) -> Arc<Agent> {
         let http = gsp_agent_api::http_client();
         let platform = PlatformClient::new(http.clone(), &config.platform, &config.token);
-        Arc::new(Agent {
+        Arc::new_cyclic(|me| Agent {
+            me: me.clone(),
             config,
             runtime,
             http,
@@ -235,6 +286,7 @@ impl Agent {
                         gate.clone(),
                         gsp_proxy::udp::UdpOptions {
                             listener: port.name.clone(),
+                            asleep: asleep_answers(&spec.game, &port.name, id),
                         },
                         proxies.clone(),
                     ));
@@ -249,6 +301,7 @@ impl Agent {
                         gsp_proxy::tcp::TcpOptions {
                             listener: port.name.clone(),
                             telnet: port.name == "telnet",
+                            minecraft: minecraft_motd(&spec.game, &port.name, id),
                         },
                         proxies.clone(),
                     ));
@@ -266,6 +319,8 @@ impl Agent {
             op: tokio::sync::Mutex::new(()),
             players: AtomicU32::new(0),
             idle_since: Mutex::new(None),
+            run: Mutex::new(Run::default()),
+            restarts: Mutex::new(Restarts::new(self.config.restart)),
         });
         let mut slots = lock(&self.slots);
         // Two first starts at once: the first one in wins, the other's
@@ -349,7 +404,10 @@ impl Agent {
             memory_mib: spec.memory_mib,
             data_dir: dir.join("data"),
             log_file: dir.join("world.log"),
-            env: vec![("GSP_WORLD_NAME".into(), format!("server-{id}"))],
+            env: std::iter::once(("GSP_WORLD_NAME".to_owned(), format!("server-{id}")))
+                .chain(spec.game.env.clone())
+                .collect(),
+            game: spec.game.clone(),
         }
     }
 
@@ -362,11 +420,19 @@ impl Agent {
     ) -> Result<BTreeMap<String, SocketAddr>, AgentError> {
         let slot = self.ensure_slot(id, spec, None).await?;
         let _op = slot.op.lock().await;
+        if slot.gate.crash().is_some() {
+            // Its owner starts a crashed server again: a fresh count.
+            lock(&slot.restarts).reset();
+        }
         let launch = self.launch(id, &lock(&slot.spec).clone());
         let started = self.runtime.start(&launch).await?;
         slot.players.store(0, Ordering::Relaxed);
         *lock(&slot.idle_since) = Some(Instant::now());
+        let generation = slot.want();
         slot.gate.woke(started.listeners);
+        if let Some(me) = self.me.upgrade() {
+            tokio::spawn(me.supervise(id, slot.clone(), generation));
+        }
         Ok(slot.endpoints.clone())
     }
 
@@ -374,7 +440,8 @@ impl Agent {
     pub async fn stop(&self, id: i64) -> Result<(), AgentError> {
         let slot = self.slot(id)?;
         let _op = slot.op.lock().await;
-        slot.gate.slept();
+        slot.unwant(None);
+        slot.gate.stopped();
         self.runtime.stop(id, self.config.stop_grace).await?;
         *lock(&slot.idle_since) = None;
         Ok(())
@@ -385,8 +452,9 @@ impl Agent {
         let slot = lock(&self.slots).remove(&id);
         if let Some(slot) = &slot {
             let _op = slot.op.lock().await;
+            slot.unwant(None);
             slot.proxies.cancel();
-            slot.gate.slept();
+            slot.gate.stopped();
         }
         self.runtime.remove(id, self.config.stop_grace).await?;
         let dir = self.server_dir(id);
@@ -420,6 +488,14 @@ impl Agent {
                 ArchiveError::BadArchive(_) => AgentError::Invalid(e.to_string()),
                 e => AgentError::Archive(e),
             })
+    }
+
+    /// Writes `line` to server `id`'s console (its standard input): one
+    /// line of printable text (see [`gsp_agent_api::ConsoleLine::check`]).
+    pub async fn console(&self, id: i64, line: &str) -> Result<(), AgentError> {
+        self.slot(id)?;
+        gsp_agent_api::ConsoleLine::check(line).map_err(AgentError::Invalid)?;
+        Ok(self.runtime.send_line(id, line).await?)
     }
 
     /// The last `lines` lines of server `id`'s world output.
@@ -480,10 +556,27 @@ impl Agent {
             let Some(up) = slot.gate.awake() else {
                 continue;
             };
-            if let Some(http) = up.get(crate::runtime::HTTP_LISTENER) {
-                if let Some(players) = self.players_of(*http).await {
-                    slot.players.store(players, Ordering::Relaxed);
-                }
+            let counting = lock(&slot.spec).game.players.clone();
+            let players = match &counting {
+                Players::GspStatus => match up.get(crate::runtime::HTTP_LISTENER) {
+                    Some(http) => self.players_of(*http).await,
+                    None => None,
+                },
+                Players::MinecraftSlp { port } => match up.get(port) {
+                    Some(addr) => crate::probe::minecraft(*addr).await.ok().map(|p| p.online),
+                    None => None,
+                },
+                Players::A2s { port } => match up.get(port) {
+                    Some(addr) => crate::probe::a2s(*addr)
+                        .await
+                        .ok()
+                        .map(|i| u32::from(i.players)),
+                    None => None,
+                },
+                Players::Proxy => Some(slot.gate.clients() as u32),
+            };
+            if let Some(players) = players {
+                slot.players.store(players, Ordering::Relaxed);
             }
             let busy = slot.players.load(Ordering::Relaxed) > 0 || slot.gate.clients() > 0;
             let mut idle = lock(&slot.idle_since);
@@ -608,13 +701,37 @@ impl Agent {
         let stops = slots.iter().map(|(id, slot)| async move {
             slot.proxies.cancel();
             let _op = slot.op.lock().await;
-            slot.gate.slept();
+            slot.unwant(None);
+            slot.gate.stopped();
             if let Err(e) = self.runtime.stop(*id, self.config.stop_grace).await {
                 tracing::error!(server = id, "stopping the world failed: {e}");
             }
         });
         futures_util::future::join_all(stops).await;
     }
+}
+
+/// The MOTD a sleeping Minecraft server's proxy shows on listener
+/// `name`, when the game speaks Minecraft there.
+fn minecraft_motd(game: &Game, name: &str, id: i64) -> Option<String> {
+    let speaks = matches!(&game.ready, Ready::MinecraftSlp { port } if port == name)
+        || matches!(&game.players, Players::MinecraftSlp { port } if port == name);
+    speaks.then(|| game.motd.clone().unwrap_or_else(|| format!("Server {id}")))
+}
+
+/// The queries a sleeping game's proxy answers on UDP listener `name`.
+fn asleep_answers(game: &Game, name: &str, id: i64) -> Option<gsp_proxy::udp::Asleep> {
+    let title = || game.motd.clone().unwrap_or_else(|| format!("Server {id}"));
+    let a2s = matches!(&game.ready, Ready::A2s { port } if port == name)
+        || matches!(&game.players, Players::A2s { port } if port == name);
+    if a2s {
+        return Some(gsp_proxy::udp::Asleep::A2s {
+            name: title(),
+            max_players: 0,
+        });
+    }
+    matches!(&game.ready, Ready::SatisfactoryQuery { port } if port == name)
+        .then(|| gsp_proxy::udp::Asleep::Satisfactory { name: title() })
 }
 
 /// A random token for the platform to show this agent (48 hex digits).

@@ -64,6 +64,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/servers/{id}", put(start).delete(remove))
         .route("/v1/servers/{id}/stop", post(stop))
         .route("/v1/servers/{id}/logs", get(logs))
+        .route("/v1/servers/{id}/console", post(console))
         .route("/v1/servers/{id}/stats", get(stats))
         .route("/v1/servers/{id}/backup", post(backup))
         .route(
@@ -101,6 +102,15 @@ async fn start(
 ) -> Result<Json<Started>, AgentError> {
     let endpoints = agent.start(id, &spec).await?;
     Ok(Json(Started { endpoints }))
+}
+
+async fn console(
+    State(agent): State<Arc<Agent>>,
+    Path(id): Path<i64>,
+    Json(line): Json<gsp_agent_api::ConsoleLine>,
+) -> Result<StatusCode, AgentError> {
+    agent.console(id, &line.line).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn stop(

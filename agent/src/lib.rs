@@ -25,6 +25,10 @@
 //!   slots and proxies, registration and heartbeats; [`AgentConfig`],
 //!   [`PortRange`], [`AgentError`].
 //! - [`http`]: the agent's HTTP API, which only the platform calls.
+//! - [`probe`]: asking a running game about itself (TCP accept, Minecraft
+//!   status, A2S_INFO, Satisfactory query), for readiness and players.
+//! - [`restart`]: the restart policy for worlds that fail, without I/O
+//!   ([`restart::Restarts`]); the agent's supervisors apply it.
 //! - [`runtime`]: how a world runs: the [`runtime::Runtime`] trait,
 //!   [`runtime::process`] and [`runtime::docker`].
 //! - [`archive`]: backup archives of a world's data directory (snapshot
@@ -35,7 +39,10 @@
 pub mod agent;
 pub mod archive;
 pub mod http;
+pub mod probe;
+pub mod restart;
 pub mod runtime;
 
 pub use agent::{callback_token, Agent, AgentConfig, AgentError, PortRange};
 pub use archive::ArchiveError;
+pub use restart::RestartPolicy;

@@ -81,6 +81,7 @@ fn launch(server_id: i64, image: &str, dir: &std::path::Path) -> Launch {
         data_dir: dir.join("data"),
         log_file: dir.join("logs/world.log"),
         env: vec![("GSP_WORLD_NAME".into(), "docker-test".into())],
+        game: Default::default(),
     }
 }
 

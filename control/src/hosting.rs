@@ -23,6 +23,7 @@
 //! | [`wake_for_client`](Hosting::wake_for_client) | running (`proxy`) | the hold | start |
 //! | [`hibernate_idle`](Hosting::hibernate_idle) | hibernated (`idle`) | | stop, in the background |
 //! | [`record_stopped`](Hosting::record_stopped) | hibernated | | (it stopped already) |
+//! | [`record_exit`](Hosting::record_exit) | crashed (`crashed: …`) or hibernated (`exited: …`) at the exit, or still running while its node restarts it | nothing more | (it exited already) |
 //! | [`bill_running`](Hosting::bill_running) | hibernated (`billing`) at the unpaid hour | every hour due | stop |
 //! | [`restore`](Hosting::restore) | hibernated, if it ran | | stop, then the backup's data |
 
@@ -37,7 +38,8 @@ pub use crate::billing::Settled;
 use crate::billing::{BillError, Biller};
 use crate::ledger::{Account, Ledger, LedgerError, Millis};
 use crate::servers::orchestrator::{Orchestrator, OrchestratorError, Stats};
-use crate::servers::{Server, ServerError, ServerState, Servers, Template};
+use crate::servers::{LastExit, Server, ServerError, ServerState, Servers, Template};
+use gsp_agent_api::{ExitOutcome, Exited};
 
 /// What a hibernation for idleness records as its cause.
 pub const IDLE: &str = "idle";
@@ -51,6 +53,12 @@ pub const NODE_RESTARTED: &str = "node restarted";
 /// What the billing pass and a hibernation for want of credit record as
 /// their cause.
 pub const BILLING: &str = "billing";
+
+/// The most output lines an exit keeps.
+pub const EXIT_LINES: usize = 30;
+
+/// The most characters an exit keeps of each line.
+pub const EXIT_LINE_CHARS: usize = 500;
 
 /// How often the billing loop looks for hours that started.
 pub const BILLING_INTERVAL: Duration = Duration::from_secs(15);
@@ -76,6 +84,12 @@ pub enum HostingError {
     /// No orchestrator is set up: servers cannot start or stop.
     #[error("no node agent is connected")]
     NoOrchestrator,
+    /// Only a server's owner may do this.
+    #[error("only the server's owner can use its console")]
+    OwnerOnly,
+    /// The server crashed: players do not wake it, its owner starts it.
+    #[error("the server has crashed ({0}); its owner can start it again")]
+    Crashed(String),
     /// No backup store is set up.
     #[error("no backup store is configured")]
     NoBackupStore,
@@ -261,7 +275,7 @@ impl Hosting {
                     .hold_then_start(orchestrator.as_ref(), moved, &template, &caller.who())
                     .await;
             }
-            ServerState::Hibernated => orchestrator.stop(moved.id).await?,
+            ServerState::Hibernated | ServerState::Crashed => orchestrator.stop(moved.id).await?,
             ServerState::Deleted => orchestrator.remove(moved.id).await?,
         }
         Ok(moved)
@@ -302,6 +316,12 @@ impl Hosting {
                 Ok(server)
             }
             None => {
+                if let Some(server) = self.servers.get_any(id).await? {
+                    if server.state == ServerState::Crashed {
+                        let status = server.last_exit.map(|e| e.status).unwrap_or_default();
+                        return Err(HostingError::Crashed(status));
+                    }
+                }
                 let moved = self
                     .servers
                     .transition(id, ServerState::Running, now_ms(), PROXY)
@@ -357,6 +377,75 @@ impl Hosting {
             }
         }
         Ok(stopped)
+    }
+
+    /// Server `id`'s world exited on its own, as its node reports it (see
+    /// [`Exited`]): the exit is kept for its page, and the state follows
+    /// the node. A world its node gave up on is recorded
+    /// [`ServerState::Crashed`], one that exited cleanly
+    /// [`ServerState::Hibernated`]; both **at the moment it exited**
+    /// (never before the last recorded change, nor in the future), so no
+    /// hour that starts after the exit is charged. A world being restarted
+    /// stays running. A server not recorded running is left as it is.
+    /// Returns the server's state after.
+    pub async fn record_exit(&self, id: i64, exited: &Exited) -> Result<ServerState, HostingError> {
+        let server = self
+            .servers
+            .get_any(id)
+            .await?
+            .ok_or(HostingError::NotFound)?;
+        let (outcome, to, cause) = match exited.outcome {
+            ExitOutcome::Restarting { .. } => ("restarting", None, String::new()),
+            ExitOutcome::Crashed => (
+                "crashed",
+                Some(ServerState::Crashed),
+                format!("crashed: {}", exited.status),
+            ),
+            ExitOutcome::Stopped => (
+                "stopped",
+                Some(ServerState::Hibernated),
+                format!("exited: {}", exited.status),
+            ),
+        };
+        let last_lines: Vec<String> = exited
+            .last_lines
+            .iter()
+            .rev()
+            .take(EXIT_LINES)
+            .rev()
+            .map(|l| l.chars().take(EXIT_LINE_CHARS).collect())
+            .collect();
+        let status: String = exited.status.chars().take(EXIT_LINE_CHARS).collect();
+        let now = now_ms();
+        let at = exited
+            .at_ms
+            .min(now)
+            .max(self.servers.last_change(id).await?);
+        self.servers
+            .record_exit(
+                id,
+                &LastExit {
+                    at_ms: at,
+                    status,
+                    outcome: outcome.into(),
+                    last_lines,
+                },
+            )
+            .await?;
+        let Some(to) = to else {
+            return Ok(server.state);
+        };
+        if server.state != ServerState::Running {
+            return Ok(server.state);
+        }
+        match self.servers.transition(id, to, at, &cause).await {
+            Ok(_) => Ok(to),
+            Err(ServerError::WrongState(now)) => {
+                tracing::debug!(server = id, state = now, "an exit after the server moved");
+                Ok(server.state)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Posts every hour of `server` due by `now_ms` (those posted before are
@@ -452,6 +541,21 @@ impl Hosting {
     ) -> Result<Vec<String>, HostingError> {
         let server = self.visible(caller, id).await?;
         Ok(self.orchestrator()?.logs(server.id, lines).await?)
+    }
+
+    /// Writes `line` to the console of `caller`'s own running server (an
+    /// admin who is not its owner is refused), echoed in its log.
+    pub async fn console(&self, caller: Caller, id: i64, line: &str) -> Result<(), HostingError> {
+        let server = self.visible(caller, id).await?;
+        if server.owner_id != caller.user_id {
+            return Err(HostingError::OwnerOnly);
+        }
+        gsp_agent_api::ConsoleLine::check(line).map_err(ServerError::Invalid)?;
+        if server.state != ServerState::Running {
+            return Err(ServerError::WrongState(server.state.as_str()).into());
+        }
+        tracing::info!(server = id, who = %caller.who(), "console line sent");
+        Ok(self.orchestrator()?.console(server.id, line).await?)
     }
 
     /// The current stats of a server `caller` may see.

@@ -66,6 +66,13 @@ impl Orchestrator for Recorder {
             Ok(vec![format!("server {id} says hello")])
         })
     }
+    fn console<'a>(
+        &'a self,
+        id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move { self.note(format!("console {id} {line}")) })
+    }
     fn stats(&self, id: i64) -> BoxFuture<'_, Result<Stats, OrchestratorError>> {
         Box::pin(async move {
             self.note(format!("stats {id}"))?;
@@ -124,5 +131,6 @@ pub fn command_template(name: &str) -> NewTemplate {
         price_per_hour: PRICE_PER_HOUR,
         idle_minutes: 15,
         idle_seconds: None,
+        game: Default::default(),
     }
 }

@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use gsp_control::auth::{Caller, Role, Users};
+use gsp_agent_api::{ExitOutcome, Exited};
+use gsp_control::auth::{now_ms, Caller, Role, Users};
 use gsp_control::backup::{BackupError, BackupStore};
 use gsp_control::billing::HOUR_MS;
 use gsp_control::hosting::{Hosting, HostingError, Settled, IDLE, NODE_RESTARTED, PROXY};
@@ -499,5 +500,120 @@ gsp_store::both_backends! {
             .unwrap()
             .is_empty());
         assert_eq!(w.balance().await, Millis(2 * PRICE));
+    }
+}
+
+fn exit(at_ms: i64, status: &str, outcome: ExitOutcome) -> Exited {
+    Exited {
+        at_ms,
+        status: status.into(),
+        outcome,
+        last_lines: vec!["loading the map".into(), "panic: no spawn point".into()],
+    }
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn a_crash_is_recorded_when_it_happened_and_stops_billing(t) {
+        let w = World::new(&t, 10 * PRICE).await;
+        let id = w.town().await;
+        assert_eq!(w.balance().await, Millis(9 * PRICE));
+
+        // Restarts keep it running (and billed); the exit is kept for its page.
+        let restarting = ExitOutcome::Restarting { attempt: 1, after_ms: 1000 };
+        let state = w
+            .hosting
+            .record_exit(id, &exit(now_ms(), "signal: 9 (SIGKILL)", restarting))
+            .await
+            .unwrap();
+        assert_eq!(state, ServerState::Running);
+        let server = w.hosting.visible(w.owner, id).await.unwrap();
+        let last = server.last_exit.unwrap();
+        assert_eq!((last.status.as_str(), last.outcome.as_str()), ("signal: 9 (SIGKILL)", "restarting"));
+        assert_eq!(last.last_lines, ["loading the map", "panic: no spawn point"]);
+
+        // The node gave up: crashed at the moment of the exit (an exit
+        // reported from the future is taken as now).
+        let before = now_ms();
+        let state = w
+            .hosting
+            .record_exit(id, &exit(before + 3_600_000, "exit status: 101", ExitOutcome::Crashed))
+            .await
+            .unwrap();
+        assert_eq!(state, ServerState::Crashed);
+        let history = w.servers.history(id).await.unwrap();
+        let (state, at, cause) = history.last().unwrap();
+        assert_eq!((*state, cause.as_str()), (ServerState::Crashed, "crashed: exit status: 101"));
+        assert!((before..=now_ms()).contains(at), "{at} is the report's time, clamped to now");
+
+        // Hours later, nothing more is charged: the crash ended the billing.
+        assert_eq!(w.hosting.bill_running(at + 5 * HOUR_MS).await.unwrap(), 0);
+        assert_eq!(w.balance().await, Millis(9 * PRICE));
+        assert!(!w.agent.calls().iter().any(|c| c.starts_with("stop")), "it stopped already");
+
+        // Players do not wake it; a second report changes nothing.
+        let refused = w.hosting.wake_for_client(id).await;
+        assert!(
+            matches!(&refused, Err(HostingError::Crashed(s)) if s == "exit status: 101"),
+            "{refused:?}"
+        );
+        let again = w
+            .hosting
+            .record_exit(id, &exit(now_ms(), "exit status: 101", ExitOutcome::Crashed))
+            .await
+            .unwrap();
+        assert_eq!(again, ServerState::Crashed);
+        assert_eq!(w.servers.history(id).await.unwrap().len(), 2);
+
+        // Its owner starts it again (inside the paid hour: free).
+        let woke = w.hosting.wake(w.owner, id).await.unwrap();
+        assert_eq!(woke.state, ServerState::Running);
+        assert_eq!(w.balance().await, Millis(9 * PRICE));
+        let audit = w.ledger.audit().await.unwrap();
+        assert!(audit.unbalanced.is_empty() && audit.cache_mismatches.is_empty());
+    }
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn a_world_that_exits_cleanly_on_its_own_is_hibernated(t) {
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w.town().await;
+        let state = w
+            .hosting
+            .record_exit(id, &exit(now_ms(), "exit status: 0", ExitOutcome::Stopped))
+            .await
+            .unwrap();
+        assert_eq!(state, ServerState::Hibernated);
+        assert_eq!(
+            w.causes(id).await.last().unwrap(),
+            &(ServerState::Hibernated, "exited: exit status: 0".to_string())
+        );
+        // Asleep, a player wakes it as usual.
+        assert_eq!(w.hosting.wake_for_client(id).await.unwrap().state, ServerState::Running);
+        // An unknown server is not found.
+        let unknown = w.hosting.record_exit(999, &exit(0, "x", ExitOutcome::Crashed)).await;
+        assert!(matches!(unknown, Err(HostingError::NotFound)), "{unknown:?}");
+    }
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn only_the_owner_uses_the_console_of_a_running_server(t) {
+        let w = World::new(&t, 2 * PRICE).await;
+        let id = w.town().await;
+        w.hosting.console(w.owner, id, "say hi").await.unwrap();
+        assert!(w.agent.calls().contains(&format!("console {id} say hi")));
+        let users = Users::new(t.db().clone());
+        let eve = users.create("eve@x.com", Some("correct horse"), Role::Customer).await.unwrap();
+        let eve = Caller { user_id: eve.id, role: Role::Customer };
+        assert!(matches!(w.hosting.console(eve, id, "op eve").await, Err(HostingError::NotFound)));
+        let root = users.create("root@x.com", Some("correct horse"), Role::Admin).await.unwrap();
+        let root = Caller { user_id: root.id, role: Role::Admin };
+        assert!(matches!(w.hosting.console(root, id, "op root").await, Err(HostingError::OwnerOnly)));
+        w.hosting.hibernate(w.owner, id).await.unwrap();
+        let asleep = w.hosting.console(w.owner, id, "say hi").await;
+        assert!(matches!(asleep, Err(HostingError::Server(ServerError::WrongState(_)))), "{asleep:?}");
+        assert_eq!(w.agent.calls().iter().filter(|c| c.starts_with("console")).count(), 1);
     }
 }

@@ -16,6 +16,7 @@ fn world_template() -> NewTemplate {
         price_per_hour: 1500,
         idle_minutes: 15,
         idle_seconds: None,
+        game: Default::default(),
     }
 }
 
@@ -47,6 +48,7 @@ async fn templates_servers_and_owners(t: TestDb) {
             ports: vec![Port {
                 name: "p".into(),
                 protocol: "sctp".into(),
+                port: None,
             }],
             ..world_template()
         },

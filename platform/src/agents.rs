@@ -17,6 +17,7 @@
 //! | `POST /nodes/v1/register` ([`Registration`]) | records where the agent listens; answers with the servers placed on it |
 //! | `POST /nodes/v1/heartbeat` ([`Heartbeat`]) | records the node alive and its servers' reports; hibernates idle ones |
 //! | `POST /nodes/v1/servers/{id}/wake` | a wake proxy's first client: bill the wake, start the world |
+//! | `POST /nodes/v1/servers/{id}/exited` ([`Exited`]) | a world exited on its own: record it crashed, stopped, or restarting (billing stops at the exit) |
 
 use std::collections::HashMap;
 
@@ -26,7 +27,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
-use gsp_agent_api::{Heartbeat, Registered, Registration, ServerReport};
+use gsp_agent_api::{Exited, Heartbeat, Registered, Registration, ServerReport};
 use serde::Serialize;
 
 use crate::api::{ApiError, AppState};
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/nodes/v1/register", post(register))
         .route("/nodes/v1/heartbeat", post(heartbeat))
         .route("/nodes/v1/servers/{id}/wake", post(wake))
+        .route("/nodes/v1/servers/{id}/exited", post(exited))
         .with_state(state)
 }
 
@@ -182,6 +184,35 @@ async fn wake(
     Ok(Json(Woken {
         state: ServerState::Running,
     }))
+}
+
+/// What an exit report answers.
+#[derive(Debug, Serialize)]
+struct Recorded {
+    /// The server's state now.
+    state: ServerState,
+}
+
+async fn exited(
+    State(state): State<AppState>,
+    NodeCaller { node, fleet }: NodeCaller,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    body: Result<Json<Exited>, JsonRejection>,
+) -> Result<Json<Recorded>, ApiError> {
+    let Json(exited) = body?;
+    if !fleet.servers_on(node.id).await?.contains(&id) {
+        return Err(ApiError::NotFound("no such server on this node".into()));
+    }
+    let now = state.hosting.record_exit(id, &exited).await?;
+    tracing::warn!(
+        server = id,
+        node = %node.name,
+        status = %exited.status,
+        outcome = ?exited.outcome,
+        state = now.as_str(),
+        "a world exited on its own"
+    );
+    Ok(Json(Recorded { state: now }))
 }
 
 #[cfg(test)]

@@ -126,6 +126,7 @@ pub async fn ensure_template(state: &AppState, launch: &str) -> Result<Template,
             price_per_hour: 0,
             idle_minutes: 15,
             idle_seconds: None,
+            game: Default::default(),
         })
         .await
         .map_err(platform("creating the local template"))

@@ -142,6 +142,11 @@ async fn setup_with(
         stop_grace: Duration::from_secs(5),
         cpu_total_millis: 2000,
         memory_total_mib: memory_mib,
+        // Fast restarts, the real count and window.
+        restart: gsp_agent::RestartPolicy {
+            backoff: Duration::from_millis(50),
+            ..gsp_agent::RestartPolicy::default()
+        },
     };
     let agent = Agent::new(config, runtime);
     let stop = CancellationToken::new();
@@ -182,19 +187,26 @@ async fn setup_with(
 
 /// A template whose world is the fake one, idle after one second.
 async fn template(s: &Setup) -> i64 {
+    template_of(s, "fake", "while :; do sleep 0.05; done", 1).await
+}
+
+/// A template named `name` whose world prints the fake world's listening
+/// lines, then runs `then`; idle after `idle_seconds`.
+async fn template_of(s: &Setup, name: &str, then: &str, idle_seconds: i64) -> i64 {
     let script = format!(
         "trap 'echo world saved; exit 0' TERM; echo starting; echo listening telnet={}; \
-         echo listening http=127.0.0.1:9; while :; do sleep 0.05; done",
+         echo listening http=127.0.0.1:9; {then}",
         s.world
     );
     let (status, t) = s
         .call(
             reqwest::Method::POST,
             "/api/admin/templates",
-            json!({"name": "fake", "runtime": "command",
+            json!({"name": name, "runtime": "command",
                 "launch": format!("/bin/sh -c \"{script}\""),
                 "ports": [{"name": "telnet", "protocol": "tcp"}],
-                "cpu_millis": 500, "memory_mib": 256, "price_per_hour": 1500, "idle_seconds": 1}),
+                "cpu_millis": 500, "memory_mib": 256, "price_per_hour": 1500,
+                "idle_seconds": idle_seconds}),
         )
         .await;
     assert_eq!(status, 201, "{t}");
@@ -354,6 +366,244 @@ async fn wake_hibernate_cycle(t: TestDb) {
     assert_eq!(delete(&s, id).await, 204);
     assert!(TcpStream::connect(proxy).await.is_err());
     s.stop.cancel();
+}
+
+/// Waits until the agent's log of server `id` has `n` lines that contain
+/// `needle`; answers the log.
+async fn wait_log(s: &Setup, id: i64, needle: &str, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let logs = s.agent.logs(id, 1000).await.unwrap();
+        if logs.iter().filter(|l| l.contains(needle)).count() >= n {
+            return logs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never {n} x {needle:?}: {logs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The pid of the world's last start, from the agent's log line.
+fn last_pid(logs: &[String]) -> i32 {
+    let line = logs
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("[agent] started"))
+        .expect("a start line");
+    let pid = line.rsplit("(pid ").next().unwrap().trim_end_matches(')');
+    pid.parse().unwrap()
+}
+
+async fn a_killed_world_is_restarted(t: TestDb) {
+    let s = setup(&t, 10_000, 4096).await;
+    let template = template_of(&s, "steady", "while :; do sleep 0.05; done", 3600).await;
+    let (status, server) = create(&s, template).await;
+    assert_eq!(status, 201, "{server}");
+    let id = server["id"].as_i64().unwrap();
+    let logs = wait_log(&s, id, "[agent] started", 1).await;
+    let pid = last_pid(&logs);
+
+    // kill -9 from outside: noticed at once, restarted, reported.
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let logs = wait_log(&s, id, "[agent] started", 2).await;
+    assert!(
+        logs.iter()
+            .any(|l| l == "[agent] the world exited (signal: 9 (SIGKILL))"),
+        "{logs:?}"
+    );
+    assert_ne!(last_pid(&logs), pid, "a new process");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let server = loop {
+        let (_, server) = s
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/servers/{id}"),
+                Value::Null,
+            )
+            .await;
+        if !server["last_exit"].is_null() {
+            break server;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the exit never reached the platform: {server}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(server["state"], "running", "{server}");
+    assert_eq!(
+        server["last_exit"]["status"], "signal: 9 (SIGKILL)",
+        "{server}"
+    );
+    assert_eq!(server["last_exit"]["outcome"], "restarting", "{server}");
+    // Back behind its proxy.
+    let proxy: SocketAddr = s.agent.endpoints(id).unwrap()["telnet"];
+    let mut c = TcpStream::connect(proxy).await.unwrap();
+    read_until(&mut c, GREETING).await;
+    assert!(s.agent.stats(id).await.unwrap().running);
+    drop(c);
+    assert_eq!(delete(&s, id).await, 204);
+    s.stop.cancel();
+}
+
+async fn a_world_that_keeps_failing_ends_crashed(t: TestDb) {
+    let s = setup(&t, 10_000, 4096).await;
+    let template = template_of(
+        &s,
+        "flaky",
+        "sleep 0.3; echo 'fatal: out of cheese' >&2; exit 1",
+        3600,
+    )
+    .await;
+    let (status, server) = create(&s, template).await;
+    assert_eq!(status, 201, "{server}");
+    let id = server["id"].as_i64().unwrap();
+
+    // It fails; three restarts fail too; then it is left crashed.
+    wait_state(&s, id, "crashed").await;
+    let logs = s.agent.logs(id, 1000).await.unwrap();
+    let starts = logs
+        .iter()
+        .filter(|l| l.starts_with("[agent] started"))
+        .count();
+    assert_eq!(starts, 4, "the first start and three restarts: {logs:?}");
+    let (_, server) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/servers/{id}"),
+            Value::Null,
+        )
+        .await;
+    let exit = &server["last_exit"];
+    assert_eq!(exit["outcome"], "crashed", "{server}");
+    assert_eq!(exit["status"], "exit status: 1", "{server}");
+    let lines: Vec<&str> = exit["last_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(lines.contains(&"fatal: out of cheese"), "{lines:?}");
+    assert_eq!(
+        lines.last(),
+        Some(&"[agent] the world exited (exit status: 1)")
+    );
+    let history = s.state.servers.history(id).await.unwrap();
+    let (state, crashed_at, cause) = history.last().unwrap().clone();
+    assert_eq!(
+        (state, cause.as_str()),
+        (ServerState::Crashed, "crashed: exit status: 1")
+    );
+
+    // No charge after the crash, however long it lies there.
+    let billed = s
+        .state
+        .hosting
+        .bill_running(crashed_at + 5 * 3_600_000)
+        .await
+        .unwrap();
+    assert_eq!(billed, 0);
+    let (_, billing) = s
+        .call(reqwest::Method::GET, "/api/billing", Value::Null)
+        .await;
+    assert_eq!(billing["balance_millis"], 10_000 - 1500, "{billing}");
+
+    // A player is told it crashed, and does not wake it.
+    let proxy: SocketAddr = s.agent.endpoints(id).unwrap()["telnet"];
+    let mut c = TcpStream::connect(proxy).await.unwrap();
+    let mut text = String::new();
+    c.read_to_string(&mut text).await.unwrap();
+    assert!(
+        text.contains("the server has crashed (exit status: 1)"),
+        "{text}"
+    );
+    assert!(!text.contains("waking"), "{text}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = s.agent.logs(id, 1000).await.unwrap();
+    let again = logs
+        .iter()
+        .filter(|l| l.starts_with("[agent] started"))
+        .count();
+    assert_eq!(again, 4, "nothing started it: {logs:?}");
+    wait_state(&s, id, "crashed").await;
+
+    // Its owner starts it again: a fresh count of restarts.
+    let (status, body) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/servers/{id}/wake"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "running");
+    wait_log(&s, id, "[agent] started", 5).await;
+    assert_eq!(delete(&s, id).await, 204);
+    s.stop.cancel();
+}
+
+async fn the_console_reaches_the_world(t: TestDb) {
+    let s = setup(&t, 10_000, 4096).await;
+    let template = template_of(
+        &s,
+        "chatty",
+        "while read line; do echo heard: \\$line; done; sleep 60",
+        3600,
+    )
+    .await;
+    let (status, server) = create(&s, template).await;
+    assert_eq!(status, 201, "{server}");
+    let id = server["id"].as_i64().unwrap();
+    let (status, body) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/servers/{id}/console"),
+            json!({"line": "say hello"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let logs = wait_log(&s, id, "heard: say hello", 1).await;
+    assert!(logs.iter().any(|l| l == "> say hello"), "echoed: {logs:?}");
+    // Not a line: refused, and nothing reaches the world.
+    for bad in ["", "two\nlines"] {
+        let (status, body) = s
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/servers/{id}/console"),
+                json!({ "line": bad }),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+    }
+    assert_eq!(delete(&s, id).await, 204);
+    s.stop.cancel();
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn the_console_reaches_the_world(t) {
+        the_console_reaches_the_world(t).await;
+    }
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn a_killed_world_is_restarted(t) {
+        a_killed_world_is_restarted(t).await;
+    }
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn a_world_that_keeps_failing_ends_crashed(t) {
+        a_world_that_keeps_failing_ends_crashed(t).await;
+    }
 }
 
 async fn refusals(t: TestDb) {

@@ -45,6 +45,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/servers/{id}/restore", "restore_server"),
     ("POST", "/api/servers/{id}/wake", "wake_server"),
     ("GET", "/api/servers/{id}/logs", "server_logs"),
+    ("POST", "/api/servers/{id}/console", "server_console"),
     ("GET", "/api/servers/{id}/stats", "server_stats"),
     ("POST", "/api/admin/credits", "grant_credits"),
     ("POST", "/api/webhooks/payments", "payment_webhook"),
@@ -617,7 +618,7 @@ async fn the_router_serves_what_the_document_says(t: TestDb) {
         doc.check_reply(op, &reply).unwrap();
         with_ids += 1;
     }
-    assert_eq!(with_ids, 10);
+    assert_eq!(with_ids, 11);
 
     // Methods a path does not document are not served (HEAD rides on GET).
     let mut paths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -706,6 +707,7 @@ async fn every_operation_answers_as_documented(t: TestDb) {
             "restore_server" => json!({"backup": seen["list_backups"][0]["name"]})
                 .to_string()
                 .into(),
+            "server_console" => json!({"line": "say hello"}).to_string().into(),
             "grant_credits" => json!({
                 "user_id": admin.id, "amount_millis": 5000, "request_id": "openapi-1",
                 "memo": "welcome"
@@ -785,9 +787,11 @@ async fn every_operation_answers_as_documented(t: TestDb) {
     assert_eq!(seen["restore_server"]["state"], "hibernated");
     assert_eq!(
         node.calls.lock().unwrap().len(),
-        8,
-        "start, backup, stop, restore, start, logs, stats, remove"
+        9,
+        "start, backup, stop, restore, start, logs, console, stats, remove"
     );
+    let console = format!("console {} say hello", seen["get_server"]["id"]);
+    assert!(node.calls().contains(&console), "{:?}", node.calls());
     let restored = format!("restore {} data of server {0}", seen["get_server"]["id"]);
     assert!(node.calls().contains(&restored), "{:?}", node.calls());
 

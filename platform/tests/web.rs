@@ -788,3 +788,96 @@ gsp_store::both_backends! {
         oidc_sign_in(t).await;
     }
 }
+
+async fn shipped_templates_and_a_crashed_server(t: TestDb) {
+    let f = fixture(&t).await;
+    let mut root = Browser::new(gsp_platform::app(f.state.clone()));
+    root.sign_in("root@x.com", "correct horse").await;
+    let page = root.get("/admin/templates").await;
+    assert!(page.body.contains("minecraft-java"), "{}", page.body);
+    let csrf = page.field("csrf");
+    let p = root
+        .send(
+            "POST",
+            "/admin/templates/shipped",
+            &[("csrf", &csrf), ("name", "minecraft-java")],
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/admin/templates?ok=shipped"),
+        "{}",
+        p.body
+    );
+    let minecraft = f
+        .state
+        .servers
+        .templates()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "minecraft-java")
+        .unwrap();
+    assert_eq!(
+        minecraft.game.players,
+        gsp_agent_api::Players::MinecraftSlp {
+            port: "game".into()
+        }
+    );
+    assert_eq!(minecraft.ports[0].port, Some(25565));
+    // Once added it says so; an unknown name or a second add is refused.
+    assert!(root.get("/admin/templates").await.body.contains("added"));
+    for name in ["minecraft-java", "quake"] {
+        let p = root
+            .send(
+                "POST",
+                "/admin/templates/shipped",
+                &[("csrf", &csrf), ("name", name)],
+            )
+            .await;
+        assert!(p.status.is_client_error(), "{name}: {}", p.status);
+    }
+
+    // A crashed server's page shows the reason and its last lines.
+    let ada = f.users.find_by_email("ada@x.com").await.unwrap().unwrap();
+    let caller = gsp_control::auth::Caller {
+        user_id: ada.id,
+        role: Role::Customer,
+    };
+    let server = f
+        .state
+        .hosting
+        .create(caller, f.template_id, "town")
+        .await
+        .unwrap();
+    let exit = gsp_agent_api::Exited {
+        at_ms: gsp_control::auth::now_ms(),
+        status: "exit status: 101".into(),
+        outcome: gsp_agent_api::ExitOutcome::Crashed,
+        last_lines: vec!["thread 'main' panicked: <no spawn point>".into()],
+    };
+    f.state.hosting.record_exit(server.id, &exit).await.unwrap();
+    let mut owner = Browser::new(gsp_platform::app(f.state.clone()));
+    owner.sign_in("ada@x.com", "battery staple").await;
+    let page = owner.get(&format!("/servers/{}", server.id)).await;
+    assert!(page.body.contains("data-state>crashed"), "{}", page.body);
+    assert!(page.body.contains("data-exit=\"crashed\""), "{}", page.body);
+    assert!(page.body.contains("exit status: 101"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("thread &#39;main&#39; panicked: &lt;no spawn point&gt;")
+            || page
+                .body
+                .contains("thread 'main' panicked: &lt;no spawn point&gt;"),
+        "the last lines, escaped: {}",
+        page.body
+    );
+    assert!(page.body.contains("Start again"), "{}", page.body);
+}
+
+gsp_store::both_backends! {
+    migrations = &gsp_control::db::MIGRATOR;
+    fn shipped_templates_and_a_crashed_server(t) {
+        shipped_templates_and_a_crashed_server(t).await;
+    }
+}

@@ -6,7 +6,14 @@
 //!   Asleep ───────────────▶ Waking ─────────────────▶ Awake
 //!     ▲                       │ failed / hold expired    │ slept
 //!     └───────────────────────┴──────────────────────────┘
+//!   crashed(reason), from any phase: Crashed, where every client is
+//!   refused with the reason and nobody asks for a wake, until woke or
+//!   slept (its owner started it again, or stopped it).
 //! ```
+//!
+//! A world its node is restarting after a crash is [`Phase::Waking`]
+//! ([`Gate::restarting`]): clients are held for the restart, as for a
+//! wake.
 //!
 //! Only the first client of a sleeping world asks the platform; the others
 //! wait for the same wake. A wake that has not answered within the hold
@@ -32,6 +39,8 @@ pub enum Phase {
     },
     /// Running and ready at these addresses.
     Awake(Upstreams),
+    /// Crashed (its node gave up restarting it), for this reason.
+    Crashed(String),
 }
 
 /// What to do with a client that just arrived.
@@ -45,6 +54,8 @@ pub enum Admit {
         /// Ask the platform to wake the world.
         ask: bool,
     },
+    /// Turn it away: the world crashed, for this reason.
+    Refuse(String),
 }
 
 /// The state machine.
@@ -74,6 +85,7 @@ impl Gate {
     pub fn admit(&mut self, now: Instant) -> Admit {
         match &self.phase {
             Phase::Awake(up) => Admit::Go(up.clone()),
+            Phase::Crashed(reason) => Admit::Refuse(reason.clone()),
             Phase::Waking { since } if now.saturating_duration_since(*since) < self.hold => {
                 Admit::Hold { ask: false }
             }
@@ -97,8 +109,28 @@ impl Gate {
     }
 
     /// The world stopped (hibernated, or its upstream refused a client).
+    /// A crashed world stays crashed: a refused client says nothing new.
     pub fn slept(&mut self) {
+        if !matches!(self.phase, Phase::Crashed(_)) {
+            self.phase = Phase::Asleep;
+        }
+    }
+
+    /// The world was stopped on purpose (hibernated, removed): asleep,
+    /// whatever it was.
+    pub fn stopped(&mut self) {
         self.phase = Phase::Asleep;
+    }
+
+    /// The world crashed and its node gave up on it, for `reason`.
+    pub fn crashed(&mut self, reason: String) {
+        self.phase = Phase::Crashed(reason);
+    }
+
+    /// The world exited and its node restarts it from `now`: clients are
+    /// held for it as for a wake.
+    pub fn restarting(&mut self, now: Instant) {
+        self.phase = Phase::Waking { since: now };
     }
 }
 
@@ -149,5 +181,34 @@ mod tests {
         gate.woke(up());
         gate.failed();
         assert_eq!(gate.admit(t0), Admit::Go(up()));
+    }
+
+    #[test]
+    fn a_crashed_world_refuses_everyone_and_asks_for_no_wake() {
+        let t0 = Instant::now();
+        let mut gate = Gate::new(Phase::Awake(up()), Duration::from_secs(30));
+        gate.restarting(t0);
+        assert_eq!(
+            gate.admit(t0),
+            Admit::Hold { ask: false },
+            "held for the restart"
+        );
+        gate.crashed("exit code 1".into());
+        for later in [0, 60, 3600] {
+            assert_eq!(
+                gate.admit(t0 + Duration::from_secs(later)),
+                Admit::Refuse("exit code 1".into())
+            );
+        }
+        // A client's refused connection does not make it wakeable again...
+        gate.slept();
+        gate.failed();
+        assert_eq!(gate.admit(t0), Admit::Refuse("exit code 1".into()));
+        // ...its owner starting it does, and so does a deliberate stop.
+        gate.woke(up());
+        assert_eq!(gate.admit(t0), Admit::Go(up()));
+        gate.crashed("exit code 1".into());
+        gate.stopped();
+        assert_eq!(gate.admit(t0), Admit::Hold { ask: true });
     }
 }

@@ -21,16 +21,22 @@
 //!
 //! - [`gate`]: the wake state machine, with no I/O ([`Gate`], [`Phase`],
 //!   [`Admit`]).
+//! - [`games`]: the game protocols, with no I/O: Minecraft's Server List
+//!   Ping and login, Steam's A2S_INFO, Satisfactory's server query.
 //! - this module: [`WakeGate`], which shares a gate between connections
 //!   and asks a [`WakeSource`] for wakes; [`PlatformWake`], the source that
 //!   asks the platform; [`WAKING_LINE`] and [`DEFAULT_HOLD`].
 //! - [`tcp`]: the TCP listener's thin async shell (accept, hold, splice).
+//! - [`minecraft`]: a Minecraft listener's shell while the server is not
+//!   up (answer the server list, wake on a login, kick with the reason).
 //! - [`udp`]: the UDP listener's thin async shell (a relay session per
 //!   client).
 
 #![warn(missing_docs)]
 
+pub mod games;
 pub mod gate;
+pub mod minecraft;
 pub mod tcp;
 pub mod udp;
 
@@ -59,6 +65,9 @@ pub enum WakeError {
     /// The platform refused or failed the wake; the text says why.
     #[error("the world could not wake: {0}")]
     Refused(String),
+    /// The world crashed and its node gave up restarting it.
+    #[error("the server has crashed ({0}); its owner has to start it again")]
+    Crashed(String),
     /// The world is up but has no listener of that name.
     #[error("the world has no {0} listener")]
     NoListener(String),
@@ -179,10 +188,38 @@ impl WakeGate {
         self.notify(None);
     }
 
-    /// The world stopped: the next client wakes it.
+    /// The world is not answering (a client was refused): the next
+    /// client wakes it, unless it crashed.
     pub fn slept(&self) {
         self.lock().slept();
         self.notify(None);
+    }
+
+    /// The world was stopped on purpose: the next client wakes it.
+    pub fn stopped(&self) {
+        self.lock().stopped();
+        self.notify(None);
+    }
+
+    /// The world crashed for `reason` and will not be restarted: held
+    /// clients and those who come are refused with it.
+    pub fn crashed(&self, reason: &str) {
+        self.lock().crashed(reason.to_owned());
+        self.notify(Some(WakeError::Crashed(reason.to_owned())));
+    }
+
+    /// The world is being restarted after a crash: clients are held.
+    pub fn restarting(&self) {
+        self.lock().restarting(Instant::now());
+        self.notify(None);
+    }
+
+    /// Why the world crashed, while it is crashed.
+    pub fn crash(&self) -> Option<String> {
+        match self.lock().phase() {
+            Phase::Crashed(reason) => Some(reason.clone()),
+            _ => None,
+        }
     }
 
     /// Where the world listens, if it is up now.
@@ -202,6 +239,7 @@ impl WakeGate {
             let mut gate = self.lock();
             match gate.admit(Instant::now()) {
                 Admit::Go(up) => return Ok(up),
+                Admit::Refuse(reason) => return Err(WakeError::Crashed(reason)),
                 Admit::Hold { ask } => (ask, gate.hold()),
             }
         };
@@ -312,6 +350,27 @@ mod tests {
         assert_eq!(src.asked.load(Ordering::SeqCst), 1);
         let _ = gate.admit().await;
         assert_eq!(src.asked.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_crash_reaches_held_clients_and_turns_away_new_ones_without_a_wake() {
+        let src = source(Ok(None));
+        let gate = WakeGate::new(Phase::Awake(up()), DEFAULT_HOLD, src.clone());
+        gate.restarting();
+        let g = gate.clone();
+        let held = tokio::spawn(async move { g.admit().await });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!held.is_finished(), "held for the restart");
+        gate.crashed("exit code 1");
+        let crashed = Err(WakeError::Crashed("exit code 1".into()));
+        assert_eq!(held.await.unwrap(), crashed);
+        assert_eq!(gate.admit().await, crashed);
+        assert_eq!(gate.crash().as_deref(), Some("exit code 1"));
+        assert_eq!(
+            src.asked.load(Ordering::SeqCst),
+            0,
+            "nobody asked for a wake"
+        );
     }
 
     #[tokio::test]

@@ -2,7 +2,8 @@
 //! then splice bytes both ways.
 //!
 //! What a client sends while held waits in the socket and reaches the
-//! world once it is up. When the world refuses a connection (it went to
+//! world once it is up. A client of a crashed world is told so (on the
+//! telnet port, in words) and closed; no wake is asked for. When the world refuses a connection (it went to
 //! sleep since the proxy last looked), the proxy wakes it again.
 
 use std::io::ErrorKind;
@@ -22,6 +23,10 @@ pub struct TcpOptions {
     /// Whether clients are text players, told in words that the world is
     /// waking or could not wake.
     pub telnet: bool,
+    /// When the listener is a Minecraft server's, its MOTD: while the
+    /// server is not up the proxy answers the server list itself and wakes
+    /// it only for a login ([`crate::minecraft`]).
+    pub minecraft: Option<String>,
 }
 
 /// Accepts clients on `listener` until `shutdown`, each spliced to the
@@ -64,12 +69,31 @@ async fn splice(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let _ = client.set_nodelay(true);
+    if let Some(motd) = &options.minecraft {
+        if gate.awake().is_none() {
+            // Status pings are answered here; only a login is counted (and
+            // wakes the server).
+            let outcome =
+                crate::minecraft::while_asleep(&mut client, gate, &options.listener, motd).await?;
+            let crate::minecraft::Outcome::Join { prelude, upstream } = outcome else {
+                return Ok(());
+            };
+            let _counted = gate.enter();
+            let mut world = TcpStream::connect(upstream).await?;
+            let _ = world.set_nodelay(true);
+            world.write_all(&prelude).await?;
+            return pipe(client, world, shutdown).await;
+        }
+    }
     let _counted = gate.enter();
     let mut told = false;
     let mut upstream = None;
     // Twice at most: the second time after the world refused us because it
     // had gone to sleep.
     for _ in 0..2 {
+        if let Some(reason) = gate.crash() {
+            return refuse(client, options, &WakeError::Crashed(reason)).await;
+        }
         let up = match gate.awake() {
             Some(up) => Ok(up),
             None => {
@@ -105,11 +129,20 @@ async fn splice(
             Err(e) => return Err(e),
         }
     }
-    let Some(mut upstream) = upstream else {
+    let Some(upstream) = upstream else {
         let e = WakeError::Refused("the world does not accept connections".into());
         return refuse(client, options, &e).await;
     };
     let _ = upstream.set_nodelay(true);
+    pipe(client, upstream, shutdown).await
+}
+
+/// Splices `client` and `upstream` until the world's side closes.
+async fn pipe(
+    mut client: TcpStream,
+    mut upstream: TcpStream,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let (mut from_client, mut to_client) = client.split();
     let (mut from_world, mut to_world) = upstream.split();
     // The splice ends when the world closes (a client that keeps its
@@ -136,7 +169,10 @@ async fn splice(
 async fn refuse(mut client: TcpStream, options: &TcpOptions, e: &WakeError) -> std::io::Result<()> {
     tracing::warn!("proxy turned a client away: {e}");
     if options.telnet {
-        let text = format!("Sorry: {e}. Try again in a moment.\r\n");
+        let text = match e {
+            WakeError::Crashed(_) => format!("Sorry: {e}.\r\n"),
+            _ => format!("Sorry: {e}. Try again in a moment.\r\n"),
+        };
         client.write_all(text.as_bytes()).await?;
     }
     client.shutdown().await

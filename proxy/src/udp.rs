@@ -6,7 +6,9 @@
 //! connected to the world's QUIC port, the queue is flushed in order, and
 //! from then on datagrams are relayed both ways. A session idle for
 //! [`SESSION_IDLE`] is closed; one whose world went away (ICMP refused on
-//! its socket) is closed and tells the gate the world sleeps.
+//! its socket) is closed and tells the gate the world sleeps. A client that
+//! only sends server-browser queries (A2S, Satisfactory's) is not counted
+//! as a player, and while the world sleeps its queries are answered here.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -55,10 +57,12 @@ impl Held {
     }
 }
 
+/// A session is counted as a client (a player keeping the world awake)
+/// from its first datagram that is not a server-browser query.
 enum Session {
-    Held(Held, ClientGuard),
+    Held(Held, Option<ClientGuard>),
     Open {
-        _counted: ClientGuard,
+        counted: Option<ClientGuard>,
         socket: Arc<UdpSocket>,
         last: Instant,
         reader: tokio::task::JoinHandle<()>,
@@ -70,6 +74,78 @@ enum Session {
 pub struct UdpOptions {
     /// The world's listener this one fronts (`quic`).
     pub listener: String,
+    /// The game queries it answers by itself while the world is not up
+    /// (a query never wakes it; only other traffic does).
+    pub asleep: Option<Asleep>,
+}
+
+/// The server-browser queries a sleeping game's UDP listener answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asleep {
+    /// Steam's A2S_INFO (Valheim's query port), with the server's name.
+    A2s {
+        /// The name the browser lists, marked asleep.
+        name: String,
+        /// Its slots.
+        max_players: u8,
+    },
+    /// Satisfactory's Lightweight Query, with the server's name.
+    Satisfactory {
+        /// The server's name.
+        name: String,
+    },
+}
+
+/// Whether `d` is a server-browser query of the game `asleep` describes
+/// (any A2S request; a Lightweight Query message): such a client is not a
+/// player.
+pub fn is_query(asleep: &Asleep, d: &[u8]) -> bool {
+    match asleep {
+        Asleep::A2s { .. } => d.starts_with(&crate::games::a2s::HEADER),
+        Asleep::Satisfactory { .. } => crate::games::satisfactory::is_query(d),
+    }
+}
+
+/// What a sleeping listener answers to datagram `d`, if it is a query it
+/// answers (an A2S client is given `challenge` first, as real servers do).
+pub fn asleep_answer(asleep: &Asleep, d: &[u8], challenge: [u8; 4]) -> Option<Vec<u8>> {
+    use crate::games::{a2s, satisfactory};
+    match asleep {
+        Asleep::A2s { name, max_players } => {
+            let request = a2s::parse_info_request(d)?;
+            if request.challenge != Some(challenge) {
+                return Some(a2s::challenge(challenge));
+            }
+            let info = a2s::Info {
+                protocol: 17,
+                name: name.clone(),
+                map: String::new(),
+                folder: String::new(),
+                game: String::new(),
+                app_id: 0,
+                players: 0,
+                max_players: *max_players,
+                bots: 0,
+                server_type: b'd',
+                environment: b'l',
+                visibility: 0,
+                vac: 0,
+                version: String::new(),
+            };
+            Some(a2s::encode_info(&info.asleep()))
+        }
+        Asleep::Satisfactory { name } => {
+            let cookie = satisfactory::parse_poll(d)?;
+            Some(satisfactory::encode_state(&satisfactory::ServerState {
+                cookie,
+                state: satisfactory::GameState::Idle,
+                net_cl: 0,
+                flags: 0,
+                sub_states: Vec::new(),
+                name: format!("{name} (asleep: join to wake)"),
+            }))
+        }
+    }
 }
 
 type Opened = (SocketAddr, Result<Arc<UdpSocket>, String>);
@@ -87,6 +163,12 @@ pub async fn serve(
     let (gone_tx, mut gone) = mpsc::unbounded_channel::<SocketAddr>();
     let mut reap = tokio::time::interval(SESSION_IDLE / 4);
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let challenge = {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x5eed, |d| d.subsec_nanos() ^ d.as_secs() as u32);
+        nanos.to_le_bytes()
+    };
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -98,21 +180,41 @@ pub async fn serve(
                     Err(_) => continue,
                 };
                 let datagram = &buf[..n];
+                let query = options.asleep.as_ref().is_some_and(|a| is_query(a, datagram));
                 match sessions.get_mut(&from) {
-                    Some(Session::Open { socket, last, .. }) => {
+                    Some(Session::Open { socket, last, counted, .. }) => {
                         *last = Instant::now();
+                        if counted.is_none() && !query {
+                            *counted = Some(gate.enter());
+                        }
                         if socket.send(datagram).await.is_err() {
                             close(&mut sessions, from);
                             gate.slept();
                         }
                     }
-                    Some(Session::Held(held, _)) => {
+                    Some(Session::Held(held, counted)) => {
+                        if counted.is_none() && !query {
+                            *counted = Some(gate.enter());
+                        }
                         held.push(datagram);
                     }
                     None => {
+                        // A server browser's query to a sleeping world is
+                        // answered here, and wakes nothing.
+                        if gate.awake().is_none() {
+                            let answer = options
+                                .asleep
+                                .as_ref()
+                                .and_then(|a| asleep_answer(a, datagram, challenge));
+                            if let Some(reply) = answer {
+                                let _ = public.send_to(&reply, from).await;
+                                continue;
+                            }
+                        }
                         let mut held = Held::default();
                         held.push(datagram);
-                        sessions.insert(from, Session::Held(held, gate.enter()));
+                        let counted = (!query).then(|| gate.enter());
+                        sessions.insert(from, Session::Held(held, counted));
                         let gate = gate.clone();
                         let listener = options.listener.clone();
                         let opened_tx = opened_tx.clone();
@@ -134,7 +236,7 @@ pub async fn serve(
                             socket.clone(), public.clone(), client, gone_tx.clone(),
                         ));
                         sessions.insert(client, Session::Open {
-                            _counted: counted, socket, last: Instant::now(), reader,
+                            counted, socket, last: Instant::now(), reader,
                         });
                     }
                     Err(e) => tracing::warn!(%client, "proxy dropped a QUIC client: {e}"),
@@ -215,6 +317,42 @@ async fn relay_back(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::games::{a2s, satisfactory};
+
+    #[test]
+    fn a_sleeping_listener_answers_queries_and_nothing_else() {
+        let c = [1, 2, 3, 4];
+        let valheim = Asleep::A2s {
+            name: "Viking home".into(),
+            max_players: 10,
+        };
+        // The challenge first, then the info, marked asleep.
+        let first = asleep_answer(&valheim, &a2s::info_request(None), c).unwrap();
+        assert_eq!(a2s::parse_challenge(&first), Some(c));
+        let wrong = asleep_answer(&valheim, &a2s::info_request(Some([9; 4])), c).unwrap();
+        assert_eq!(a2s::parse_challenge(&wrong), Some(c));
+        let info = asleep_answer(&valheim, &a2s::info_request(Some(c)), c).unwrap();
+        let info = a2s::parse_info(&info).unwrap();
+        assert_eq!(info.name, "Viking home (asleep: join to wake)");
+        assert_eq!((info.players, info.max_players), (0, 10));
+        // Game traffic is not a query: it goes on to wake the world.
+        assert_eq!(asleep_answer(&valheim, b"\x01join", c), None);
+
+        let sf = Asleep::Satisfactory {
+            name: "Factory".into(),
+        };
+        let state = asleep_answer(&sf, &satisfactory::poll(77), c).unwrap();
+        let state = satisfactory::parse_state(&state).unwrap();
+        assert_eq!(state.cookie, 77);
+        assert_eq!(state.name, "Factory (asleep: join to wake)");
+        assert_eq!(asleep_answer(&sf, b"\x01join", c), None);
+        assert_eq!(asleep_answer(&sf, &a2s::info_request(None), c), None);
+        // Queries are told from game traffic, which counts as a player.
+        assert!(is_query(&valheim, &a2s::info_request(None)));
+        assert!(!is_query(&valheim, b"\x01join"));
+        assert!(is_query(&sf, &satisfactory::poll(1)));
+        assert!(!is_query(&sf, &a2s::info_request(None)));
+    }
 
     #[test]
     fn held_datagrams_are_bounded_and_kept_in_order() {

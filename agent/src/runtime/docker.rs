@@ -20,6 +20,10 @@
 //!   addresses printed are the container's own and are ignored. As in the
 //!   process runtime the world logs at `info` (or the agent's
 //!   `GSP_WORLD_LOG`) without colour codes, for people on the dashboard.
+//! - **Exits**: the follower's stream ends when the container stops; it
+//!   then asks the engine how (waiting for the end if the stream ended
+//!   early) and reports it to [`Runtime::exited`], so a container that dies
+//!   on its own (`docker kill`, out of memory) is noticed at once.
 //! - **Stop** is the engine's: SIGTERM (the world saves and exits 0), then
 //!   SIGKILL after the grace period.
 //! - **Usage** is one stats sample from the engine (`stats`).
@@ -46,12 +50,14 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use self::follow::Sink;
 use self::spec::{container_name, Listener};
-use super::{lock, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage, READY_TIMEOUT};
+use super::{
+    lock, Exit, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage, READY_TIMEOUT,
+};
 
 /// How long `stop` waits past the grace period for the engine to answer
 /// (it answers once the container is gone), and `start` for the follower
@@ -66,6 +72,8 @@ pub struct DockerRuntime {
     logs: LogBook,
     /// The task following each server's current container.
     followers: Mutex<HashMap<i64, JoinHandle<()>>>,
+    /// How each server's current container ended, once it has.
+    exits: Mutex<HashMap<i64, watch::Receiver<Option<Exit>>>>,
     /// One start, stop or remove at a time per server.
     busy: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -90,6 +98,7 @@ impl DockerRuntime {
             docker,
             logs: LogBook::default(),
             followers: Mutex::new(HashMap::new()),
+            exits: Mutex::new(HashMap::new()),
             busy: Mutex::new(HashMap::new()),
         }
     }
@@ -127,12 +136,15 @@ impl DockerRuntime {
     /// world's `listening` names arrive on.
     fn follow(&self, server_id: i64, since: i32, sink: Sink) -> mpsc::UnboundedReceiver<String> {
         let (seen_tx, seen_rx) = mpsc::unbounded_channel();
+        let (exit_tx, exit_rx) = watch::channel(None);
+        lock(&self.exits).insert(server_id, exit_rx);
         let task = tokio::spawn(follow::follow(
             self.docker.clone(),
             container_name(server_id),
             since,
             sink,
             seen_tx,
+            exit_tx,
         ));
         if let Some(old) = lock(&self.followers).insert(server_id, task) {
             old.abort();
@@ -208,8 +220,35 @@ impl DockerRuntime {
         ));
         let mut seen = self.follow(id, 0, sink.clone());
 
+        // A game other than a GSP world is ready when it answers its probe
+        // on the ports the engine published.
+        let probed_at = if launch.game.is_gsp() {
+            None
+        } else {
+            if matches!(launch.game.ready, gsp_agent_api::Ready::LogLine { .. }) {
+                return Err(RuntimeError::Invalid(
+                    "the docker runtime knows readiness by a probe, not a log line".into(),
+                ));
+            }
+            let inspected = self
+                .inspect(&name)
+                .await?
+                .ok_or_else(|| RuntimeError::Engine(format!("{name} vanished as it started")))?;
+            let ports = inspected
+                .network_settings
+                .as_ref()
+                .and_then(|n| n.ports.as_ref());
+            Some(spec::host_addresses(&listeners, ports)?)
+        };
         let mut missing: BTreeSet<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
         let ready = async {
+            if let Some(at) = &probed_at {
+                let ended = async { while seen.recv().await.is_some() {} };
+                tokio::select! {
+                    _ = crate::probe::until_ready(&launch.game.ready, at) => return true,
+                    _ = ended => return false,
+                }
+            }
             while !missing.is_empty() {
                 // The follower ends (and closes the channel) when the
                 // container stops, after writing how it ended.
@@ -392,6 +431,7 @@ impl Runtime for DockerRuntime {
                 .or_else(not_found_is_ok)
                 .map_err(engine(format!("removing {name}")))?;
             self.logs.forget(server_id);
+            lock(&self.exits).remove(&server_id);
             tracing::info!(server = server_id, container = %name, "container removed");
             Ok(())
         })
@@ -407,6 +447,14 @@ impl Runtime for DockerRuntime {
 
     fn usage(&self, server_id: i64) -> BoxFuture<'_, Result<Usage, RuntimeError>> {
         Box::pin(self.usage_of(server_id))
+    }
+
+    fn exited(&self, server_id: i64) -> BoxFuture<'_, Option<Exit>> {
+        Box::pin(async move {
+            let mut exits = lock(&self.exits).get(&server_id)?.clone();
+            let exit = exits.wait_for(Option::is_some).await.ok()?.clone();
+            exit
+        })
     }
 }
 

@@ -10,6 +10,11 @@
 //! appears. No polling: the wake proxy's latency budget is the time between
 //! that line and the first byte it splices.
 //!
+//! A world that exits on its own is noticed at once ([`Runtime::exited`]:
+//! the process runtime waits on its child, the docker runtime follows the
+//! container's output to its end and asks the engine how it ended); the
+//! agent decides what follows ([`crate::restart`]).
+//!
 //! - [`process`]: a `gsp world` child process per server, with its own data
 //!   directory, loopback ports (port 0, read back from its output) and log
 //!   file; stopped with SIGTERM, then SIGKILL after a grace period.
@@ -19,13 +24,14 @@
 //!   bind-mounted at `/data`, logs and stats from the engine.
 
 pub mod docker;
+mod expand;
 pub mod process;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use gsp_agent_api::Port;
@@ -61,6 +67,8 @@ pub struct Launch {
     pub log_file: PathBuf,
     /// Extra environment for the world (`GSP_WORLD_NAME`, ...).
     pub env: Vec<(String, String)>,
+    /// How the game is known ready and stops (a GSP world by default).
+    pub game: gsp_agent_api::Game,
 }
 
 impl Launch {
@@ -68,7 +76,7 @@ impl Launch {
     /// each port's name, and [`HTTP_LISTENER`].
     pub fn listeners(&self) -> Vec<String> {
         let mut names: Vec<String> = self.ports.iter().map(|p| p.name.clone()).collect();
-        if !names.iter().any(|n| n == HTTP_LISTENER) {
+        if self.game.is_gsp() && !names.iter().any(|n| n == HTTP_LISTENER) {
             names.push(HTTP_LISTENER.to_owned());
         }
         names
@@ -92,6 +100,27 @@ pub struct Usage {
     pub cpu_percent: f64,
     /// Resident memory, MiB.
     pub memory_mib: f64,
+}
+
+/// How a world's process or container ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// Whether it exited with code 0.
+    pub success: bool,
+    /// How, for people: `exit status: 1`, `signal: 9 (SIGKILL)`,
+    /// `exit code 137`.
+    pub status: String,
+    /// When the runtime saw it end.
+    pub at: SystemTime,
+}
+
+impl Exit {
+    /// When it ended, Unix ms.
+    pub fn at_ms(&self) -> i64 {
+        self.at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
 }
 
 /// Why a runtime operation failed.
@@ -157,6 +186,26 @@ pub trait Runtime: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<String>, RuntimeError>>;
     /// Its CPU and memory now.
     fn usage(&self, server_id: i64) -> BoxFuture<'_, Result<Usage, RuntimeError>>;
+    /// Resolves when the world started last exits, however it ends (a
+    /// stop, or on its own), with how: the process runtime waits for the
+    /// child, the docker runtime follows the container to its end. At once
+    /// when it has exited already; `None` when this runtime never started
+    /// one for `server_id` (or stopped following it).
+    fn exited(&self, server_id: i64) -> BoxFuture<'_, Option<Exit>>;
+    /// Writes `line` to the running world's standard input (its console),
+    /// echoed in its log as `> line`. A runtime without consoles says so.
+    fn send_line<'a>(
+        &'a self,
+        server_id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        let _ = (server_id, line);
+        Box::pin(async {
+            Err(RuntimeError::Invalid(
+                "this runtime has no console for its worlds yet".into(),
+            ))
+        })
+    }
 }
 
 /// Reads a `listening NAME=ADDR` line (as `gsp world` prints them).
@@ -271,6 +320,7 @@ mod tests {
             data_dir: "d".into(),
             log_file: "l".into(),
             env: vec![],
+            game: Default::default(),
         };
         assert_eq!(launch.listeners(), ["telnet", "quic", "http"]);
     }

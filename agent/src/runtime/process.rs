@@ -11,19 +11,25 @@
 //! The runtime does not limit CPU or memory (that needs cgroups, which the
 //! docker runtime gets from the engine); it measures both from `/proc`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
+use gsp_agent_api::{Ready, Stop};
+use tokio::io::AsyncWriteExt;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Command;
+use tokio::process::{ChildStdin, Command};
 use tokio::sync::{mpsc, watch};
 
+use super::expand::expand;
+use crate::probe;
+
 use super::{
-    lock, parse_listening, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage,
+    lock, parse_listening, Exit, Launch, LogBook, LogRing, Runtime, RuntimeError, Started, Usage,
     READY_TIMEOUT,
 };
 
@@ -40,14 +46,18 @@ pub struct ProcessRuntime {
 struct Child {
     pid: u32,
     started: Started,
-    /// Becomes true when the process has exited.
-    exited: watch::Receiver<bool>,
+    /// Becomes `Some` when the process has exited.
+    exited: watch::Receiver<Option<Exit>>,
+    /// Its standard input: the console.
+    stdin: Arc<tokio::sync::Mutex<Option<ChildStdin>>>,
+    /// How it stops.
+    stop: Stop,
     last_cpu: Arc<Mutex<Option<(Instant, u64)>>>,
 }
 
 impl Child {
     fn running(&self) -> bool {
-        !*self.exited.borrow()
+        self.exited.borrow().is_none()
     }
 }
 
@@ -90,6 +100,31 @@ impl ProcessRuntime {
             return Ok(child.started);
         }
         let (program, args) = self.command_line(&launch.launch)?;
+        // A game other than a GSP world listens where it is told: each
+        // port fixed by the template, or one picked here, given to it as
+        // `{port.NAME}`.
+        let gsp_world = launch.game.is_gsp();
+        let mut fixed: BTreeMap<String, u16> = BTreeMap::new();
+        if !gsp_world {
+            for p in &launch.ports {
+                let port = match p.port {
+                    Some(n) if n != 0 => n,
+                    _ => free_port(&p.protocol)?,
+                };
+                fixed.insert(p.name.clone(), port);
+            }
+        }
+        let args = args
+            .iter()
+            .map(|a| expand(a, &fixed, &launch.data_dir))
+            .collect::<Result<Vec<String>, RuntimeError>>()?;
+        let ready_line = match &launch.game.ready {
+            Ready::LogLine { regex } => Some(
+                regex::Regex::new(regex)
+                    .map_err(|e| RuntimeError::Invalid(format!("the log line regex: {e}")))?,
+            ),
+            _ => None,
+        };
         std::fs::create_dir_all(&launch.data_dir).map_err(RuntimeError::io(format!(
             "creating {}",
             launch.data_dir.display()
@@ -114,13 +149,18 @@ impl ProcessRuntime {
             .args(&args)
             .current_dir(&launch.data_dir)
             .env("GSP_DATA", &launch.data_dir)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(false);
-        for name in &wanted {
-            command.env(listener_var(name), "127.0.0.1:0");
+        if gsp_world {
+            for name in &wanted {
+                command.env(listener_var(name), "127.0.0.1:0");
+            }
+        }
+        for (name, port) in &fixed {
+            command.env(listener_var(&format!("port-{name}")), port.to_string());
         }
         // The world's log is read by people on the dashboard: its own
         // info lines, without colour codes, whatever the agent's filter.
@@ -152,36 +192,75 @@ impl ProcessRuntime {
         let pid = child.id().unwrap_or_default();
         let ring = self.ring(launch.server_id);
         ring.push(format!("[agent] started {} (pid {pid})", launch.launch));
+        let stdin = Arc::new(tokio::sync::Mutex::new(child.stdin.take()));
 
         let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+        let (lines_tx, mut lines_rx) = mpsc::unbounded_channel();
+        let lines = ready_line.is_some().then_some(lines_tx);
         if let Some(out) = child.stdout.take() {
             tokio::spawn(pump(
                 out,
                 ring.clone(),
                 log_file.clone(),
-                Some(seen_tx.clone()),
+                gsp_world.then(|| seen_tx.clone()),
+                lines.clone(),
             ));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(err, ring.clone(), log_file.clone(), None));
+            tokio::spawn(pump(err, ring.clone(), log_file.clone(), None, lines));
         }
         drop(seen_tx);
-        let (exited_tx, mut exited) = watch::channel(false);
+        let (exited_tx, mut exited) = watch::channel(None);
         {
             let ring = ring.clone();
             tokio::spawn(async move {
                 let status = child.wait().await;
-                let text = match status {
-                    Ok(s) => format!("[agent] the world exited ({s})"),
-                    Err(e) => format!("[agent] waiting for the world failed: {e}"),
+                let exit = match status {
+                    Ok(s) => Exit {
+                        success: s.success(),
+                        status: s.to_string(),
+                        at: std::time::SystemTime::now(),
+                    },
+                    Err(e) => Exit {
+                        success: false,
+                        status: format!("waiting for it failed: {e}"),
+                        at: std::time::SystemTime::now(),
+                    },
                 };
-                ring.push(text);
-                let _ = exited_tx.send(true);
+                ring.push(format!("[agent] the world exited ({})", exit.status));
+                let _ = exited_tx.send(Some(exit));
             });
         }
 
         let mut started = Started::default();
+        let addrs: BTreeMap<String, SocketAddr> = fixed
+            .iter()
+            .map(|(n, p)| (n.clone(), SocketAddr::from(([127, 0, 0, 1], *p))))
+            .collect();
+        let probed = async {
+            match &launch.game.ready {
+                Ready::LogLine { .. } => {
+                    let re = ready_line.as_ref();
+                    while let Some(line) = lines_rx.recv().await {
+                        if re.is_some_and(|re| re.is_match(&line)) {
+                            return;
+                        }
+                    }
+                    std::future::pending::<()>().await;
+                }
+                other => probe::until_ready(other, &addrs).await,
+            }
+        };
         let ready = async {
+            if !gsp_world {
+                tokio::select! {
+                    _ = probed => {
+                        started.listeners = addrs.clone();
+                        return true;
+                    }
+                    _ = exited.wait_for(Option::is_some) => return false,
+                }
+            }
             while started.listeners.len() < wanted.len() {
                 tokio::select! {
                     seen = seen_rx.recv() => match seen {
@@ -193,11 +272,11 @@ impl ProcessRuntime {
                         // Its output closed: it is exiting.
                         None => break,
                     },
-                    _ = exited.wait_for(|e| *e) => break,
+                    _ = exited.wait_for(Option::is_some) => break,
                 }
             }
             if started.listeners.len() < wanted.len() {
-                let _ = exited.wait_for(|e| *e).await;
+                let _ = exited.wait_for(Option::is_some).await;
                 return false;
             }
             true
@@ -220,6 +299,8 @@ impl ProcessRuntime {
                 pid,
                 started: started.clone(),
                 exited,
+                stdin,
+                stop: launch.game.stop.clone(),
                 last_cpu: Arc::default(),
             },
         );
@@ -231,8 +312,23 @@ impl ProcessRuntime {
             return Ok(());
         };
         if child.running() {
-            signal(child.pid, libc::SIGTERM);
-            let exited = tokio::time::timeout(grace, child.exited.wait_for(|e| *e))
+            match &child.stop {
+                Stop::Console { command } => {
+                    let said = write_line(&child.stdin, command).await;
+                    self.ring(server_id).push(format!(
+                        "[agent] stopping with the console command {command:?}"
+                    ));
+                    let gone = said.is_ok()
+                        && tokio::time::timeout(grace, child.exited.wait_for(Option::is_some))
+                            .await
+                            .is_ok();
+                    if !gone {
+                        signal(child.pid, libc::SIGTERM);
+                    }
+                }
+                Stop::Signal { signal: name } => signal(child.pid, signal_number(name)),
+            }
+            let exited = tokio::time::timeout(grace, child.exited.wait_for(Option::is_some))
                 .await
                 .is_ok();
             if !exited {
@@ -244,7 +340,7 @@ impl ProcessRuntime {
                 self.ring(server_id)
                     .push(format!("[agent] no exit {grace:?} after SIGTERM: SIGKILL"));
                 signal(child.pid, libc::SIGKILL);
-                let _ = child.exited.wait_for(|e| *e).await;
+                let _ = child.exited.wait_for(Option::is_some).await;
             }
         }
         lock(&self.children).remove(&server_id);
@@ -285,6 +381,29 @@ impl Runtime for ProcessRuntime {
         Box::pin(std::future::ready(self.logs.tail(server_id, lines)))
     }
 
+    fn send_line<'a>(
+        &'a self,
+        server_id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let child = self
+                .child(server_id)
+                .filter(Child::running)
+                .ok_or_else(|| RuntimeError::Invalid("the world is not running".into()))?;
+            self.ring(server_id).push(format!("> {line}"));
+            write_line(&child.stdin, line).await
+        })
+    }
+
+    fn exited(&self, server_id: i64) -> BoxFuture<'_, Option<Exit>> {
+        Box::pin(async move {
+            let mut exited = self.child(server_id)?.exited;
+            let exit = exited.wait_for(Option::is_some).await.ok()?.clone();
+            exit
+        })
+    }
+
     fn usage(&self, server_id: i64) -> BoxFuture<'_, Result<Usage, RuntimeError>> {
         Box::pin(async move {
             let Some(child) = self.child(server_id).filter(Child::running) else {
@@ -313,6 +432,46 @@ impl Runtime for ProcessRuntime {
     }
 }
 
+/// A port of `protocol` free on the loopback now.
+fn free_port(protocol: &str) -> Result<u16, RuntimeError> {
+    let port = match protocol {
+        "udp" => std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()),
+        _ => std::net::TcpListener::bind("127.0.0.1:0").and_then(|s| s.local_addr()),
+    }
+    .map_err(RuntimeError::io("finding a free port"))?
+    .port();
+    Ok(port)
+}
+
+/// The number of a stop signal's name (SIGTERM when unknown).
+fn signal_number(name: &str) -> libc::c_int {
+    match name {
+        "SIGINT" => libc::SIGINT,
+        "SIGQUIT" => libc::SIGQUIT,
+        "SIGHUP" => libc::SIGHUP,
+        _ => libc::SIGTERM,
+    }
+}
+
+/// Writes `line` and a newline to a child's console.
+async fn write_line(
+    stdin: &tokio::sync::Mutex<Option<ChildStdin>>,
+    line: &str,
+) -> Result<(), RuntimeError> {
+    let mut stdin = stdin.lock().await;
+    let pipe = stdin
+        .as_mut()
+        .ok_or_else(|| RuntimeError::Invalid("the world has no console".into()))?;
+    let mut bytes = line.as_bytes().to_vec();
+    bytes.push(b'\n');
+    pipe.write_all(&bytes)
+        .await
+        .map_err(RuntimeError::io("writing to the world's console"))?;
+    pipe.flush()
+        .await
+        .map_err(RuntimeError::io("writing to the world's console"))
+}
+
 /// The variable that sets listener `name` of a GSP world: `GSP_TELNET`.
 pub fn listener_var(name: &str) -> String {
     format!("GSP_{}", name.to_ascii_uppercase().replace('-', "_"))
@@ -325,6 +484,7 @@ async fn pump(
     ring: LogRing,
     file: Arc<Mutex<std::fs::File>>,
     seen: Option<mpsc::UnboundedSender<(String, std::net::SocketAddr)>>,
+    mut every: Option<mpsc::UnboundedSender<String>>,
 ) {
     use std::io::Write;
     let mut lines = BufReader::new(from).lines();
@@ -333,6 +493,13 @@ async fn pump(
             if let Some((name, addr)) = parse_listening(&line) {
                 let _ = seen.send((name.to_owned(), addr));
             }
+        }
+        // Until nobody waits for the ready line any more.
+        if every
+            .as_ref()
+            .is_some_and(|tx| tx.send(line.clone()).is_err())
+        {
+            every = None;
         }
         let _ = writeln!(lock(&file), "{line}");
         ring.push(line);
@@ -430,12 +597,14 @@ mod tests {
             ports: vec![gsp_agent_api::Port {
                 name: "telnet".into(),
                 protocol: "tcp".into(),
+                port: None,
             }],
             cpu_millis: 100,
             memory_mib: 64,
             data_dir: dir.join("data"),
             log_file: dir.join("log/world.log"),
             env: vec![("GREETING".into(), "hello".into())],
+            game: Default::default(),
         }
     }
 
@@ -477,6 +646,43 @@ mod tests {
 
         rt.remove(7, Duration::from_secs(1)).await.unwrap();
         assert!(matches!(rt.logs(7, 1).await, Err(RuntimeError::Unknown)));
+    }
+
+    #[tokio::test]
+    async fn a_world_that_exits_on_its_own_is_noticed_with_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = ProcessRuntime::new("/bin/false".into());
+        assert_eq!(rt.exited(7).await, None, "nothing started yet");
+        let launch = script_launch(
+            dir.path(),
+            "echo listening telnet=127.0.0.1:1; echo listening http=127.0.0.1:2; \
+             sleep 0.3; echo bye; exit 3",
+        );
+        rt.start(&launch).await.unwrap();
+        let before = std::time::SystemTime::now();
+        let exit = rt.exited(7).await.expect("the child was waited for");
+        assert!(!exit.success);
+        assert_eq!(exit.status, "exit status: 3");
+        assert!(exit.at >= before);
+        assert!(!rt.usage(7).await.unwrap().running);
+        let logs = rt.logs(7, 10).await.unwrap();
+        assert_eq!(
+            logs.last().map(String::as_str),
+            Some("[agent] the world exited (exit status: 3)"),
+            "{logs:?}"
+        );
+
+        // Started again, then killed with SIGKILL from outside.
+        let launch = script_launch(
+            dir.path(),
+            "echo listening telnet=127.0.0.1:1; echo listening http=127.0.0.1:2; \
+             while :; do sleep 0.05; done",
+        );
+        rt.start(&launch).await.unwrap();
+        signal(rt.child(7).unwrap().pid, libc::SIGKILL);
+        let exit = rt.exited(7).await.unwrap();
+        assert!(!exit.success);
+        assert!(exit.status.contains("signal: 9"), "{}", exit.status);
     }
 
     #[tokio::test]

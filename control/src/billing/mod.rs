@@ -69,8 +69,8 @@ pub const HOUR_MS: i64 = 3_600_000;
 /// a guard against absurd timestamps.
 pub const MAX_PERIODS: usize = 100_000;
 
-/// A server's state after a transition: running is billed, hibernated
-/// and deleted are not, and nothing follows deleted.
+/// A server's state after a transition: running is billed, hibernated,
+/// crashed and deleted are not, and nothing follows deleted.
 pub use crate::servers::ServerState;
 
 /// A server entered `state` at `at_ms` (Unix ms).
@@ -181,7 +181,7 @@ fn running_intervals(
             ServerState::Running => {
                 running_since.get_or_insert(t.at_ms);
             }
-            ServerState::Hibernated | ServerState::Deleted => {
+            ServerState::Hibernated | ServerState::Crashed | ServerState::Deleted => {
                 if let Some(start) = running_since.take() {
                     intervals.push((start, Some(t.at_ms)));
                 }

@@ -68,6 +68,7 @@ pub fn spec_of(t: &Template) -> StartRequest {
         ports: t.ports.clone(),
         cpu_millis: t.cpu_millis,
         memory_mib: t.memory_mib,
+        game: t.game.clone(),
     }
 }
 
@@ -112,6 +113,20 @@ impl Orchestrator for FleetOrchestrator {
                 .await?
                 .map(|_| ())
                 .ok_or(OrchestratorError::NoCapacity)
+        })
+    }
+
+    fn console<'a>(
+        &'a self,
+        server_id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            let node = self.node_for(server_id).await?;
+            self.client(&node)
+                .console(server_id, line)
+                .await
+                .map_err(|e| failed(&node, e))
         })
     }
 

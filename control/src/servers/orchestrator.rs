@@ -96,6 +96,19 @@ pub trait Orchestrator: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<String>, OrchestratorError>>;
     /// Its current stats.
     fn stats(&self, server_id: i64) -> BoxFuture<'_, Result<Stats, OrchestratorError>>;
+    /// Writes `line` to its console (standard input).
+    fn console<'a>(
+        &'a self,
+        server_id: i64,
+        line: &'a str,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        let _ = (server_id, line);
+        Box::pin(async {
+            Err(OrchestratorError::Node(
+                "this orchestrator has no consoles".into(),
+            ))
+        })
+    }
     /// A consistent snapshot of the server's data: a gzip'd tar (see
     /// [`crate::backup`]), taken on its node while it runs or sleeps.
     fn backup(&self, server_id: i64) -> BoxFuture<'_, Result<Vec<u8>, OrchestratorError>> {

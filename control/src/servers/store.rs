@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Role;
 
-pub use gsp_agent_api::Port;
+pub use gsp_agent_api::{Game, Port};
 
 /// How to run a game, and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -35,6 +35,8 @@ pub struct Template {
     /// `idle_minutes * 60` unless the template was made with
     /// `idle_seconds`.
     pub idle_seconds: i64,
+    /// How its game is known ready, counted and stopped.
+    pub game: Game,
 }
 
 /// A template to create.
@@ -63,13 +65,19 @@ pub struct NewTemplate {
     /// `idle_minutes` (which it overrides when given).
     #[serde(default)]
     pub idle_seconds: Option<i64>,
+    /// How its game is known ready, counted and stopped (default: a GSP
+    /// world: `listening` lines, `/status`, SIGTERM).
+    #[serde(default)]
+    pub game: Game,
 }
 
 fn default_idle() -> i64 {
     15
 }
 
-/// Where a server is in its life.
+/// Where a server is in its life, as recorded (billing reads these).
+/// While running, the node's report says more: starting, stopping or
+/// restarting (see `phase` in the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServerState {
@@ -77,6 +85,9 @@ pub enum ServerState {
     Running,
     /// Stopped with its data kept; the next connection wakes it.
     Hibernated,
+    /// Its world kept failing and its node gave up restarting it; not
+    /// billed, and not woken by players: its owner starts it again.
+    Crashed,
     /// Gone.
     Deleted,
 }
@@ -87,6 +98,7 @@ impl ServerState {
         match self {
             ServerState::Running => "running",
             ServerState::Hibernated => "hibernated",
+            ServerState::Crashed => "crashed",
             ServerState::Deleted => "deleted",
         }
     }
@@ -95,6 +107,7 @@ impl ServerState {
         match s {
             "running" => ServerState::Running,
             "deleted" => ServerState::Deleted,
+            "crashed" => ServerState::Crashed,
             _ => ServerState::Hibernated,
         }
     }
@@ -118,6 +131,24 @@ pub struct Server {
     /// Where players connect, by listener (`telnet`, `quic`): the public
     /// addresses of its wake proxy, once it has been placed on a node.
     pub endpoints: std::collections::BTreeMap<String, String>,
+    /// How its world last exited on its own (a crash, or a clean exit
+    /// nobody asked for), if it ever did.
+    pub last_exit: Option<LastExit>,
+}
+
+/// How a server's world last exited on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LastExit {
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// How it ended: `exit code 1`, `killed by signal 9`.
+    #[schema(example = "killed by signal 9")]
+    pub status: String,
+    /// What its node did: `restarting`, `crashed` or `stopped`.
+    #[schema(example = "crashed")]
+    pub outcome: String,
+    /// The last lines of its output, oldest first.
+    pub last_lines: Vec<String>,
 }
 
 /// Why a templates or servers operation failed (messages fit for users).
@@ -157,8 +188,9 @@ type TemplateRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
-type ServerRow = (i64, i64, i64, String, String, i64, String);
+type ServerRow = (i64, i64, i64, String, String, i64, String, Option<String>);
 
 fn template_of(r: TemplateRow) -> Template {
     Template {
@@ -172,6 +204,10 @@ fn template_of(r: TemplateRow) -> Template {
         price_per_hour: r.7,
         idle_minutes: r.8,
         idle_seconds: r.9.unwrap_or(r.8.saturating_mul(60)),
+        game: r
+            .10
+            .and_then(|g| serde_json::from_str(&g).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -184,6 +220,7 @@ fn server_of(r: ServerRow) -> Server {
         state: ServerState::parse(&r.4),
         created_at: r.5,
         endpoints: serde_json::from_str(&r.6).unwrap_or_default(),
+        last_exit: r.7.and_then(|c| serde_json::from_str(&c).ok()),
     }
 }
 
@@ -219,6 +256,19 @@ impl Servers {
         if let Some(e) = t.ports.iter().find_map(|p| p.check().err()) {
             return Err(ServerError::Invalid(e.to_string()));
         }
+        let names: Vec<&str> = t.ports.iter().map(|p| p.name.as_str()).collect();
+        if names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names[..i].contains(n))
+        {
+            return Err(ServerError::Invalid("port names are unique".into()));
+        }
+        t.game.check(&names).map_err(ServerError::Invalid)?;
+        if let gsp_agent_api::Ready::LogLine { regex } = &t.game.ready {
+            regex::Regex::new(regex)
+                .map_err(|e| ServerError::Invalid(format!("the log line regex: {e}")))?;
+        }
         if t.cpu_millis <= 0
             || t.memory_mib <= 0
             || t.price_per_hour < 0
@@ -231,12 +281,14 @@ impl Servers {
         }
         let ports = serde_json::to_string(&t.ports)
             .map_err(|e| ServerError::Invalid(format!("ports: {e}")))?;
+        let game = serde_json::to_string(&t.game)
+            .map_err(|e| ServerError::Invalid(format!("game: {e}")))?;
         let mut tx = self.db.begin_write().await?;
         let id = crate::db::next_id(&mut tx, "templates").await?;
         let inserted = sqlx::query(
             "INSERT INTO templates (id, name, runtime, launch, ports, cpu_millis, memory_mib, \
-             price_per_hour, idle_minutes, idle_seconds, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+             price_per_hour, idle_minutes, idle_seconds, created_at, game) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
         )
         .bind(id)
         .bind(name.clone())
@@ -249,6 +301,7 @@ impl Servers {
         .bind(t.idle_minutes)
         .bind(t.idle_seconds)
         .bind(crate::auth::now_ms())
+        .bind(game)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query("creating a template"));
@@ -266,7 +319,7 @@ impl Servers {
     pub async fn templates(&self) -> Result<Vec<Template>, ServerError> {
         let rows: Vec<TemplateRow> = sqlx::query_as(
             "SELECT id, name, runtime, launch, ports, cpu_millis, memory_mib, price_per_hour, \
-             idle_minutes, idle_seconds FROM templates ORDER BY name",
+             idle_minutes, idle_seconds, game FROM templates ORDER BY name",
         )
         .fetch_all(self.db.pool())
         .await
@@ -278,7 +331,7 @@ impl Servers {
     pub async fn template(&self, id: i64) -> Result<Option<Template>, ServerError> {
         let row: Option<TemplateRow> = sqlx::query_as(
             "SELECT id, name, runtime, launch, ports, cpu_millis, memory_mib, price_per_hour, \
-             idle_minutes, idle_seconds FROM templates WHERE id = $1",
+             idle_minutes, idle_seconds, game FROM templates WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
@@ -328,10 +381,11 @@ impl Servers {
         self.get_any(id).await?.ok_or(ServerError::NotFound)
     }
 
-    async fn get_any(&self, id: i64) -> Result<Option<Server>, ServerError> {
+    /// Server `id` whoever owns it (the lifecycle's own reads).
+    pub async fn get_any(&self, id: i64) -> Result<Option<Server>, ServerError> {
         let row: Option<ServerRow> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
-             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             COALESCE(p.endpoints, '{}'), s.crash FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
              WHERE s.id = $1 AND s.state <> 'deleted'",
         )
         .bind(id)
@@ -359,7 +413,7 @@ impl Servers {
     pub async fn list(&self, caller: i64, role: Role) -> Result<Vec<Server>, ServerError> {
         let rows: Vec<ServerRow> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
-             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             COALESCE(p.endpoints, '{}'), s.crash FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
              WHERE s.state <> 'deleted' AND (s.owner_id = $1 OR $2 = 1) ORDER BY s.id DESC",
         )
         .bind(caller)
@@ -374,7 +428,7 @@ impl Servers {
     pub async fn running(&self) -> Result<Vec<Server>, ServerError> {
         let rows: Vec<ServerRow> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.template_id, s.name, s.state, s.created_at, \
-             COALESCE(p.endpoints, '{}') FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
+             COALESCE(p.endpoints, '{}'), s.crash FROM servers s LEFT JOIN placements p ON p.server_id = s.id \
              WHERE s.state = 'running' ORDER BY s.id",
         )
         .fetch_all(self.db.pool())
@@ -418,6 +472,32 @@ impl Servers {
             state: to,
             ..server
         })
+    }
+
+    /// Records how server `id`'s world last exited on its own.
+    pub async fn record_exit(&self, id: i64, exit: &LastExit) -> Result<(), ServerError> {
+        let json = serde_json::to_string(exit)
+            .map_err(|e| ServerError::Invalid(format!("an exit: {e}")))?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE servers SET crash = $1 WHERE id = $2")
+            .bind(json)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query("recording an exit"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When server `id` last changed state, ms (0 if never).
+    pub async fn last_change(&self, id: i64) -> Result<i64, ServerError> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(at) FROM server_events WHERE server_id = $1")
+                .bind(id)
+                .fetch_one(self.db.pool())
+                .await
+                .map_err(StoreError::query("reading a server's last change"))?;
+        Ok(at.unwrap_or(0))
     }
 
     /// The state changes of server `id`, oldest first: (state, at ms, cause).

@@ -225,6 +225,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(servers::wake))
         .routes(routes!(servers::hibernate))
         .routes(routes!(servers::logs))
+        .routes(routes!(servers::console))
         .routes(routes!(servers::stats))
         .routes(routes!(backups::create))
         .routes(routes!(backups::list))

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::doc::{ADMINS_ONLY, BAD_ID, NODE_FAILED, NO_AGENT, WRONG_SHAPE};
 use super::{ApiError, AppState, Caller, ErrorBody, PathId};
+use gsp_agent_api::ConsoleLine;
 use gsp_control::billing::BillError;
 use gsp_control::hosting::HostingError;
 use gsp_control::servers::orchestrator::{OrchestratorError, Stats};
@@ -59,8 +60,11 @@ impl From<HostingError> for ApiError {
     fn from(e: HostingError) -> Self {
         match e {
             HostingError::NotFound => ApiError::NotFound(e.to_string()),
+            HostingError::OwnerOnly => ApiError::Forbidden(e.to_string()),
             HostingError::NoTemplate(_) => ApiError::BadRequest(e.to_string()),
-            HostingError::Insufficient { .. } => ApiError::Conflict(e.to_string()),
+            HostingError::Insufficient { .. } | HostingError::Crashed(_) => {
+                ApiError::Conflict(e.to_string())
+            }
             HostingError::NoOrchestrator | HostingError::NoBackupStore => {
                 ApiError::Unavailable(e.to_string())
             }
@@ -226,7 +230,7 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Starts a hibernated server again.
+/// Starts a hibernated (or crashed) server again.
 #[utoipa::path(
     post,
     path = "/api/servers/{id}/wake",
@@ -249,6 +253,38 @@ pub(super) async fn wake(
     PathId(id): PathId,
 ) -> Result<Json<Server>, ApiError> {
     Ok(Json(state.hosting.wake(caller, id).await?))
+}
+
+/// Writes a line to a running server's console (its standard input),
+/// echoed in its log as `> line`. Its owner only.
+#[utoipa::path(
+    post,
+    path = "/api/servers/{id}/console",
+    operation_id = "server_console",
+    tag = "servers",
+    security(("api_key" = []), ("session" = [], "csrf" = [])),
+    params(("id" = i64, Path, description = "The server's id.")),
+    request_body = ConsoleLine,
+    responses(
+        (status = 204, description = "The line was written."),
+        (status = 400, description = "A bad id, the body is not JSON, or the line is empty, too long or not printable text.", body = ErrorBody),
+        (status = 403, description = "Only the server's owner can use its console.", body = ErrorBody),
+        (status = 404, description = "No such server (or not the caller's).", body = ErrorBody),
+        (status = 409, description = "It is not running.", body = ErrorBody),
+        (status = 422, description = WRONG_SHAPE, body = ErrorBody),
+        (status = 502, description = NODE_FAILED, body = ErrorBody),
+        (status = 503, description = NO_AGENT, body = ErrorBody),
+    ),
+)]
+pub(super) async fn console(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    body: Result<Json<ConsoleLine>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(line) = body?;
+    state.hosting.console(caller, id, &line.line).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Stops a running server, keeping its data.

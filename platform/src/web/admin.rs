@@ -24,6 +24,7 @@ const NOTICES: &[(&str, &str)] = &[
     ("user", "User created."),
     ("granted", "Credits granted."),
     ("template", "Template created."),
+    ("shipped", "Shipped template added."),
 ];
 
 /// Credits as people type them (`12`, `12.5`, `0.125`) to milli-credits.
@@ -249,6 +250,32 @@ async fn templates_page(
                 }
             }
         }
+        section.card #shipped {
+            h2 { "Shipped templates" }
+            p.muted { "The games GSP knows how to run: how each is known ready, counts its players and stops. Add one, then adjust it if you need to." }
+            table.stack {
+                tbody {
+                    @for t in gsp_control::servers::shipped() {
+                        tr {
+                            td data-label="Name" { (t.name) }
+                            td data-label="Runs" { span.muted { (t.runtime) " " } code { (t.launch) } }
+                            td data-label="Ports" { @for p in &t.ports { span.badge { (p.name) "/" (p.protocol) } " " } }
+                            td {
+                                @if templates.iter().any(|have| have.name == t.name) {
+                                    span.muted { "added" }
+                                } @else {
+                                    form.inline method="post" action="/admin/templates/shipped" {
+                                        (csrf_field(viewer))
+                                        input type="hidden" name="name" value=(t.name);
+                                        button.secondary type="submit" { "Add" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         section.card {
             h2 { "New template" }
             form.stacked method="post" action="/admin/templates" {
@@ -302,6 +329,46 @@ pub(super) struct TemplateForm {
     idle_minutes: i64,
 }
 
+/// `POST /admin/templates/shipped` fields.
+#[derive(Debug, Deserialize)]
+pub(super) struct ShippedForm {
+    csrf: String,
+    name: String,
+}
+
+/// `POST /admin/templates/shipped`: adds the shipped template `name`.
+pub(super) async fn add_shipped(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    form: Result<Form<ShippedForm>, FormRejection>,
+) -> Result<Response, Failure> {
+    viewer.require_admin()?;
+    let Form(f) = form.map_err(|e| Failure::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    viewer.check_csrf(&f.csrf)?;
+    let result = match gsp_control::servers::shipped()
+        .into_iter()
+        .find(|t| t.name == f.name)
+    {
+        Some(t) => state
+            .servers
+            .create_template(&t)
+            .await
+            .map_err(ApiError::from),
+        None => Err(ApiError::BadRequest(format!(
+            "there is no shipped template {:?}",
+            f.name
+        ))),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/admin/templates?ok=shipped").into_response()),
+        Err(e) if e.status().is_client_error() => {
+            let page = templates_page(&state, &viewer, None, Some(&e.to_string())).await?;
+            Ok((e.status(), page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `name/protocol, ...` to ports.
 pub(crate) fn parse_ports(text: &str) -> Result<Vec<Port>, String> {
     text.split(',')
@@ -311,6 +378,7 @@ pub(crate) fn parse_ports(text: &str) -> Result<Vec<Port>, String> {
             Some((name, protocol)) if !name.trim().is_empty() => Ok(Port {
                 name: name.trim().to_string(),
                 protocol: protocol.trim().to_lowercase(),
+                port: None,
             }),
             _ => Err(format!("{p:?} is not name/protocol, like telnet/tcp")),
         })
@@ -341,6 +409,7 @@ pub(super) async fn create_template(
                 .0,
             idle_minutes: f.idle_minutes,
             idle_seconds: None,
+            game: Default::default(),
         })
     })();
     let result = match parsed {

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
             "/admin/templates",
             get(admin::templates).post(admin::create_template),
         )
+        .route("/admin/templates/shipped", post(admin::add_shipped))
         .route("/admin/nodes", get(admin::nodes).post(admin::create_node))
         .route("/static/{file}", get(statics::serve))
         .layer(middleware::map_response(security_headers))

@@ -38,6 +38,7 @@ const NOTICES: &[(&str, &str)] = &[
     ),
     ("delete", "Server deleted."),
     ("backup", "Backup taken."),
+    ("console", "Sent to the console."),
     (
         "restore",
         "Backup restored. The server sleeps until the next player or a wake.",
@@ -220,6 +221,9 @@ async fn server_page(
                 @if server.state == ServerState::Hibernated {
                     (action_button(viewer, server.id, "wake", "Wake", ""))
                 }
+                @if server.state == ServerState::Crashed {
+                    (action_button(viewer, server.id, "wake", "Start again", ""))
+                }
                 @if server.state == ServerState::Running {
                     (action_button(viewer, server.id, "hibernate", "Hibernate", "secondary"))
                 }
@@ -228,6 +232,21 @@ async fn server_page(
         }
         (notice(ok, true))
         (notice(error, false))
+        @if let Some(exit) = &server.last_exit {
+            section.card #last-exit data-exit=(exit.outcome) {
+                h2 { "Last exit" }
+                p {
+                    @match exit.outcome.as_str() {
+                        "crashed" => { "Crashed at " (when(exit.at_ms)) ": " strong data-exit-status { (exit.status) } ". It failed too often to be restarted; players cannot wake it until you start it again." }
+                        "restarting" => { "Exited at " (when(exit.at_ms)) ": " strong data-exit-status { (exit.status) } ". Its node restarted it." }
+                        _ => { "Exited on its own at " (when(exit.at_ms)) ": " strong data-exit-status { (exit.status) } "." }
+                    }
+                }
+                pre.logs data-exit-lines {
+                    @for line in &exit.last_lines { (line) "\n" }
+                }
+            }
+        }
         section.card {
             div.grid {
                 (stat("Players", "players", &stats.players.to_string()))
@@ -243,6 +262,13 @@ async fn server_page(
             }
             pre.logs data-logs {
                 @for line in &logs { (line) "\n" }
+            }
+            @if server.state == ServerState::Running && server.owner_id == viewer.caller().user_id {
+                form.inline #console method="post" action={ "/servers/" (server.id) "/console" } {
+                    (csrf_field(viewer))
+                    input type="text" name="line" required maxlength="1000" placeholder="A console command (say hello)" aria-label="Console";
+                    button.secondary type="submit" { "Send" }
+                }
             }
         }
         section.card {
@@ -353,6 +379,9 @@ pub(super) struct ActForm {
     /// The backup to restore (`restore` only).
     #[serde(default)]
     backup: String,
+    /// The console line (`console` only).
+    #[serde(default)]
+    line: String,
 }
 
 /// `POST /servers/{id}/wake|hibernate|delete|backup|restore`.
@@ -370,6 +399,10 @@ pub(super) async fn act(
         "hibernate" => state.hosting.hibernate(caller, id).await.map(drop),
         "delete" => state.hosting.delete(caller, id).await.map(drop),
         "backup" => state.hosting.back_up(caller, id).await.map(drop),
+        "console" => {
+            let line = form.as_ref().map_or("", |f| f.line.as_str());
+            state.hosting.console(caller, id, line).await
+        }
         "restore" => {
             let name = form.as_ref().map_or("", |f| f.backup.as_str());
             state.hosting.restore(caller, id, name).await.map(drop)

@@ -13,12 +13,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use bollard::container::LogOutput;
-use bollard::query_parameters::{InspectContainerOptions, LogsOptions};
+use bollard::models::ContainerState;
+use bollard::query_parameters::{InspectContainerOptions, LogsOptions, WaitContainerOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use super::super::{parse_listening, LogRing};
+use super::super::{parse_listening, Exit, LogRing};
 
 /// Where a container's output goes.
 #[derive(Debug, Clone)]
@@ -46,13 +47,14 @@ impl Sink {
 
 /// Follows container `name`'s output from `since` (Unix seconds; 0 for all
 /// of it) until the container stops, sending the name of each listener the
-/// world reports to `seen`.
+/// world reports to `seen`, and how it ended to `exited`.
 pub async fn follow(
     docker: Docker,
     name: String,
     since: i32,
     sink: Sink,
     seen: mpsc::UnboundedSender<String>,
+    exited: watch::Sender<Option<Exit>>,
 ) {
     let options = LogsOptions {
         follow: true,
@@ -81,30 +83,64 @@ pub async fn follow(
     for line in [out.finish(), err.finish()].into_iter().flatten() {
         emit(&sink, &seen, line);
     }
-    let ending = match docker
-        .inspect_container(&name, None::<InspectContainerOptions>)
-        .await
-    {
-        Ok(c) => match c.state {
-            Some(s) if s.running != Some(true) => {
-                let code = s.exit_code.unwrap_or(-1);
-                let oom = if s.oom_killed == Some(true) {
-                    ", out of memory"
-                } else {
-                    ""
-                };
-                let error = s.error.filter(|e| !e.is_empty());
-                match error {
-                    Some(e) => format!("the world exited (code {code}{oom}): {e}"),
-                    None => format!("the world exited (code {code}{oom})"),
-                }
-            }
-            _ => "the container's output ended while it runs".to_owned(),
-        },
-        Err(e) => format!("the container is gone ({e})"),
-    };
-    sink.note(ending);
+    let (text, exit) = ending(&docker, &name).await;
+    sink.note(text);
+    if let Some(exit) = exit {
+        let _ = exited.send(Some(exit));
+    }
     tracing::debug!(container = %name, "stopped following its output");
+}
+
+/// How container `name` ended, once it has: the output stream can end
+/// while it still runs (the engine dropped it), and then the engine is
+/// asked to wait for its end.
+async fn ending(docker: &Docker, name: &str) -> (String, Option<Exit>) {
+    for _ in 0..2 {
+        let state = match docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(c) => c.state,
+            Err(e) => return (format!("the container is gone ({e})"), None),
+        };
+        match state {
+            Some(s) if s.running != Some(true) => {
+                let exit = exit_of(&s);
+                let text = match s.error.filter(|e| !e.is_empty()) {
+                    Some(e) => format!("the world exited ({}): {e}", exit.status),
+                    None => format!("the world exited ({})", exit.status),
+                };
+                return (text, Some(exit));
+            }
+            _ => {
+                // Still running: wait for it (a non-zero exit arrives as an
+                // error of the stream; either way, inspect again).
+                let _ = docker
+                    .wait_container(name, None::<WaitContainerOptions>)
+                    .next()
+                    .await;
+            }
+        }
+    }
+    (
+        "the container's output ended while it runs".to_owned(),
+        None,
+    )
+}
+
+/// An [`Exit`] from the engine's state of a stopped container.
+fn exit_of(s: &ContainerState) -> Exit {
+    let code = s.exit_code.unwrap_or(-1);
+    let oom = if s.oom_killed == Some(true) {
+        ", out of memory"
+    } else {
+        ""
+    };
+    Exit {
+        success: code == 0,
+        status: format!("exit code {code}{oom}"),
+        at: std::time::SystemTime::now(),
+    }
 }
 
 fn emit(sink: &Sink, seen: &mpsc::UnboundedSender<String>, line: String) {
@@ -147,6 +183,29 @@ fn text(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_engines_state_becomes_an_exit() {
+        let killed = ContainerState {
+            running: Some(false),
+            exit_code: Some(137),
+            ..Default::default()
+        };
+        let exit = exit_of(&killed);
+        assert!(!exit.success);
+        assert_eq!(exit.status, "exit code 137");
+        let oom = ContainerState {
+            oom_killed: Some(true),
+            ..killed
+        };
+        assert_eq!(exit_of(&oom).status, "exit code 137, out of memory");
+        let clean = ContainerState {
+            running: Some(false),
+            exit_code: Some(0),
+            ..Default::default()
+        };
+        assert!(exit_of(&clean).success);
+    }
 
     #[test]
     fn frames_become_lines() {

@@ -85,7 +85,22 @@ pub fn listeners(launch: &Launch) -> Result<Vec<Listener>, RuntimeError> {
             .iter()
             .find(|p| p.name == name)
             .map(|p| p.protocol.as_str());
+        let fixed = launch
+            .ports
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.port)
+            .filter(|p| *p != 0);
         let (port, protocol) = match name.as_str() {
+            // A game's own port inside its image (25565 for Minecraft).
+            _ if fixed.is_some() => (
+                fixed.unwrap_or_default(),
+                if declared == Some("udp") {
+                    "udp"
+                } else {
+                    "tcp"
+                },
+            ),
             "telnet" => (4000, "tcp"),
             "quic" => (4433, "udp"),
             HTTP_LISTENER => (4080, "tcp"),
@@ -190,7 +205,12 @@ pub fn create_body(
         env: Some(environment(launch, listeners)?),
         exposed_ports: Some(listeners.iter().map(Listener::key).collect()),
         labels: Some(labels),
-        stop_signal: Some("SIGTERM".into()),
+        // The template's stop signal; a console stop is SIGTERM here (the
+        // engine's stop), which the shipped images save on.
+        stop_signal: Some(match &launch.game.stop {
+            gsp_agent_api::Stop::Signal { signal } => signal.clone(),
+            gsp_agent_api::Stop::Console { .. } => "SIGTERM".into(),
+        }),
         host_config: Some(HostConfig {
             mounts: Some(vec![Mount {
                 target: Some(CONTAINER_DATA.into()),
@@ -262,18 +282,13 @@ mod tests {
         Launch {
             server_id: 42,
             launch: "gsp-world:test".into(),
-            ports: ports
-                .iter()
-                .map(|(n, p)| Port {
-                    name: (*n).into(),
-                    protocol: (*p).into(),
-                })
-                .collect(),
+            ports: ports.iter().map(|(n, p)| Port::new(n, p)).collect(),
             cpu_millis: 500,
             memory_mib: 256,
             data_dir: "/srv/gsp/42".into(),
             log_file: "/srv/gsp/42.log".into(),
             env: vec![("GSP_WORLD_NAME".into(), "w42".into())],
+            game: Default::default(),
         }
     }
 
