@@ -66,6 +66,20 @@ pub struct Character {
     pub blocked: bool,
     /// Its last move, horizontally (x z, metres).
     pub last_move: [f32; 2],
+    /// How its last tick moved it.
+    pub last_path: MovePath,
+}
+
+/// How a tick moved an avatar: what its cost was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MovePath {
+    /// Not at all: it stood at rest.
+    #[default]
+    Rest,
+    /// By its walk alone, on open level floor.
+    OpenFloor,
+    /// Through the character controller's casts.
+    Controller,
 }
 
 impl Character {
@@ -83,6 +97,7 @@ impl Character {
             settled: false,
             blocked: false,
             last_move: [0.0, 0.0],
+            last_path: MovePath::Rest,
         }
     }
 }
@@ -127,6 +142,11 @@ impl CharacterMover {
     /// sensors, pushing dynamic bodies it runs into; sets its body's
     /// velocity for the step. Returns how far it moved. `collisions` is scratch
     /// space.
+    ///
+    /// A settled avatar on open level floor (see `on_open_floor`) is moved
+    /// by exactly `walk` without asking the controller, which would do the
+    /// same at the cost of several shape casts and contact tests: in a
+    /// crowd, most moves are such.
     pub fn move_character(
         &self,
         rapier: &mut PhysicsWorld,
@@ -161,7 +181,9 @@ impl CharacterMover {
             // Nothing but level floor near the way: the controller would
             // move it by exactly `walk`, and it stays at rest height.
             moved = Vector::new(walk[0], 0.0, walk[1]);
+            c.last_path = MovePath::OpenFloor;
         } else {
+            c.last_path = MovePath::Controller;
             let movement = self.controller.move_shape(
                 dt,
                 &queries,
