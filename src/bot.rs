@@ -48,6 +48,10 @@ pub struct BotArgs {
     /// How often a talker speaks, seconds.
     #[arg(long, value_name = "SECS", default_value_t = 1.0)]
     talk_every: f64,
+    /// Start the bots evenly over this many seconds (at most half of
+    /// --duration).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    ramp: f64,
 }
 
 /// Runs the swarm and prints its report; fails if any bot failed.
@@ -70,6 +74,9 @@ pub fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
     }
     if !(args.talk_every.is_finite() && args.talk_every > 0.0) {
         bail!("--talk-every must be a positive number of seconds");
+    }
+    if !(args.ramp.is_finite() && args.ramp >= 0.0) {
+        bail!("--ramp must be a number of seconds, 0 or more");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,6 +106,7 @@ pub fn run(args: BotArgs) -> anyhow::Result<ExitCode> {
             crowd: args.crowd,
             talkers: args.talkers,
             talk_every: Duration::from_secs_f64(args.talk_every),
+            ramp: Duration::from_secs_f64(args.ramp),
             ..SwarmConfig::quic(
                 server,
                 args.count,
@@ -165,6 +173,16 @@ fn print_human(r: &SwarmReport) {
             r.telnet_lines_per_sec,
             r.telnet_said
         );
+        if r.telnet_heard > 0 {
+            println!(
+                "speech: {:.0} lines/s read once steady, {} stamped lines heard, latency p50 {:.2} ms, \
+                 p99 {:.2} ms (say to a listener's read)",
+                r.telnet_steady_lines_per_sec,
+                r.telnet_heard,
+                r.telnet_latency_ms_p50,
+                r.telnet_latency_ms_p99
+            );
+        }
     }
     println!(
         "swarm:  {:.1}% CPU of {} core(s), {:.1}% of input ticks late{}",

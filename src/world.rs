@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use std::sync::Arc;
 
+use gsp_engine::components::SpeechRate;
 use gsp_engine::{
     AccountService, GameWorld, PersistSink, ReplicationConfig, WorldConfig, WorldMap, WorldRuntime,
 };
@@ -123,6 +124,22 @@ pub struct WorldArgs {
     #[arg(long, value_name = "KBPS", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(16..=100_000))]
     snapshot_kbps: u32,
+    /// Lines a player may `say` or `chat` per second, sustained (a flood
+    /// past it is dropped where it was typed; the speaker is told).
+    #[arg(long, value_name = "LINES", default_value_t = gsp_engine::components::SPEECH_PER_SECOND,
+          value_parser = parse_speech_rate)]
+    speech_per_second: f32,
+    /// Lines a player may speak in a burst before --speech-per-second applies.
+    #[arg(long, value_name = "LINES", default_value_t = 5,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    speech_burst: u16,
+}
+
+fn parse_speech_rate(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && (0.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err("a number of lines per second from 0 to 1000".into()),
+    }
 }
 
 fn parse_world_name(s: &str) -> Result<String, String> {
@@ -171,6 +188,10 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
             max_interest: args.max_interest as usize,
             bytes_per_second: args.snapshot_kbps * 1000 / 8,
             ..ReplicationConfig::default()
+        },
+        speech: SpeechRate {
+            per_second: args.speech_per_second,
+            burst: f32::from(args.speech_burst),
         },
         ..WorldConfig::default()
     };

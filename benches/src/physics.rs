@@ -248,6 +248,12 @@ impl EcsScene {
         self.world.clear_trackers();
     }
 
+    /// How many avatars the last tick left at rest, moved on open floor,
+    /// and moved through the character controller.
+    pub fn move_paths(&self) -> [usize; 3] {
+        self.world.resource::<gsp_physics::Physics>().move_paths()
+    }
+
     /// Rapier bodies.
     pub fn body_count(&self) -> usize {
         self.world.resource::<gsp_physics::Physics>().body_count()
@@ -405,6 +411,12 @@ impl BareScene {
         }
         self.tick += 1;
         [moved, stepped - moved, start.elapsed() - stepped]
+    }
+
+    /// How many avatars the last tick left at rest, moved on open floor,
+    /// and moved through the character controller.
+    pub fn move_paths(&self) -> [usize; 3] {
+        self.world.resource::<gsp_physics::Physics>().move_paths()
     }
 
     /// Rapier bodies.

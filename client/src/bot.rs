@@ -60,6 +60,10 @@ pub struct SwarmConfig {
     pub talkers: f64,
     /// How often a talker says a line.
     pub talk_every: Duration,
+    /// Over how long the bots start, evenly spread (at most half the
+    /// duration): a thousand bots starting within one second measure the
+    /// swarm's handshakes more than the world.
+    pub ramp: Duration,
 }
 
 impl SwarmConfig {
@@ -78,6 +82,7 @@ impl SwarmConfig {
             crowd: false,
             talkers: 0.0,
             talk_every: Duration::from_secs(1),
+            ramp: Duration::from_secs(1),
         }
     }
 }
@@ -140,6 +145,17 @@ pub struct SwarmReport {
     pub telnet_lines_per_sec: f64,
     /// Lines telnet bots said.
     pub telnet_said: u64,
+    /// Lines telnet bots read per second once the swarm was steady (every
+    /// bot started, two seconds for the last logins), all of them together.
+    pub telnet_steady_lines_per_sec: f64,
+    /// Stamped lines telnet bots heard once steady (each telnet bot's own speech
+    /// included), for the latencies below.
+    pub telnet_heard: u64,
+    /// Speech latency, from the speaker's write to a listener's read,
+    /// median, milliseconds.
+    pub telnet_latency_ms_p50: f64,
+    /// Speech latency, 99th percentile, milliseconds.
+    pub telnet_latency_ms_p99: f64,
     /// The swarm's own CPU time over the run, in % of one core (0 where
     /// `/proc/self/stat` cannot be read).
     pub swarm_cpu_percent: f64,
@@ -180,7 +196,7 @@ pub async fn run_swarm(config: SwarmConfig) -> Result<SwarmReport, ClientError> 
     let endpoints: Vec<quinn::Endpoint> = (0..config.count.div_ceil(per))
         .map(|_| client_endpoint(&config.trust))
         .collect::<Result<_, _>>()?;
-    let spread = Duration::from_secs(1).min(config.duration / 4);
+    let spread = config.ramp.min(config.duration / 2);
     let cpu_before = cpu_seconds();
     let talker = |i: usize| {
         let every = (1.0 / config.talkers.clamp(0.0, 1.0)).round();
@@ -201,6 +217,8 @@ pub async fn run_swarm(config: SwarmConfig) -> Result<SwarmReport, ClientError> 
                 crowd: config.crowd,
                 deadline,
                 seed: (config.count + i) as u64,
+                epoch: start,
+                steady_from: steady_from(start, spread, deadline),
             };
             let delay = spread.mul_f64(i as f64 / config.telnet as f64);
             telnet_tasks.push(tokio::spawn(async move {
@@ -250,6 +268,13 @@ pub async fn run_swarm(config: SwarmConfig) -> Result<SwarmReport, ClientError> 
     let elapsed = start.elapsed();
     let mut report = summarise(config.count, &results, elapsed);
     add_telnet(&mut report, &telnet, elapsed);
+    let steady = deadline.saturating_duration_since(steady_from(start, spread, deadline));
+    let steady_lines: u64 = telnet.iter().map(|r| r.steady_lines).sum();
+    report.telnet_steady_lines_per_sec = if steady > Duration::ZERO {
+        (steady_lines as f64 / steady.as_secs_f64()).round()
+    } else {
+        0.0
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpu = match (cpu_before, cpu_seconds()) {
         (Some(a), Some(b)) if elapsed > Duration::ZERO => 100.0 * (b - a) / elapsed.as_secs_f64(),
@@ -274,6 +299,12 @@ struct Behaviour {
 /// How far from where it appeared a crowd bot wanders, metres.
 const CROWD_RADIUS: f32 = 6.0;
 
+/// When a swarm started at `start`, its bots spread over `spread`, is
+/// steady: two seconds after the last start, if that is before `deadline`.
+fn steady_from(start: Instant, spread: Duration, deadline: Instant) -> Instant {
+    (start + spread + Duration::from_secs(2)).min(deadline)
+}
+
 /// The telnet bots' part of the report.
 fn add_telnet(report: &mut SwarmReport, telnet: &[TelnetResult], elapsed: Duration) {
     report.telnet_bots = telnet.len();
@@ -288,6 +319,20 @@ fn add_telnet(report: &mut SwarmReport, telnet: &[TelnetResult], elapsed: Durati
         0.0
     };
     report.telnet_said = telnet.iter().map(|r| r.said).sum();
+    let mut latencies: Vec<u32> = telnet
+        .iter()
+        .flat_map(|r| r.latencies_us.iter().copied())
+        .collect();
+    latencies.sort_unstable();
+    report.telnet_heard = latencies.len() as u64;
+    let ms = |q: f64| {
+        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+        latencies
+            .get(i)
+            .map_or(0.0, |&us| (f64::from(us) / 10.0).round() / 100.0)
+    };
+    report.telnet_latency_ms_p50 = ms(0.50);
+    report.telnet_latency_ms_p99 = ms(0.99);
     let room = 5usize.saturating_sub(report.errors.len());
     report
         .errors
@@ -377,6 +422,10 @@ fn summarise(bots: usize, results: &[BotResult], elapsed: Duration) -> SwarmRepo
         telnet_failed: 0,
         telnet_lines_per_sec: 0.0,
         telnet_said: 0,
+        telnet_steady_lines_per_sec: 0.0,
+        telnet_heard: 0,
+        telnet_latency_ms_p50: 0.0,
+        telnet_latency_ms_p99: 0.0,
         swarm_cpu_percent: 0.0,
         swarm_cores: 1,
         late_input_share: {

@@ -1,7 +1,9 @@
 //! A telnet bot of the swarm: logs in (as a guest where the world admits
 //! guests, else with an account of its own), then until the deadline
 //! walks from room to room (or, in crowd mode, stays in the start room) and
-//! talks at a set rate, counting the lines it reads.
+//! talks at a set rate, counting the lines it reads. Each line it says ends
+//! in a stamp (`#` and the microseconds since the swarm's start), so the
+//! bots that hear it measure how long speech took to reach them.
 //!
 //! The bot speaks just enough telnet to be a well-behaved client: it reads
 //! and drops the server's option negotiation (answering nothing, which the
@@ -28,6 +30,12 @@ pub struct TelnetPlan {
     pub deadline: Instant,
     /// Seeds its choices.
     pub seed: u64,
+    /// The swarm's start, which speech stamps count from.
+    pub epoch: Instant,
+    /// From when the swarm is steady (every bot started and logged in):
+    /// lines read from then on are also counted in
+    /// [`TelnetResult::steady_lines`], and only their latencies are kept.
+    pub steady_from: Instant,
 }
 
 /// What one telnet bot measured.
@@ -49,6 +57,11 @@ pub struct TelnetResult {
     pub moves: u64,
     /// Seconds between the login and the end.
     pub active_secs: f64,
+    /// Lines read from [`TelnetPlan::steady_from`] on.
+    pub steady_lines: u64,
+    /// For each stamped line heard from [`TelnetPlan::steady_from`] on:
+    /// microseconds from the speaker's write to this bot's read.
+    pub latencies_us: Vec<u32>,
 }
 
 const EXITS: &[&str] = &["north", "south", "east", "west", "up", "down"];
@@ -126,6 +139,7 @@ async fn play(plan: TelnetPlan, result: &mut TelnetResult) -> Result<(), String>
     let mut next_move = Instant::now() + Duration::from_millis(rng.u64(2000..6000));
     let end = tokio::time::sleep_until(plan.deadline.into());
     tokio::pin!(end);
+    let mut partial: Vec<u8> = Vec::new();
     let outcome = loop {
         let wake = next_talk.map_or(next_move, |t| t.min(next_move));
         tokio::select! {
@@ -134,7 +148,31 @@ async fn play(plan: TelnetPlan, result: &mut TelnetResult) -> Result<(), String>
                 Ok(0) => break Err("the server closed the connection".to_owned()),
                 Ok(n) => {
                     result.bytes += n as u64;
-                    result.lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                    let now = micros_since(plan.epoch);
+                    let steady = Instant::now() >= plan.steady_from;
+                    let mut rest = &buf[..n];
+                    while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+                        result.lines += 1;
+                        result.steady_lines += u64::from(steady);
+                        let line = if partial.is_empty() {
+                            &rest[..end]
+                        } else {
+                            partial.extend_from_slice(&rest[..end]);
+                            &partial[..]
+                        };
+                        if let Some(stamp) = speech_stamp(line).filter(|_| steady) {
+                            result.latencies_us.push(now.saturating_sub(stamp) as u32);
+                        }
+                        partial.clear();
+                        rest = &rest[end + 1..];
+                    }
+                    // A line's start waits for its end; a line that never
+                    // ends is not kept whole.
+                    if partial.len() + rest.len() <= MAX_LINE {
+                        partial.extend_from_slice(rest);
+                    } else {
+                        partial.clear();
+                    }
                 }
                 Err(e) => break Err(format!("read: {e}")),
             },
@@ -143,7 +181,9 @@ async fn play(plan: TelnetPlan, result: &mut TelnetResult) -> Result<(), String>
                 if let (Some(at), Some(every)) = (next_talk, plan.talk_every) {
                     if now >= at {
                         let said = CHATTER[rng.usize(..CHATTER.len())];
-                        if let Err(e) = write(&mut stream, &format!("say {said}\r\n")).await {
+                        let stamp = micros_since(plan.epoch);
+                        let line = format!("say {said} #{stamp}\r\n");
+                        if let Err(e) = write(&mut stream, &line).await {
                             break Err(e);
                         }
                         result.said += 1;
@@ -167,6 +207,26 @@ async fn play(plan: TelnetPlan, result: &mut TelnetResult) -> Result<(), String>
     result.active_secs = active_from.elapsed().as_secs_f64();
     let _ = stream.write_all(b"quit\r\n").await;
     outcome
+}
+
+/// The longest line a bot keeps in pieces to look for a stamp, bytes.
+const MAX_LINE: usize = 4096;
+
+/// Microseconds since `epoch`.
+fn micros_since(epoch: Instant) -> u64 {
+    epoch.elapsed().as_micros() as u64
+}
+
+/// The speech stamp in a line heard: the digits after the last `#`, if
+/// that `#` starts a run of digits.
+fn speech_stamp(line: &[u8]) -> Option<u64> {
+    let at = line.iter().rposition(|&b| b == b'#')?;
+    let digits = &line[at + 1..];
+    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    if len == 0 || len > 19 {
+        return None;
+    }
+    std::str::from_utf8(&digits[..len]).ok()?.parse().ok()
 }
 
 async fn write(stream: &mut TcpStream, line: &str) -> Result<(), String> {
@@ -248,6 +308,17 @@ fn plain(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn speech_stamps_are_read_from_the_end_of_a_line() {
+        assert_eq!(
+            speech_stamp(b"\x1b[33mBob says, \"to #1 the tavern! #123456\"\x1b[0m\r"),
+            Some(123456)
+        );
+        assert_eq!(speech_stamp(b"Bob says, \"hello\""), None);
+        assert_eq!(speech_stamp(b"room #"), None);
+        assert_eq!(speech_stamp(b"#99999999999999999999999"), None);
+    }
 
     #[test]
     fn negotiation_and_colour_are_not_text() {

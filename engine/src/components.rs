@@ -216,15 +216,34 @@ impl SessionEntry {
     }
 }
 
-/// Lines a player may speak (`say`, `chat`) per second, sustained.
+/// Lines a player may speak (`say`, `chat`) per second, sustained, unless
+/// the world is set otherwise ([`SpeechRate`]).
 pub const SPEECH_PER_SECOND: f32 = 1.0;
-/// Lines a player may speak in a burst.
+/// Lines a player may speak in a burst, unless the world is set otherwise.
 pub const SPEECH_BURST: f32 = 5.0;
 
-/// A player's speech rate limit: a token bucket of [`SPEECH_BURST`]
-/// lines refilled at [`SPEECH_PER_SECOND`], counted in ticks. A line over
-/// the limit is dropped where it was typed, and only its speaker hears of
-/// it, once until they speak again.
+/// How fast players may speak: a burst, then a sustained rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeechRate {
+    /// Lines per second, sustained.
+    pub per_second: f32,
+    /// Lines in a burst (at least 1).
+    pub burst: f32,
+}
+
+impl Default for SpeechRate {
+    fn default() -> Self {
+        SpeechRate {
+            per_second: SPEECH_PER_SECOND,
+            burst: SPEECH_BURST,
+        }
+    }
+}
+
+/// A player's speech rate limit: a token bucket of [`SpeechRate::burst`]
+/// lines refilled at [`SpeechRate::per_second`], counted in ticks. A line
+/// over the limit is dropped where it was typed, and only its speaker hears
+/// of it, once until they speak again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpeechLimit {
     tokens: f32,
@@ -235,7 +254,8 @@ pub struct SpeechLimit {
 impl Default for SpeechLimit {
     fn default() -> Self {
         SpeechLimit {
-            tokens: SPEECH_BURST,
+            // A full bucket, whatever its size: `take` caps it at the burst.
+            tokens: f32::INFINITY,
             tick: None,
             told: false,
         }
@@ -254,12 +274,13 @@ pub enum Speech {
 }
 
 impl SpeechLimit {
-    /// Takes a line at `tick` of a world ticking `rate` times a second.
-    pub fn take(&mut self, tick: u64, rate: u16) -> Speech {
+    /// Takes a line at `tick` of a world ticking `rate` times a second,
+    /// where players may speak at `limit`.
+    pub fn take(&mut self, tick: u64, rate: u16, limit: SpeechRate) -> Speech {
         let elapsed = self.tick.map_or(0, |t| tick.saturating_sub(t));
         self.tick = Some(tick);
-        let refill = elapsed as f32 * SPEECH_PER_SECOND / f32::from(rate.max(1));
-        self.tokens = (self.tokens + refill).min(SPEECH_BURST);
+        let refill = elapsed as f32 * limit.per_second / f32::from(rate.max(1));
+        self.tokens = (self.tokens + refill).min(limit.burst.max(1.0));
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             self.told = false;
@@ -419,6 +440,8 @@ pub struct WorldConfig {
     pub replication: ReplicationConfig,
     /// When a session whose socket does not drain is dropped.
     pub outbound: OutboundLimits,
+    /// How fast players may speak.
+    pub speech: SpeechRate,
 }
 
 impl WorldConfig {
@@ -429,6 +452,10 @@ impl WorldConfig {
         }
         if !(self.walk_speed.is_finite() && self.walk_speed >= 0.0) {
             return Err("the walking speed must be a non-negative number".into());
+        }
+        let speech = &self.speech;
+        if !(speech.per_second.is_finite() && speech.per_second >= 0.0 && speech.burst >= 1.0) {
+            return Err("speech needs a non-negative rate and a burst of at least 1".into());
         }
         let o = &self.outbound;
         if o.soft_bytes == 0 || o.hard_bytes < o.soft_bytes {
@@ -457,6 +484,7 @@ impl Default for WorldConfig {
             walk_speed: 6.0,
             replication: ReplicationConfig::default(),
             outbound: OutboundLimits::default(),
+            speech: SpeechRate::default(),
         }
     }
 }

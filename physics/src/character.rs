@@ -28,7 +28,10 @@
 //! (their capsules are in [`AVATARS`](crate::mover::AVATARS)), and the
 //! crowd pass ([`crate::crowd`]) keeps them apart before they move, so a
 //! packed crowd costs what a scattered one does. An avatar that stands on
-//! the ground and is neither walking nor pushed is not moved at all.
+//! the ground and is neither walking nor pushed is not moved at all, and one
+//! that walks on open level floor (nothing but the floor within a few
+//! centimetres of its way) is moved without the controller's casts
+//! ([`CharacterMover::move_character`]).
 //!
 //! A `Position` written from outside (a text player's `go`, a mod) teleports
 //! the avatar there; joins and teleports pick the nearest free spot if
@@ -266,6 +269,7 @@ pub fn move_characters(
         };
         let recheck = (time.tick + u64::from(entity.index_u32())).is_multiple_of(RECHECK_TICKS);
         if c.at_rest(step) && !recheck {
+            c.last_path = crate::mover::MovePath::Rest;
             if let Some(mut v) = velocity {
                 if v.0 != Vec3::ZERO {
                     v.bypass_change_detection().0 = Vec3::ZERO;

@@ -10,6 +10,7 @@ use rapier3d::control::{
     CharacterAutostep, CharacterCollision, CharacterLength, KinematicCharacterController,
 };
 use rapier3d::math::{Pose, Vector};
+use rapier3d::parry::bounding_volume::{Aabb, BoundingVolume};
 use rapier3d::parry::query::ShapeCastOptions;
 use rapier3d::parry::shape::Capsule;
 use rapier3d::prelude::*;
@@ -24,9 +25,14 @@ use crate::settings::PhysicsSettings;
 pub const AVATARS: Group = Group::GROUP_2;
 
 /// The collision groups of an avatar's capsule: a member of [`AVATARS`],
-/// touching everything (props, sensors, the map).
+/// touching everything else (props, sensors, the map) but not other
+/// avatars, so that a packed crowd makes no pairs in rapier at all.
 pub fn avatar_groups() -> InteractionGroups {
-    InteractionGroups::new(AVATARS, Group::ALL, InteractionTestMode::And)
+    InteractionGroups::new(
+        AVATARS,
+        Group::ALL.difference(AVATARS),
+        InteractionTestMode::And,
+    )
 }
 
 /// What the character controller's queries see: everything but avatars.
@@ -60,6 +66,20 @@ pub struct Character {
     pub blocked: bool,
     /// Its last move, horizontally (x z, metres).
     pub last_move: [f32; 2],
+    /// How its last tick moved it.
+    pub last_path: MovePath,
+}
+
+/// How a tick moved an avatar: what its cost was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MovePath {
+    /// Not at all: it stood at rest.
+    #[default]
+    Rest,
+    /// By its walk alone, on open level floor.
+    OpenFloor,
+    /// Through the character controller's casts.
+    Controller,
 }
 
 impl Character {
@@ -77,6 +97,7 @@ impl Character {
             settled: false,
             blocked: false,
             last_move: [0.0, 0.0],
+            last_path: MovePath::Rest,
         }
     }
 }
@@ -121,6 +142,11 @@ impl CharacterMover {
     /// sensors, pushing dynamic bodies it runs into; sets its body's
     /// velocity for the step. Returns how far it moved. `collisions` is scratch
     /// space.
+    ///
+    /// A settled avatar on open level floor (see `on_open_floor`) is moved
+    /// by exactly `walk` without asking the controller, which would do the
+    /// same at the cost of several shape casts and contact tests: in a
+    /// crowd, most moves are such.
     pub fn move_character(
         &self,
         rapier: &mut PhysicsWorld,
@@ -150,23 +176,32 @@ impl CharacterMover {
             &rapier.colliders,
             filter(),
         );
-        let movement = self.controller.move_shape(
-            dt,
-            &queries,
-            &self.capsule,
-            &Pose::from_translation(c.center),
-            desired,
-            |hit| collisions.push(hit),
-        );
-        let mut moved = movement.translation;
-        c.grounded = movement.grounded;
-        if (was_grounded || c.grounded) && moved.y <= 1e-3 {
-            match self.ground_gap(&queries, c.center + moved) {
-                Some(gap) => {
-                    moved.y -= gap - REST;
-                    c.grounded = true;
+        let mut moved;
+        if was_grounded && c.settled && self.on_open_floor(&queries, c.center, walk) {
+            // Nothing but level floor near the way: the controller would
+            // move it by exactly `walk`, and it stays at rest height.
+            moved = Vector::new(walk[0], 0.0, walk[1]);
+            c.last_path = MovePath::OpenFloor;
+        } else {
+            c.last_path = MovePath::Controller;
+            let movement = self.controller.move_shape(
+                dt,
+                &queries,
+                &self.capsule,
+                &Pose::from_translation(c.center),
+                desired,
+                |hit| collisions.push(hit),
+            );
+            moved = movement.translation;
+            c.grounded = movement.grounded;
+            if (was_grounded || c.grounded) && moved.y <= 1e-3 {
+                match self.ground_gap(&queries, c.center + moved) {
+                    Some(gap) => {
+                        moved.y -= gap - REST;
+                        c.grounded = true;
+                    }
+                    None => c.grounded = false,
                 }
-                None => c.grounded = false,
             }
         }
         if c.grounded {
@@ -202,6 +237,55 @@ impl CharacterMover {
         let aim = (c.center - body.translation()) / dt;
         body.set_linvel(aim, true);
         moved
+    }
+
+    /// Whether a settled avatar whose capsule is centred on `center` can
+    /// walk `walk` without the controller: within a few centimetres of its
+    /// swept capsule there is nothing but fixed, level, axis-aligned floor
+    /// boxes entirely below its feet, and one of them lies exactly
+    /// [`REST`] under it where it arrives. The controller would then move it
+    /// by exactly `walk` and find it grounded; this answers with one walk
+    /// down the query tree, where the controller's casts and contact tests
+    /// cost tens of microseconds. Anything else near (a wall, a step, a
+    /// ramp, a prop, the floor's edge) leaves the move to the controller.
+    fn on_open_floor(&self, queries: &QueryPipeline<'_>, center: Vector, walk: [f32; 2]) -> bool {
+        let r = self.settings.avatar_radius + OPEN_MARGIN;
+        let half_height = self.settings.avatar_half_height + self.settings.avatar_radius;
+        let to = center + Vector::new(walk[0], 0.0, walk[1]);
+        let ground = center.y - half_height - REST;
+        let swept = Aabb::new(
+            Vector::new(
+                center.x.min(to.x) - r,
+                ground - OPEN_MARGIN,
+                center.z.min(to.z) - r,
+            ),
+            Vector::new(
+                center.x.max(to.x) + r,
+                center.y + half_height + OPEN_MARGIN,
+                center.z.max(to.z) + r,
+            ),
+        );
+        let mut supported = false;
+        for (_, collider) in queries.intersect_aabb_conservative(swept) {
+            let exact = collider.compute_aabb();
+            if !exact.intersects(&swept) {
+                continue;
+            }
+            let fixed = collider
+                .parent()
+                .is_none_or(|b| queries.bodies.get(b).is_some_and(|b| b.is_fixed()));
+            let level_box = collider.shape().as_cuboid().is_some()
+                && collider
+                    .rotation()
+                    .abs_diff_eq(rapier3d::math::Rotation::IDENTITY, 1e-6);
+            if !fixed || !level_box || exact.maxs.y > ground + LEVEL {
+                return false;
+            }
+            supported |= (exact.maxs.y - ground).abs() <= LEVEL
+                && (exact.mins.x..=exact.maxs.x).contains(&to.x)
+                && (exact.mins.z..=exact.maxs.z).contains(&to.z);
+        }
+        supported
     }
 
     /// Stops every character's body after a step. They are kinematic bodies
@@ -334,6 +418,15 @@ impl Character {
     }
 }
 
+/// How close (metres) something may come to an avatar's swept capsule
+/// before its move is left to the controller: more than [`SKIN`], the gap
+/// the controller keeps.
+const OPEN_MARGIN: f32 = 0.05;
+
+/// How far (metres) a floor's top may be from an avatar's rest height and
+/// still count as the floor it stands on.
+const LEVEL: f32 = 1e-4;
+
 /// Movements shorter than this are rounding, not movement, metres.
 const STILL: f32 = 1e-5;
 
@@ -353,5 +446,171 @@ fn controller(settings: &PhysicsSettings) -> KinematicCharacterController {
         min_slope_slide_angle: settings.max_slope_degrees.to_radians(),
         snap_to_ground: None,
         ..KinematicCharacterController::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DT: f32 = 1.0 / 30.0;
+
+    /// A 10 m floor box with its top at y = 0, a wall along x = 3, and a
+    /// crate at (-3, 0.3, 0); returns the world and the mover.
+    fn floor_wall_crate() -> (PhysicsWorld, CharacterMover) {
+        let mut rapier = PhysicsWorld::new();
+        rapier.integration_parameters.dt = DT;
+        rapier.insert_collider(
+            ColliderBuilder::cuboid(5.0, 0.5, 5.0).translation(Vector::new(0.0, -0.5, 0.0)),
+            None,
+        );
+        rapier.insert_collider(
+            ColliderBuilder::cuboid(0.25, 2.0, 5.0).translation(Vector::new(3.25, 2.0, 0.0)),
+            None,
+        );
+        rapier.insert(
+            RigidBodyBuilder::dynamic().translation(Vector::new(-3.0, 0.3, 0.0)),
+            ColliderBuilder::cuboid(0.3, 0.3, 0.3),
+        );
+        rapier.step();
+        (rapier, CharacterMover::new(PhysicsSettings::default()))
+    }
+
+    fn avatar_at(rapier: &mut PhysicsWorld, mover: &CharacterMover, feet: Vec3) -> Character {
+        let center = mover.center_of(feet);
+        let (body, collider) = rapier.insert(
+            RigidBodyBuilder::kinematic_velocity_based().translation(center),
+            mover.avatar_collider(),
+        );
+        Character::new(body, collider, center)
+    }
+
+    /// Walks `c` `ticks` times by `walk` per tick, stepping the world.
+    fn walk(
+        rapier: &mut PhysicsWorld,
+        mover: &CharacterMover,
+        c: &mut Character,
+        walk: [f32; 2],
+        ticks: usize,
+    ) {
+        let mut collisions = Vec::new();
+        for _ in 0..ticks {
+            mover.move_character(rapier, c, walk, DT, &mut collisions);
+            rapier.step();
+            mover.stop_all(rapier, std::iter::once(&*c));
+        }
+    }
+
+    fn open(rapier: &PhysicsWorld, mover: &CharacterMover, c: &Character, walk: [f32; 2]) -> bool {
+        let queries = rapier.broad_phase.as_query_pipeline(
+            rapier.narrow_phase.query_dispatcher(),
+            &rapier.bodies,
+            &rapier.colliders,
+            QueryFilter::new()
+                .exclude_sensors()
+                .exclude_rigid_body(c.body)
+                .groups(all_but_avatars()),
+        );
+        mover.on_open_floor(&queries, c.center, walk)
+    }
+
+    #[test]
+    fn open_floor_is_told_from_walls_props_and_edges() {
+        let (mut rapier, mover) = floor_wall_crate();
+        let mut c = avatar_at(&mut rapier, &mover, Vec3::new(0.0, 0.0, 0.0));
+        // Settle it first, as the world does.
+        walk(&mut rapier, &mover, &mut c, [0.0, 0.0], 2);
+        assert!(
+            open(&rapier, &mover, &c, [0.2, 0.0]),
+            "the middle of the floor is open"
+        );
+        let mut by_wall = avatar_at(&mut rapier, &mover, Vec3::new(2.55, 0.0, 0.0));
+        walk(&mut rapier, &mover, &mut by_wall, [0.0, 0.0], 2);
+        assert!(
+            !open(&rapier, &mover, &by_wall, [0.1, 0.0]),
+            "the wall is near"
+        );
+        let mut by_crate = avatar_at(&mut rapier, &mover, Vec3::new(-2.0, 0.0, 0.0));
+        walk(&mut rapier, &mover, &mut by_crate, [0.0, 0.0], 2);
+        assert!(
+            !open(&rapier, &mover, &by_crate, [-0.3, 0.0]),
+            "the crate is in the way"
+        );
+        let mut at_edge = avatar_at(&mut rapier, &mover, Vec3::new(0.0, 0.0, 4.9));
+        walk(&mut rapier, &mover, &mut at_edge, [0.0, 0.0], 2);
+        assert!(
+            !open(&rapier, &mover, &at_edge, [0.0, 0.2]),
+            "past the edge is no floor"
+        );
+    }
+
+    #[test]
+    fn open_floor_moves_match_the_controller_and_the_height_holds() {
+        let (mut rapier, mover) = floor_wall_crate();
+        let mut c = avatar_at(&mut rapier, &mover, Vec3::new(-1.0, 0.0, -2.0));
+        walk(&mut rapier, &mover, &mut c, [0.0, 0.0], 2);
+        let rest_height = c.center.y;
+        let stride = 0.2;
+        // What rapier's controller alone does with the same move.
+        let queries = rapier.broad_phase.as_query_pipeline(
+            rapier.narrow_phase.query_dispatcher(),
+            &rapier.bodies,
+            &rapier.colliders,
+            QueryFilter::new()
+                .exclude_sensors()
+                .exclude_rigid_body(c.body)
+                .groups(all_but_avatars()),
+        );
+        let by_controller = mover.controller.move_shape(
+            DT,
+            &queries,
+            &mover.capsule,
+            &Pose::from_translation(c.center),
+            Vector::new(stride, 0.0, 0.0),
+            |_| {},
+        );
+        assert!(by_controller.grounded);
+        assert!((by_controller.translation.x - stride).abs() < 1e-4);
+        assert!(by_controller.translation.y.abs() < 1e-3);
+        walk(&mut rapier, &mover, &mut c, [stride, 0.0], 10);
+        assert!(
+            (c.center.x - (-1.0 + 10.0 * stride)).abs() < 1e-4,
+            "{}",
+            c.center.x
+        );
+        assert_eq!(c.center.y, rest_height, "the height holds to the bit");
+        assert!(c.grounded && !c.blocked);
+    }
+
+    #[test]
+    fn walkers_still_stop_at_walls_and_fall_off_edges() {
+        let (mut rapier, mover) = floor_wall_crate();
+        let mut c = avatar_at(&mut rapier, &mover, Vec3::new(1.0, 0.0, 0.0));
+        walk(&mut rapier, &mover, &mut c, [0.2, 0.0], 30);
+        let face = 3.0 - mover.settings.avatar_radius;
+        assert!(
+            c.center.x <= face + 1e-3,
+            "through the wall: {}",
+            c.center.x
+        );
+        assert!(c.center.x > face - 0.05, "stopped short: {}", c.center.x);
+        let mut d = avatar_at(&mut rapier, &mover, Vec3::new(0.0, 0.0, 4.0));
+        walk(&mut rapier, &mover, &mut d, [0.0, 0.2], 30);
+        assert!(!d.grounded, "walked off the edge and is falling");
+        assert!(mover.feet_of(d.center).y < -0.5, "{}", d.center.y);
+    }
+
+    #[test]
+    fn walkers_push_a_prop_in_their_way() {
+        let (mut rapier, mover) = floor_wall_crate();
+        let mut c = avatar_at(&mut rapier, &mover, Vec3::new(-1.0, 0.0, 0.0));
+        walk(&mut rapier, &mover, &mut c, [-0.2, 0.0], 40);
+        let prop = rapier
+            .bodies
+            .iter()
+            .find(|(_, b)| b.is_dynamic())
+            .map(|(_, b)| b.translation())
+            .expect("the crate");
+        assert!(prop.x < -3.2, "the crate was pushed west: {}", prop.x);
     }
 }

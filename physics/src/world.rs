@@ -43,6 +43,16 @@ pub struct Physics {
 }
 
 impl Physics {
+    /// How many avatars the last tick left at rest, moved on open floor,
+    /// and moved through the character controller.
+    pub fn move_paths(&self) -> [usize; 3] {
+        let mut paths = [0; 3];
+        for c in self.characters.values() {
+            paths[c.last_path as usize] += 1;
+        }
+        paths
+    }
+
     /// An empty rapier world stepping `dt` seconds per tick.
     pub fn new(dt: f32, settings: PhysicsSettings) -> Physics {
         let mut rapier = PhysicsWorld::new();

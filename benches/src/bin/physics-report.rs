@@ -43,6 +43,7 @@ fn main() {
     }
     let (mut p, mut s) = (Vec::with_capacity(ticks), Vec::with_capacity(ticks));
     let mut closest = f32::MAX;
+    let mut paths = [[0usize; 3]; 2];
     for _ in 0..ticks {
         let start = Instant::now();
         packed.step();
@@ -51,6 +52,11 @@ fn main() {
         spread.step();
         s.push(start.elapsed());
         closest = closest.min(packed.closest_avatars());
+        for (sum, scene) in paths.iter_mut().zip([&packed, &spread]) {
+            for (total, n) in sum.iter_mut().zip(scene.move_paths()) {
+                *total += n;
+            }
+        }
     }
     let (p, s) = (median(p), median(s));
     println!(
@@ -60,6 +66,15 @@ fn main() {
         p.as_secs_f64() / s.as_secs_f64(),
         closest
     );
+    for (name, [rest, open, controller]) in ["packed", "spread"].into_iter().zip(paths) {
+        let all = (rest + open + controller).max(1) as f64 / 100.0;
+        println!(
+            "  {name}: avatar moves at rest {:.1} %, on open floor {:.1} %, through the controller {:.1} %",
+            rest as f64 / all,
+            open as f64 / all,
+            controller as f64 / all
+        );
+    }
 }
 
 /// The field scene, ECS against bare rapier.

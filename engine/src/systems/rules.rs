@@ -45,7 +45,7 @@ pub fn run_commands(
     mut sessions: ResMut<Sessions>,
     mut events: ResMut<WorldEvents>,
     map: Res<WorldMap>,
-    mod_commands: Res<ModCommands>,
+    (mod_commands, config): (Res<ModCommands>, Res<WorldConfig>),
     mut bus: Option<ResMut<BusState>>,
     mut avatars: AvatarQuery,
 ) {
@@ -63,7 +63,7 @@ pub fn run_commands(
             let Some(entry) = sessions.by_id.get_mut(&session) else {
                 continue;
             };
-            match entry.speech.take(time.tick, time.rate) {
+            match entry.speech.take(time.tick, time.rate, config.speech) {
                 Speech::Said => {}
                 Speech::TooFast => {
                     sessions.send(session, Outbound::Text(TextEvent::Error(TOO_FAST.into())));
