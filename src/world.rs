@@ -35,6 +35,10 @@ pub struct WorldArgs {
         env = "GSP_TELNET"
     )]
     telnet: SocketAddr,
+    /// Telnet-over-TLS listener (Mudlet 4 and other clients with TLS), with
+    /// the world's certificate (the QUIC one, --cert or self-signed).
+    #[arg(long, value_name = "ADDR", env = "GSP_TELNET_TLS")]
+    telnet_tls: Option<SocketAddr>,
     /// QUIC listener (UDP) for graphical players.
     #[arg(
         long,
@@ -279,7 +283,18 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
     let http = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("binding HTTP to {}", args.http))?;
+    let telnet_tls = match args.telnet_tls {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding telnet-tls to {addr}"))?,
+        ),
+        None => None,
+    };
+    let tls_acceptor = gsp_gateways::telnet::tls_acceptor(&identity)
+        .context("making the telnet-tls configuration")?;
     let telnet_addr = telnet.local_addr()?;
+    let telnet_tls_addr = telnet_tls.as_ref().map(|l| l.local_addr()).transpose()?;
     let quic_addr = quic.local_addr()?;
     let http_addr = http.local_addr()?;
 
@@ -288,9 +303,21 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         accounts: Some(accounts),
         allow_guests: false,
+        world_name: args.world_name.clone(),
+        tls_port: telnet_tls_addr.map(|a| a.port()),
         ..TelnetConfig::default()
     };
-    let tasks = [
+    let mut tasks = vec![];
+    if let Some(listener) = telnet_tls {
+        tasks.push(tokio::spawn(gsp_gateways::telnet::serve_tls(
+            listener,
+            handle.clone(),
+            telnet_config.clone(),
+            tls_acceptor,
+            shutdown.clone(),
+        )));
+    }
+    tasks.extend([
         tokio::spawn(gsp_gateways::telnet::serve(
             telnet,
             handle.clone(),
@@ -308,11 +335,14 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
             gsp_gateways::http::router(handle.clone()),
             shutdown.clone(),
         )),
-    ];
+    ]);
 
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening telnet={telnet_addr}")?;
+        if let Some(addr) = telnet_tls_addr {
+            writeln!(out, "listening telnet-tls={addr}")?;
+        }
         writeln!(out, "listening quic={quic_addr}")?;
         writeln!(out, "listening http={http_addr}")?;
         writeln!(out, "quic certificate sha256={fingerprint}")?;

@@ -697,3 +697,56 @@ fn persistent_props_attributes_and_storage_survive_a_restart() {
         serde_json::json!({"boots": 2, "log": ["boot 1", "boot 2"]})
     );
 }
+
+#[test]
+fn gsp_gmcp_sends_structured_data_to_one_player() {
+    let vitals = "gsp.command('vitals', 'vitals', function(ctx, args)\n\
+          gsp.gmcp(ctx.player, 'Char.Vitals', {hp = 10, maxhp = 12, name = ctx.player.name})\n\
+          local ok, err = pcall(gsp.gmcp, ctx.player, 'Core.Hello', {})\n\
+          ctx:reply('core: ' .. tostring(err))\n\
+          ok, err = pcall(gsp.gmcp, ctx.player, 'nodot', {})\n\
+          ctx:reply('bad: ' .. tostring(err))\n\
+          ok, err = pcall(gsp.gmcp, ctx.player, 'Big.Data', string.rep('x', 20000))\n\
+          ctx:reply('big: ' .. tostring(err))\n\
+        end)";
+    let mut h = Harness::new(&[("vitals", &[("init.lua", vitals)])]);
+    let mut ada = h.join("ada");
+    let mut bob = h.join("bob");
+    h.steps(1);
+    read(&mut ada);
+    read(&mut bob);
+    ada.sender.command("vitals").unwrap();
+    h.steps(3);
+    let mut gmcp = Vec::new();
+    let mut text = String::new();
+    while let Ok(m) = ada.receiver.try_recv() {
+        match m {
+            Outbound::Gmcp { package, json } => gmcp.push((package, json)),
+            Outbound::Text(e) => text.push_str(&gsp_engine::text::render_plain(&e)),
+            _ => {}
+        }
+    }
+    assert_eq!(gmcp.len(), 1, "{gmcp:?} {text}");
+    assert_eq!(gmcp[0].0, "Char.Vitals");
+    let data: serde_json::Value = serde_json::from_str(&gmcp[0].1).unwrap();
+    assert_eq!(
+        data,
+        serde_json::json!({"hp": 10, "maxhp": 12, "name": "ada"})
+    );
+    assert!(
+        text.contains("core: ") && text.contains("Core package"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bad: ") && text.contains("not a GMCP package"),
+        "{text}"
+    );
+    assert!(
+        text.contains("big: ") && text.contains("16384 bytes"),
+        "{text}"
+    );
+    // Nobody else got it.
+    while let Ok(m) = bob.receiver.try_recv() {
+        assert!(!matches!(m, Outbound::Gmcp { .. }), "{m:?}");
+    }
+}
