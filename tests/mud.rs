@@ -31,6 +31,8 @@ pub struct MudClient<S> {
     pub stream_ended: bool,
     /// Every GMCP message received.
     pub gmcp: Vec<(String, Option<Value>)>,
+    /// Every byte this client sent.
+    pub sent: Vec<u8>,
     /// The MSSP table, once received.
     pub mssp: Vec<(String, String)>,
     ttype_answers: std::collections::VecDeque<&'static str>,
@@ -69,6 +71,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> MudClient<S> {
             compressed_bytes: 0,
             stream_ended: false,
             gmcp: Vec::new(),
+            sent: Vec::new(),
             mssp: Vec::new(),
             ttype_answers: ["MUDLET", "XTERM-256COLOR", "MTTS 2317"].into(),
             text: Vec::new(),
@@ -78,6 +81,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> MudClient<S> {
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.sent.extend_from_slice(bytes);
         self.stream.write_all(bytes).await.expect("write");
     }
 
@@ -263,6 +267,68 @@ enum Tap {
     Escape,
 }
 
+fn option_name(o: u8) -> String {
+    match o {
+        opt::ECHO => "ECHO".into(),
+        opt::SGA => "SGA".into(),
+        opt::TTYPE => "TTYPE".into(),
+        opt::EOR => "EOR".into(),
+        opt::NAWS => "NAWS".into(),
+        opt::CHARSET => "CHARSET".into(),
+        opt::MSSP => "MSSP".into(),
+        opt::MCCP2 => "MCCP2".into(),
+        opt::GMCP => "GMCP".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The telnet commands in a byte stream, readably (text left out), for the
+/// transcript the test prints.
+fn describe(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != IAC {
+            i += 1;
+            continue;
+        }
+        let verb = bytes.get(i + 1).copied().unwrap_or(0);
+        match verb {
+            WILL | WONT | DO | DONT => {
+                let name = ["WILL", "WONT", "DO", "DONT"][usize::from(verb - WILL)];
+                let o = bytes.get(i + 2).copied().unwrap_or(0);
+                out.push(format!("{name} {}", option_name(o)));
+                i += 3;
+            }
+            SB => {
+                let end = bytes[i..]
+                    .windows(2)
+                    .position(|w| w == [IAC, SE])
+                    .map_or(bytes.len(), |p| i + p);
+                let o = bytes.get(i + 2).copied().unwrap_or(0);
+                let data = &bytes[(i + 3).min(end)..end];
+                let shown = match o {
+                    opt::GMCP => String::from_utf8_lossy(data).chars().take(90).collect(),
+                    opt::MSSP => format!("{} variables", mssp::decode(data).len()),
+                    _ => format!("{:?}", String::from_utf8_lossy(data)),
+                };
+                out.push(format!("SB {} {shown}", option_name(o)));
+                i = end + 2;
+            }
+            GA => {
+                out.push("GA".into());
+                i += 2;
+            }
+            EOR => {
+                out.push("EOR".into());
+                i += 2;
+            }
+            _ => i += 2,
+        }
+    }
+    out
+}
+
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
@@ -423,6 +489,16 @@ async fn a_client_agreeing_to_everything_gets_the_mud_standard() {
     ada.send("quit").await;
     ada.until_closed().await;
     assert!(ada.stream_ended, "the zlib stream was finished");
+
+    // The exchange, for people (run with --nocapture to read it).
+    println!("server -> client (after inflating):");
+    for line in describe(&ada.plain) {
+        println!("  S: {line}");
+    }
+    println!("client -> server:");
+    for line in describe(&ada.sent) {
+        println!("  C: {line}");
+    }
 }
 
 #[tokio::test]

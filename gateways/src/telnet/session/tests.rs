@@ -460,3 +460,78 @@ fn config_shows_the_connection() {
     assert!(s.configure("frobnicate").starts_with("Try"));
     assert_eq!(s.configure("prompt off"), "Prompt off.");
 }
+
+#[test]
+fn fuzzed_input_never_panics_and_output_stays_bounded() {
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    // Bytes that matter to the options, and pieces of real exchanges.
+    let pieces: Vec<Vec<u8>> = vec![
+        vec![IAC],
+        vec![IAC, SB],
+        vec![IAC, SE],
+        vec![IAC, DO, opt::MCCP2],
+        vec![IAC, DONT, opt::MCCP2],
+        vec![IAC, WILL, opt::TTYPE],
+        vec![IAC, WILL, opt::NAWS],
+        vec![IAC, DO, opt::GMCP],
+        vec![IAC, DO, opt::CHARSET],
+        vec![IAC, DO, opt::MSSP],
+        sb(opt::TTYPE, b"\x00MTTS 9999999999"),
+        sb(opt::NAWS, &[255, 255, 255, 255]),
+        sb(opt::GMCP, b"Core.Supports.Set [\"Room 1\"]"),
+        sb(opt::GMCP, b"Core.Ping"),
+        sb(opt::CHARSET, b"\x01;UTF-8"),
+        b"look\r\n".to_vec(),
+    ];
+    let mut s = session();
+    for round in 0..300 {
+        let mut input = Vec::new();
+        for _ in 0..(rng.next() % 40) {
+            let r = rng.next();
+            if r.is_multiple_of(3) {
+                input.push((r >> 8) as u8);
+            } else {
+                input.extend_from_slice(&pieces[(r >> 8) as usize % pieces.len()]);
+            }
+        }
+        for input in s.receive(&input) {
+            if input == Input::MsspWanted {
+                s.send_mssp(&MsspInfo {
+                    name: "x".into(),
+                    players: 0,
+                    started_unix: 0,
+                    hostname: "h".into(),
+                    port: 1,
+                    tls_port: None,
+                });
+            }
+        }
+        s.send_text(SAMPLE);
+        if round % 7 == 0 {
+            s.send_prompt("> ");
+            s.send_gmcp("Room.Info", &serde_json::json!({"num": round}));
+        }
+        let out = s.take_output();
+        // Replies are proportional to the input; the text is bounded by what was sent.
+        assert!(
+            out.len() <= 8 * input.len() + 4096,
+            "{} bytes out for {} in",
+            out.len(),
+            input.len()
+        );
+        if let Some(w) = s.width() {
+            assert!((naws::MIN_WIDTH..=naws::MAX_WIDTH).contains(&w));
+        }
+    }
+    s.finish();
+    s.take_output();
+}
