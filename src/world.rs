@@ -39,6 +39,14 @@ pub struct WorldArgs {
     /// the world's certificate (the QUIC one, --cert or self-signed).
     #[arg(long, value_name = "ADDR", env = "GSP_TELNET_TLS")]
     telnet_tls: Option<SocketAddr>,
+    /// The host name MSSP gives MUD crawlers (by default the address a
+    /// crawler connected to).
+    #[arg(long, value_name = "NAME", env = "GSP_MSSP_HOST")]
+    mssp_host: Option<String>,
+    /// The telnet port MSSP gives crawlers, when players reach the world
+    /// through a proxy on another port (by default the world's own).
+    #[arg(long, value_name = "PORT", env = "GSP_MSSP_PORT")]
+    mssp_port: Option<u16>,
     /// QUIC listener (UDP) for graphical players.
     #[arg(
         long,
@@ -305,6 +313,8 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
         allow_guests: false,
         world_name: args.world_name.clone(),
         tls_port: telnet_tls_addr.map(|a| a.port()),
+        hostname: args.mssp_host.clone(),
+        public_port: args.mssp_port,
         ..TelnetConfig::default()
     };
     let mut tasks = vec![];

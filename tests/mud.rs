@@ -370,6 +370,8 @@ async fn a_client_agreeing_to_everything_gets_the_mud_standard() {
         mods.path().to_str().unwrap(),
         "--world-name",
         "testville",
+        "--mssp-host",
+        "mud.example.org",
     ]);
     let mut ada = MudClient::connect(world.telnet).await;
     mud_login(&mut ada, "ada").await;
@@ -453,6 +455,7 @@ async fn a_client_agreeing_to_everything_gets_the_mud_standard() {
             .unwrap_or_else(|| panic!("no MSSP {k} in {:?}", ada.mssp))
     };
     assert_eq!(get("NAME"), "testville");
+    assert_eq!(get("HOSTNAME"), "mud.example.org");
     assert_eq!(get("PORT"), world.telnet.port().to_string());
     assert_eq!(get("GMCP"), "1");
     assert_eq!(get("MCCP"), "1");

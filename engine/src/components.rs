@@ -237,12 +237,21 @@ impl SessionEntry {
 /// character (`config color`).
 pub const COLOR_ATTRIBUTE: &str = "gsp.color";
 
+/// A help topic a mod added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpTopic {
+    /// The mod that added it (its topics go when it unloads).
+    pub owner: String,
+    /// What `help <topic>` shows.
+    pub text: String,
+}
+
 /// Help topics added by mods (`gsp.help`), by lowercase name; `help
 /// <topic>` reads them after the built-in ones.
 #[derive(Resource, Debug, Default)]
 pub struct HelpTopics {
     /// By name.
-    pub by_name: std::collections::BTreeMap<String, String>,
+    pub by_name: std::collections::BTreeMap<String, HelpTopic>,
 }
 
 /// Lines a player may speak (`say`, `chat`) per second, sustained.

@@ -790,10 +790,11 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
             if text.len() > 4096 {
                 return Err(api_error(lua, "a help topic is at most 4096 bytes"));
             }
+            let owner = with_ctx(lua, |c| c.name.to_string());
             with_world(lua, |w| {
                 w.resource_mut::<gsp_engine::components::HelpTopics>()
                     .by_name
-                    .insert(topic.to_lowercase(), text);
+                    .insert(topic, gsp_engine::components::HelpTopic { owner, text });
                 Ok(())
             })
         })?,

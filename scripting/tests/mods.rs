@@ -750,3 +750,45 @@ fn gsp_gmcp_sends_structured_data_to_one_player() {
         assert!(!matches!(m, Outbound::Gmcp { .. }), "{m:?}");
     }
 }
+
+#[test]
+fn mods_add_help_topics_that_go_when_they_unload() {
+    let v1 = "gsp.help('fishing', 'Fish with \\'cast\\' at the pond.')\n\
+              gsp.command('version', 'version', function(ctx) ctx:reply('version v1') end)\n\
+              local ok, err = pcall(gsp.help, 'Bad Name', 'x')\n\
+              gsp.storage.bad = tostring(err)";
+    let mut h = Harness::new(&[("fish", &[("init.lua", v1)])]);
+    assert!(
+        matches!(h.storage("fish", "bad"), Plain::String(s) if String::from_utf8_lossy(&s).contains("must be 1 to 24 lowercase")),
+        "{:?}",
+        h.storage("fish", "bad")
+    );
+    let root = h.root();
+    let changes = gsp_scripting::watch::spawn(vec![("fish".into(), root.join("fish"))]).unwrap();
+    h.world
+        .world_mut()
+        .resource_mut::<ScriptHost>()
+        .watch(changes);
+    let mut ada = h.join("ada");
+    h.steps(1);
+    read(&mut ada);
+    let topic = h.type_line(&mut ada, "help fishing");
+    assert!(topic.contains("Fish with 'cast' at the pond."), "{topic}");
+    let topics = h.type_line(&mut ada, "help topics");
+    assert!(
+        topics.contains("fishing") && topics.contains("movement"),
+        "{topics}"
+    );
+    let builtin = h.type_line(&mut ada, "help movement");
+    assert!(builtin.contains("Rooms are joined by exits"), "{builtin}");
+
+    // The new version adds no topic: the old one is gone with the old version.
+    let v2 = "gsp.command('version', 'version', function(ctx) ctx:reply('version v2') end)";
+    std::fs::write(root.join("fish/init.lua"), v2).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !h.type_line(&mut ada, "version").contains("v2") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let gone = h.type_line(&mut ada, "help fishing");
+    assert!(gone.contains("There is no help on 'fishing'"), "{gone}");
+}

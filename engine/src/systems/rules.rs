@@ -385,7 +385,7 @@ fn help(topic: Option<&str>, mod_commands: &ModCommands, topics: &HelpTopics) ->
         return TextEvent::Info(t.to_owned());
     }
     if let Some(t) = topics.by_name.get(topic) {
-        return TextEvent::Info(t.clone());
+        return TextEvent::Info(t.text.clone());
     }
     if let Some(c) = mod_commands.by_name.get(topic) {
         return TextEvent::Info(c.help.clone());
