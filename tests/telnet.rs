@@ -213,6 +213,26 @@ async fn channels_can_be_left_and_joined_again() {
     let heard = bob.expect("You say, \"marker\"").await;
     assert!(!heard.contains("first"), "bob left public: {heard}");
 
+    // Leaving is kept with the character.
+    bob.send("channels leave trade").await;
+    bob.expect("You no longer hear [trade]").await;
+    bob.send("quit").await;
+    bob.expect_closed(Duration::from_secs(5)).await;
+    let mut bob = Telnet::connect(world.telnet).await;
+    bob.expect("name").await;
+    bob.send(&format!("connect bob {}", common::PASSWORD)).await;
+    bob.expect("Players here:").await;
+    bob.send("channels").await;
+    let list = bob.expect("starts again.").await;
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_owned()
+    };
+    assert!(line("trade").contains("(left)"), "{list}");
+    assert!(line("public").contains("(left)"), "{list}");
+
     bob.send("channels join public").await;
     bob.expect("You hear [public] again.").await;
     ada.send("chat second").await;

@@ -227,6 +227,12 @@ impl SessionEntry {
         self
     }
 
+    /// The same, not hearing the channels in `left`.
+    pub fn with_channels_left(mut self, left: Vec<String>) -> SessionEntry {
+        self.left_channels = left;
+        self
+    }
+
     /// Whether it hears `channel`.
     pub fn hears(&self, channel: &str) -> bool {
         !self.left_channels.iter().any(|c| c == channel)
@@ -236,6 +242,26 @@ impl SessionEntry {
 /// The attribute a player's colour setting is kept in, with their
 /// character (`config color`).
 pub const COLOR_ATTRIBUTE: &str = "gsp.color";
+
+/// The attribute the chat channels a player left are kept in, with their
+/// character (`channels leave`): a list of channel names.
+pub const CHANNELS_ATTRIBUTE: &str = "gsp.channels_left";
+
+/// The channels a character left, from its attributes (known channels only).
+pub fn channels_left(attributes: Option<&Attributes>) -> Vec<String> {
+    let Some(list) = attributes
+        .and_then(|a| a.0.get(CHANNELS_ATTRIBUTE))
+        .and_then(|v| v.as_array())
+    else {
+        return Vec::new();
+    };
+    crate::bus::CHANNELS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| list.iter().any(|v| v.as_str() == Some(name)))
+        .map(str::to_owned)
+        .collect()
+}
 
 /// A help topic a mod added.
 #[derive(Debug, Clone, PartialEq, Eq)]

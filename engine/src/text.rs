@@ -209,8 +209,8 @@ and 'chat hi' reaches the public channel in every world ('channels' lists the ot
     (
         "channels",
         "'channels' lists the chat channels and which you hear. 'channels leave trade' \
-stops you hearing trade, 'channels join trade' starts again. 'chat trade <text>' \
-speaks on it.",
+stops you hearing trade (kept with your character), 'channels join trade' starts \
+again. 'chat trade <text>' speaks on it.",
     ),
     (
         "color",

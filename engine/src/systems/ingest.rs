@@ -190,6 +190,7 @@ fn join(world: &mut World, joining: Joining) {
     }
     let entity = avatar.id();
     let setting = color_setting(world, entity);
+    let left = channels_left(world.get::<Attributes>(entity));
     let tick = world.resource::<TickTime>().tick;
     tracing::debug!(%session, %name, gateway = kind.name(), "joined");
     world
@@ -216,7 +217,8 @@ fn join(world: &mut World, joining: Joining) {
             .chain(setting)
             .collect(),
         )
-        .active_at(tick),
+        .active_at(tick)
+        .with_channels_left(left),
     );
 }
 
@@ -294,7 +296,8 @@ fn take_over(world: &mut World, old: SessionId, joining: Joining) {
             .flatten()
             .collect(),
         )
-        .active_at(tick),
+        .active_at(tick)
+        .with_channels_left(entry.left_channels),
     );
     // The new connection starts by seeing where it is.
     world

@@ -196,7 +196,18 @@ pub fn run_commands(
                 let Some(entry) = sessions.by_id.get_mut(&session) else {
                     continue;
                 };
+                let changes = !matches!(action, text::ChannelAction::List);
                 let reply = channel_action(entry, action);
+                if changes {
+                    let left = serde_json::json!(entry.left_channels);
+                    keep(
+                        &mut attributes,
+                        &mut commands,
+                        entity,
+                        CHANNELS_ATTRIBUTE,
+                        left,
+                    );
+                }
                 sessions.send(session, Outbound::Text(reply));
             }
             Command::Help(topic) => {
@@ -252,16 +263,13 @@ pub fn run_commands(
                 let replies = configure(&key, &value);
                 if let Some(Outbound::Setting { value, .. }) = replies.first() {
                     let value = serde_json::Value::String(value.clone());
-                    match attributes.get_mut(entity) {
-                        Ok(mut a) => {
-                            a.0.insert(COLOR_ATTRIBUTE.into(), value);
-                        }
-                        Err(_) => {
-                            let mut a = crate::character::AttributeMap::new();
-                            a.insert(COLOR_ATTRIBUTE.into(), value);
-                            commands.entity(entity).insert(Attributes(a));
-                        }
-                    }
+                    keep(
+                        &mut attributes,
+                        &mut commands,
+                        entity,
+                        COLOR_ATTRIBUTE,
+                        value,
+                    );
                 }
                 for reply in replies {
                     sessions.send(session, reply);
@@ -338,6 +346,26 @@ fn who(
         here[room_start..].sort_by_key(|a| a.name.to_lowercase());
     }
     here
+}
+
+/// Sets attribute `key` of `entity`, kept with its character.
+fn keep(
+    attributes: &mut Query<&mut Attributes>,
+    commands: &mut Commands,
+    entity: Entity,
+    key: &str,
+    value: serde_json::Value,
+) {
+    match attributes.get_mut(entity) {
+        Ok(mut a) => {
+            a.0.insert(key.into(), value);
+        }
+        Err(_) => {
+            let mut a = crate::character::AttributeMap::new();
+            a.insert(key.into(), value);
+            commands.entity(entity).insert(Attributes(a));
+        }
+    }
 }
 
 /// `channels`, `channels join <c>`, `channels leave <c>`.
