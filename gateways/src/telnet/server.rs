@@ -211,8 +211,8 @@ async fn accept_loop(
                                 .run(world, shutdown)
                                 .await
                         }
-                        Ok(Err(e)) => Err(ConnError::Io(e)),
-                        Err(_) => Err(ConnError::WriteTimeout),
+                        Ok(Err(e)) => Err(ConnError::Handshake(e.to_string())),
+                        Err(_) => Err(ConnError::Handshake("timed out".into())),
                     }
                 }
             };
@@ -231,6 +231,8 @@ enum ConnError {
     Io(#[from] std::io::Error),
     #[error("client stopped reading")]
     WriteTimeout,
+    #[error("TLS handshake: {0}")]
+    Handshake(String),
     #[error("peer closed the connection")]
     Eof,
 }
