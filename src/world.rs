@@ -39,6 +39,10 @@ pub struct WorldArgs {
     /// the world's certificate (the QUIC one, --cert or self-signed).
     #[arg(long, value_name = "ADDR", env = "GSP_TELNET_TLS")]
     telnet_tls: Option<SocketAddr>,
+    /// The browser client's listener: the page at `/` and its WebSocket at
+    /// `/ws` (the mudstandards.org subprotocols), for players to reach.
+    #[arg(long, value_name = "ADDR", env = "GSP_WEB")]
+    web: Option<SocketAddr>,
     /// The host name MSSP gives MUD crawlers (by default the address a
     /// crawler connected to).
     #[arg(long, value_name = "NAME", env = "GSP_MSSP_HOST")]
@@ -299,6 +303,15 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let web = match args.web {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding web to {addr}"))?,
+        ),
+        None => None,
+    };
+    let web_addr = web.as_ref().map(|l| l.local_addr()).transpose()?;
     let tls_acceptor = gsp_gateways::telnet::tls_acceptor(&identity)
         .context("making the telnet-tls configuration")?;
     let telnet_addr = telnet.local_addr()?;
@@ -327,6 +340,14 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
             shutdown.clone(),
         )));
     }
+    if let Some(listener) = web {
+        tasks.push(tokio::spawn(gsp_gateways::web::serve(
+            listener,
+            handle.clone(),
+            telnet_config.clone(),
+            shutdown.clone(),
+        )));
+    }
     tasks.extend([
         tokio::spawn(gsp_gateways::telnet::serve(
             telnet,
@@ -352,6 +373,9 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
         writeln!(out, "listening telnet={telnet_addr}")?;
         if let Some(addr) = telnet_tls_addr {
             writeln!(out, "listening telnet-tls={addr}")?;
+        }
+        if let Some(addr) = web_addr {
+            writeln!(out, "listening web={addr}")?;
         }
         writeln!(out, "listening quic={quic_addr}")?;
         writeln!(out, "listening http={http_addr}")?;

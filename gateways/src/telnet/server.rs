@@ -224,6 +224,30 @@ async fn accept_loop(
     }
 }
 
+/// Serves one text player who arrived another way than a telnet socket
+/// (the browser gateway's WebSocket, bridged to a byte stream): the same
+/// session, login and world as a telnet player's.
+pub(crate) async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    world: WorldHandle,
+    config: TelnetConfig,
+    shutdown: CancellationToken,
+) {
+    let listing = Listing {
+        world: world.clone(),
+        local,
+    };
+    match Connection::new(stream, peer, &config, listing)
+        .run(world, shutdown)
+        .await
+    {
+        Ok(()) => tracing::debug!(%peer, "web connection closed"),
+        Err(e) => tracing::debug!(%peer, error = %e, "web connection ended"),
+    }
+}
+
 /// Why a connection ended early.
 #[derive(Debug, thiserror::Error)]
 enum ConnError {
