@@ -5,6 +5,10 @@
 //! same room reads, reads the telnet player's answer, and reconnects after
 //! its WebSocket drops.
 //!
+//! A second test speaks the WebSocket directly, without a browser: the
+//! `terminal.mudstandards.org` subprotocol, a malformed frame closing only
+//! its own connection, and an offer of no known subprotocol refused.
+//!
 //! The screenshot lands in `$CARGO_TARGET_TMPDIR/browser-client/screen.png`.
 //! Without `chromium` or `chromedriver` on `PATH` the test says so and
 //! skips, unless `CI=true`, where it fails.
@@ -261,4 +265,98 @@ async fn play_in_the_browser_next_to_a_telnet_player() {
     until_js(&c, "the page to reconnect", "const o = document.getElementById('out').textContent; return document.getElementById('status').textContent === 'connected' && o.lastIndexOf('name') > o.lastIndexOf('[connection lost');").await;
 
     c.close().await.unwrap();
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/ws` offering `protocol`; the socket and the one the server chose.
+async fn ws_connect(
+    web: SocketAddr,
+    protocol: &'static str,
+) -> Result<(Ws, Option<String>), String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    let mut request = format!("ws://{web}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+    let (ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let chosen = response
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok((ws, chosen))
+}
+
+/// Reads frames until the BINARY text so far contains `needle`; fails on a
+/// TEXT frame (none in terminal mode) or after [`DEADLINE`].
+async fn ws_expect(ws: &mut Ws, seen: &mut String, needle: &str) {
+    use futures_util::StreamExt as _;
+    let until = tokio::time::Instant::now() + DEADLINE;
+    while !seen.contains(needle) {
+        let message = tokio::time::timeout_at(until, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{needle}` in {seen:?}"))
+            .expect("the socket stays open")
+            .expect("a frame");
+        assert!(
+            message.is_binary(),
+            "terminal mode sends BINARY frames only: {message:?}"
+        );
+        seen.push_str(&String::from_utf8_lossy(&message.into_data()));
+    }
+}
+
+#[tokio::test]
+async fn the_websocket_speaks_terminal_and_a_bad_frame_closes_only_its_own() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let world = World::start(&["--web", "127.0.0.1:0"]);
+    let web = world.web.expect("gsp world printed `listening web=`");
+
+    let (mut carl, chosen) = ws_connect(web, "terminal.mudstandards.org").await.unwrap();
+    assert_eq!(chosen.as_deref(), Some("terminal.mudstandards.org"));
+    let mut seen = String::new();
+    ws_expect(&mut carl, &mut seen, "name").await;
+    carl.send(Message::binary(
+        format!("create carl {PASSWORD}").into_bytes(),
+    ))
+    .await
+    .unwrap();
+    ws_expect(&mut carl, &mut seen, "Players here: carl (you)").await;
+    assert!(seen.contains("\x1b["), "the text keeps its ANSI colours");
+
+    // Invalid UTF-8 closes that connection with 1007, and only that one.
+    let (mut bad, chosen) = ws_connect(web, "gmcp.mudstandards.org").await.unwrap();
+    assert_eq!(chosen.as_deref(), Some("gmcp.mudstandards.org"));
+    bad.send(Message::binary(vec![0xff, 0xfe, 0x80]))
+        .await
+        .unwrap();
+    let code = loop {
+        match tokio::time::timeout(DEADLINE, bad.next())
+            .await
+            .expect("closed in time")
+        {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, Some(1007));
+    carl.send(Message::binary(b"say still here".to_vec()))
+        .await
+        .unwrap();
+    ws_expect(&mut carl, &mut seen, "still here").await;
+
+    // A client offering only unknown subprotocols is refused.
+    let refused = ws_connect(web, "v1.example.com").await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("400")),
+        "{:?}",
+        refused.err()
+    );
 }
