@@ -31,7 +31,7 @@ enum Command {
     /// proxy.
     Up(up::UpArgs),
     /// Run one world server: telnet, QUIC and HTTP (health, status, metrics).
-    World(world::WorldArgs),
+    World(Box<world::WorldArgs>),
     /// Run the platform: the web API over its own database, or an admin
     /// command (`user create`, `apikey create`).
     Platform(platform::PlatformArgs),
@@ -73,7 +73,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Up(args) => up::run(args),
-        Command::World(args) => world::run(args),
+        Command::World(args) => world::run(*args),
         Command::Agent(args) => agent::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Bot(args) => bot::run(args),

@@ -36,6 +36,22 @@ pub struct WorldArgs {
         env = "GSP_TELNET"
     )]
     telnet: SocketAddr,
+    /// Telnet-over-TLS listener (Mudlet 4 and other clients with TLS), with
+    /// the world's certificate (the QUIC one, --cert or self-signed).
+    #[arg(long, value_name = "ADDR", env = "GSP_TELNET_TLS")]
+    telnet_tls: Option<SocketAddr>,
+    /// The browser client's listener: the page at `/` and its WebSocket at
+    /// `/ws` (the mudstandards.org subprotocols), for players to reach.
+    #[arg(long, value_name = "ADDR", env = "GSP_WEB")]
+    web: Option<SocketAddr>,
+    /// The host name MSSP gives MUD crawlers (by default the address a
+    /// crawler connected to).
+    #[arg(long, value_name = "NAME", env = "GSP_MSSP_HOST")]
+    mssp_host: Option<String>,
+    /// The telnet port MSSP gives crawlers, when players reach the world
+    /// through a proxy on another port (by default the world's own).
+    #[arg(long, value_name = "PORT", env = "GSP_MSSP_PORT")]
+    mssp_port: Option<u16>,
     /// QUIC listener (UDP) for graphical players.
     #[arg(
         long,
@@ -300,7 +316,27 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
     let http = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("binding HTTP to {}", args.http))?;
+    let telnet_tls = match args.telnet_tls {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding telnet-tls to {addr}"))?,
+        ),
+        None => None,
+    };
+    let web = match args.web {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding web to {addr}"))?,
+        ),
+        None => None,
+    };
+    let web_addr = web.as_ref().map(|l| l.local_addr()).transpose()?;
+    let tls_acceptor = gsp_gateways::telnet::tls_acceptor(&identity)
+        .context("making the telnet-tls configuration")?;
     let telnet_addr = telnet.local_addr()?;
+    let telnet_tls_addr = telnet_tls.as_ref().map(|l| l.local_addr()).transpose()?;
     let quic_addr = quic.local_addr()?;
     let http_addr = http.local_addr()?;
 
@@ -309,9 +345,31 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         accounts: Some(accounts),
         allow_guests: false,
+        world_name: args.world_name.clone(),
+        tls_port: telnet_tls_addr.map(|a| a.port()),
+        hostname: args.mssp_host.clone(),
+        public_port: args.mssp_port,
         ..TelnetConfig::default()
     };
-    let tasks = [
+    let mut tasks = vec![];
+    if let Some(listener) = telnet_tls {
+        tasks.push(tokio::spawn(gsp_gateways::telnet::serve_tls(
+            listener,
+            handle.clone(),
+            telnet_config.clone(),
+            tls_acceptor,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(listener) = web {
+        tasks.push(tokio::spawn(gsp_gateways::web::serve(
+            listener,
+            handle.clone(),
+            telnet_config.clone(),
+            shutdown.clone(),
+        )));
+    }
+    tasks.extend([
         tokio::spawn(gsp_gateways::telnet::serve(
             telnet,
             handle.clone(),
@@ -329,11 +387,17 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
             gsp_gateways::http::router(handle.clone()),
             shutdown.clone(),
         )),
-    ];
+    ]);
 
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening telnet={telnet_addr}")?;
+        if let Some(addr) = telnet_tls_addr {
+            writeln!(out, "listening telnet-tls={addr}")?;
+        }
+        if let Some(addr) = web_addr {
+            writeln!(out, "listening web={addr}")?;
+        }
         writeln!(out, "listening quic={quic_addr}")?;
         writeln!(out, "listening http={http_addr}")?;
         writeln!(out, "quic certificate sha256={fingerprint}")?;

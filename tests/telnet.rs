@@ -143,3 +143,140 @@ async fn idle_players_are_disconnected() {
     let bye = ada.expect_closed(Duration::from_secs(5)).await;
     assert!(bye.contains("idle"), "{bye}");
 }
+
+#[tokio::test]
+async fn tells_emotes_poses_help_topics_and_who_with_idle_times() {
+    let world = World::start(&[]);
+    let (mut ada, mut bob) = ada_and_bob(&world).await;
+
+    ada.send("tell BOB meet me at the pony").await;
+    bob.expect("ada tells you, \"meet me at the pony\"").await;
+    ada.expect("You tell bob, \"meet me at the pony\"").await;
+    ada.send("tell nobody hi").await;
+    ada.expect("Nobody called nobody is in this world.").await;
+    ada.send("tell bob").await;
+    ada.expect("Tell whom what?").await;
+
+    bob.send(":waves.").await;
+    ada.expect("bob waves.").await;
+    bob.expect("bob waves.").await;
+    bob.send("emote grins").await;
+    ada.expect("bob grins").await;
+    bob.send("pose leans on the fountain").await;
+    ada.expect("bob leans on the fountain").await;
+
+    ada.send("help").await;
+    ada.expect("tell <name> <text>").await;
+    ada.send("help topics").await;
+    let topics = ada.expect("Type 'help <topic>'.").await;
+    assert!(
+        topics.contains("movement") && topics.contains("color"),
+        "{topics}"
+    );
+    ada.send("help colour").await;
+    ada.expect("config color off").await;
+    ada.send("help nonsense").await;
+    ada.expect("There is no help on 'nonsense'").await;
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    bob.send("who").await;
+    let who = bob.expect("players online:").await;
+    assert!(who.contains("2 players"), "{who}");
+    let all = bob.drain(Duration::from_millis(500)).await;
+    assert!(all.contains("Name") && all.contains("Idle"), "{all}");
+    let ada_row = all
+        .lines()
+        .find(|l| l.trim_start().starts_with("ada "))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(
+        ada_row.contains("telnet") && ada_row.contains("s  The Plaza"),
+        "{ada_row}"
+    );
+    assert!(!ada_row.contains(" 0s "), "ada has been idle: {ada_row}");
+}
+
+#[tokio::test]
+async fn channels_can_be_left_and_joined_again() {
+    let world = World::start(&[]);
+    let (mut ada, mut bob) = ada_and_bob(&world).await;
+    bob.send("channels leave public").await;
+    bob.expect("You no longer hear [public]").await;
+    bob.send("channels").await;
+    let list = bob.expect("starts again.").await;
+    assert!(list.contains("(left)"), "{list}");
+    bob.send("channels leave nowhere").await;
+    bob.expect("There is no channel 'nowhere'").await;
+
+    ada.send("chat first").await;
+    ada.expect("[public] ada: first").await;
+    bob.send("say marker").await;
+    let heard = bob.expect("You say, \"marker\"").await;
+    assert!(!heard.contains("first"), "bob left public: {heard}");
+
+    // Leaving is kept with the character.
+    bob.send("channels leave trade").await;
+    bob.expect("You no longer hear [trade]").await;
+    bob.send("quit").await;
+    bob.expect_closed(Duration::from_secs(5)).await;
+    let mut bob = Telnet::connect(world.telnet).await;
+    bob.expect("name").await;
+    bob.send(&format!("connect bob {}", common::PASSWORD)).await;
+    bob.expect("Players here:").await;
+    bob.send("channels").await;
+    let list = bob.expect("starts again.").await;
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_owned()
+    };
+    assert!(line("trade").contains("(left)"), "{list}");
+    assert!(line("public").contains("(left)"), "{list}");
+
+    bob.send("channels join public").await;
+    bob.expect("You hear [public] again.").await;
+    ada.send("chat second").await;
+    bob.expect("[public] ada: second").await;
+}
+
+#[tokio::test]
+async fn the_colour_setting_is_kept_with_the_character() {
+    let world = World::start(&[]);
+    let mut ada = Telnet::login(world.telnet, "ada").await;
+    ada.send("config color 256").await;
+    ada.expect("Colour: 256, kept with your character.").await;
+    ada.send("look").await;
+    ada.expect("Players here:").await;
+    assert!(
+        String::from_utf8_lossy(&ada.raw).contains("\x1b[1;38;5;45mThe Plaza"),
+        "256-colour title"
+    );
+    ada.send("config color off").await;
+    ada.expect("kept with your character.").await;
+    ada.raw.clear();
+    ada.send("look").await;
+    ada.expect("Players here:").await;
+    assert!(!ada.raw.contains(&0x1b), "no colour codes once off");
+    ada.send("config color purple").await;
+    ada.expect("Try 'config color off'").await;
+    ada.send("config").await;
+    let shown = ada.expect("Change with").await;
+    assert!(shown.contains("Colour: off"), "{shown}");
+    ada.send("quit").await;
+    ada.expect_closed(Duration::from_secs(5)).await;
+
+    // Back again: still off, from the character.
+    let mut again = Telnet::connect(world.telnet).await;
+    again.expect("name").await;
+    again.raw.clear();
+    again
+        .send(&format!("connect ada {}", common::PASSWORD))
+        .await;
+    again.expect("Players here:").await;
+    assert!(!again.raw.contains(&0x1b), "the setting came back with ada");
+    again.send("config color auto").await;
+    again.expect("Colour: auto").await;
+    again.send("look").await;
+    again.expect("Players here:").await;
+    assert!(String::from_utf8_lossy(&again.raw).contains("\x1b[1;36mThe Plaza"));
+}

@@ -190,6 +190,10 @@ pub struct SessionEntry {
     pub over_since: Option<u64>,
     /// How fast it may speak (`say`, `chat`).
     pub speech: SpeechLimit,
+    /// The tick of its last command (or of its joining): `who`'s idle time.
+    pub active_tick: u64,
+    /// Chat channels it left (`channels leave`): not sent to it.
+    pub left_channels: Vec<String>,
 }
 
 impl SessionEntry {
@@ -212,8 +216,68 @@ impl SessionEntry {
             outbox,
             over_since: None,
             speech: SpeechLimit::default(),
+            active_tick: 0,
+            left_channels: Vec::new(),
         }
     }
+
+    /// The same, active since `tick`.
+    pub fn active_at(mut self, tick: u64) -> SessionEntry {
+        self.active_tick = tick;
+        self
+    }
+
+    /// The same, not hearing the channels in `left`.
+    pub fn with_channels_left(mut self, left: Vec<String>) -> SessionEntry {
+        self.left_channels = left;
+        self
+    }
+
+    /// Whether it hears `channel`.
+    pub fn hears(&self, channel: &str) -> bool {
+        !self.left_channels.iter().any(|c| c == channel)
+    }
+}
+
+/// The attribute a player's colour setting is kept in, with their
+/// character (`config color`).
+pub const COLOR_ATTRIBUTE: &str = "gsp.color";
+
+/// The attribute the chat channels a player left are kept in, with their
+/// character (`channels leave`): a list of channel names.
+pub const CHANNELS_ATTRIBUTE: &str = "gsp.channels_left";
+
+/// The channels a character left, from its attributes (known channels only).
+pub fn channels_left(attributes: Option<&Attributes>) -> Vec<String> {
+    let Some(list) = attributes
+        .and_then(|a| a.0.get(CHANNELS_ATTRIBUTE))
+        .and_then(|v| v.as_array())
+    else {
+        return Vec::new();
+    };
+    crate::bus::CHANNELS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| list.iter().any(|v| v.as_str() == Some(name)))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A help topic a mod added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpTopic {
+    /// The mod that added it (its topics go when it unloads).
+    pub owner: String,
+    /// What `help <topic>` shows.
+    pub text: String,
+}
+
+/// Help topics added by mods (`gsp.help`), by lowercase name; `help
+/// <topic>` reads them after the built-in ones.
+#[derive(Resource, Debug, Default)]
+pub struct HelpTopics {
+    /// By name.
+    pub by_name: std::collections::BTreeMap<String, HelpTopic>,
 }
 
 /// Lines a player may speak (`say`, `chat`) per second, sustained, unless
@@ -349,6 +413,15 @@ impl Sessions {
     pub fn send(&mut self, session: SessionId, message: Outbound) {
         if let Some(entry) = self.by_id.get_mut(&session) {
             entry.outbox.push(message);
+        }
+    }
+
+    /// Queues a chat message for every session that hears `channel`.
+    pub fn send_channel(&mut self, channel: &str, message: Outbound) {
+        for entry in self.by_id.values_mut() {
+            if entry.hears(channel) {
+                entry.outbox.push(message.clone());
+            }
         }
     }
 

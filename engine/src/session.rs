@@ -190,6 +190,24 @@ pub enum Outbound {
     /// its frame prefix; graphical sessions only): the map and entity
     /// infos of [`crate::look`], shared between sessions.
     Frame(std::sync::Arc<[u8]>),
+    /// Structured data for clients that take it (GMCP on telnet): a
+    /// package name such as `Char.Vitals` and a JSON document. Sent by mods
+    /// (`gsp.gmcp`); gateways without such a channel ignore it.
+    Gmcp {
+        /// The package, `Module.Message`.
+        package: String,
+        /// The data, as JSON text.
+        json: String,
+    },
+    /// A setting kept with the player's character, for the gateway to
+    /// apply: `color` = `off`, `16`, `256`, `truecolor` or `auto`. Sent when
+    /// the player joins and when they change it.
+    Setting {
+        /// The setting.
+        key: String,
+        /// Its value.
+        value: String,
+    },
     /// The world ended the session; nothing follows.
     Closed(CloseReason),
 }
@@ -204,6 +222,8 @@ impl Outbound {
                 Outbound::Snapshot(bytes) => bytes.len(),
                 Outbound::Frame(bytes) => bytes.len(),
                 Outbound::Text(event) => event.weight(),
+                Outbound::Gmcp { package, json } => package.len() + json.len(),
+                Outbound::Setting { key, value } => key.len() + value.len(),
                 Outbound::Joined { .. } | Outbound::Refused(_) | Outbound::Closed(_) => 0,
             }
     }
@@ -222,6 +242,13 @@ pub struct RoomView {
     pub exits: Vec<Direction>,
     /// Names of the players here, the viewer first.
     pub players: Vec<String>,
+    /// The room's number, stable for a map (its index in the map, plus 1):
+    /// what mappers key rooms by (GMCP `Room.Info`).
+    pub number: u32,
+    /// Where each exit leads, by room number, in the order of `exits`.
+    pub exit_rooms: Vec<u32>,
+    /// The centre of the room's box in metres (x east, y up, z north).
+    pub center: [f32; 3],
 }
 
 /// Something a player reads, structured so that each gateway renders it its
@@ -286,6 +313,26 @@ pub enum TextEvent {
         /// What they said.
         text: String,
     },
+    /// A tell, to or from the reader.
+    Told {
+        /// Who told.
+        from: String,
+        /// Whom.
+        to: String,
+        /// What.
+        text: String,
+        /// Whether the reader is the teller.
+        by_you: bool,
+    },
+    /// Someone in the reader's room acted (`emote`).
+    Emote {
+        /// Who.
+        name: String,
+        /// The room.
+        room: String,
+        /// What they did: "waves".
+        text: String,
+    },
     /// Information.
     Info(String),
     /// A command failed.
@@ -302,6 +349,7 @@ impl TextEvent {
                     + v.description.len()
                     + 8 * v.exits.len()
                     + v.players.iter().map(|p| p.len() + 2).sum::<usize>()
+                    + 16
             }
             TextEvent::Arrived { name, room, .. } | TextEvent::Departed { name, room, .. } => {
                 name.len() + room.len() + 32
@@ -329,6 +377,8 @@ impl TextEvent {
                 text,
                 ..
             } => channel.len() + world.len() + from.len() + text.len() + 16,
+            TextEvent::Told { from, to, text, .. } => from.len() + to.len() + text.len() + 16,
+            TextEvent::Emote { name, room, text } => name.len() + room.len() + text.len() + 8,
             TextEvent::Info(text) | TextEvent::Error(text) => text.len(),
         }
     }
@@ -354,4 +404,6 @@ pub struct WhoEntry {
     pub kind: GatewayKind,
     /// Title of the room they are in.
     pub room: String,
+    /// Seconds since they last typed a command (or joined).
+    pub idle_secs: u64,
 }

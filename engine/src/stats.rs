@@ -296,6 +296,11 @@ impl WorldStats {
         self.metrics.entities.set(entities as i64);
     }
 
+    /// Players online now (telnet and QUIC), as last counted by the tick.
+    pub fn players_online(&self) -> u64 {
+        self.players_telnet.load(Ordering::Relaxed) + self.players_quic.load(Ordering::Relaxed)
+    }
+
     /// Ticks completed.
     pub fn ticks(&self) -> u64 {
         self.ticks.load(Ordering::Relaxed)

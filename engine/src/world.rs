@@ -73,6 +73,7 @@ impl GameWorld {
         world.insert_resource(PendingCommands::default());
         world.insert_resource(crate::events::WorldEvents::default());
         world.insert_resource(ModCommands::default());
+        world.insert_resource(HelpTopics::default());
         world.insert_resource(PendingRemovals::default());
         world.insert_resource(ShuttingDown::default());
         world.insert_resource(StatsHandle(stats.clone()));

@@ -40,9 +40,12 @@
 //! - [`quic::cert`]: the server certificate, given or self-signed and kept.
 //! - [`quic::server`]: the QUIC shell: handshake, commands, events, inputs, snapshots.
 //! - [`http`]: `/health`, `/status` and `/metrics`.
+//! - [`web`]: the browser client: its page and the mudstandards.org WebSocket.
+//! - [`web::bridge`]: the sans-I/O bridge between WebSocket frames and a telnet session.
 
 pub mod http;
 pub mod quic;
 pub mod telnet;
+pub mod web;
 
 pub use tokio_util::sync::CancellationToken;

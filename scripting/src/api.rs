@@ -326,6 +326,30 @@ fn tell(world: &mut World, entity: Entity, text: String) -> bool {
     true
 }
 
+/// The most JSON one `gsp.gmcp` call may send.
+const MAX_GMCP_JSON: usize = 16 * 1024;
+
+/// A GMCP package a mod may send: `Module.Message` (letters, digits and
+/// `_`, dot-separated, 64 bytes at most), never the protocol's own `Core`.
+fn gmcp_package_arg(lua: &Lua, package: &str) -> mlua::Result<()> {
+    let segments: Vec<&str> = package.split('.').collect();
+    let well_formed = package.len() <= 64
+        && segments.len() >= 2
+        && segments
+            .iter()
+            .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    if !well_formed {
+        return Err(api_error(
+            lua,
+            format!("`{package}` is not a GMCP package name such as `Char.Vitals`"),
+        ));
+    }
+    if segments[0].eq_ignore_ascii_case("core") {
+        return Err(api_error(lua, "the Core package belongs to the protocol"));
+    }
+    Ok(())
+}
+
 fn occupants(world: &mut World, room: RoomId) -> Vec<Entity> {
     let mut q = world.query::<(Entity, &CurrentRoom)>();
     q.iter(world)
@@ -762,6 +786,24 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
     )?;
 
     gsp.set(
+        "help",
+        lua.create_function(|lua, (topic, text): (String, String)| {
+            permit(lua, Permission::Commands)?;
+            name_arg(lua, "help topic", &topic)?;
+            if text.len() > 4096 {
+                return Err(api_error(lua, "a help topic is at most 4096 bytes"));
+            }
+            let owner = with_ctx(lua, |c| c.name.to_string());
+            with_world(lua, |w| {
+                w.resource_mut::<gsp_engine::components::HelpTopics>()
+                    .by_name
+                    .insert(topic, gsp_engine::components::HelpTopic { owner, text });
+                Ok(())
+            })
+        })?,
+    )?;
+
+    gsp.set(
         "prefab",
         lua.create_function(|lua, (name, def): (String, Table)| {
             permit(lua, Permission::Entities)?;
@@ -902,6 +944,29 @@ pub(crate) fn gsp_table(lua: &Lua) -> mlua::Result<Table> {
                 } else {
                     Err(api_error(lua, "only players can be sent text"))
                 }
+            })
+        })?,
+    )?;
+
+    gsp.set(
+        "gmcp",
+        lua.create_function(|lua, (player, package, data): (Value, String, Value)| {
+            let e = entity_arg(lua, &player)?;
+            gmcp_package_arg(lua, &package)?;
+            let json = crate::value::to_json(&to_plain(&data)?).to_string();
+            if json.len() > MAX_GMCP_JSON {
+                return Err(api_error(
+                    lua,
+                    format!("gsp.gmcp data is over {MAX_GMCP_JSON} bytes as JSON"),
+                ));
+            }
+            with_world(lua, |w| {
+                let Some(session) = w.get::<Avatar>(e.entity).map(|a| a.session) else {
+                    return Err(api_error(lua, "only players can be sent GMCP"));
+                };
+                w.resource_mut::<Sessions>()
+                    .send(session, Outbound::Gmcp { package, json });
+                Ok(())
             })
         })?,
     )?;

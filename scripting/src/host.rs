@@ -319,6 +319,10 @@ impl ScriptHost {
             .resource_mut::<ModCommands>()
             .by_name
             .retain(|_, c| c.owner != name);
+        world
+            .resource_mut::<gsp_engine::components::HelpTopics>()
+            .by_name
+            .retain(|_, t| t.owner != name);
         // Persistent entities stay: the reloaded mod finds them again by key.
         let mut owned = world
             .query_filtered::<(Entity, &ModOwned), Without<gsp_engine::components::Persistent>>();

@@ -803,3 +803,98 @@ fn persistent_props_attributes_and_storage_survive_a_restart() {
         serde_json::json!({"boots": 2, "log": ["boot 1", "boot 2"]})
     );
 }
+
+#[test]
+fn gsp_gmcp_sends_structured_data_to_one_player() {
+    let vitals = "gsp.command('vitals', 'vitals', function(ctx, args)\n\
+          gsp.gmcp(ctx.player, 'Char.Vitals', {hp = 10, maxhp = 12, name = ctx.player.name})\n\
+          local ok, err = pcall(gsp.gmcp, ctx.player, 'Core.Hello', {})\n\
+          ctx:reply('core: ' .. tostring(err))\n\
+          ok, err = pcall(gsp.gmcp, ctx.player, 'nodot', {})\n\
+          ctx:reply('bad: ' .. tostring(err))\n\
+          ok, err = pcall(gsp.gmcp, ctx.player, 'Big.Data', string.rep('x', 20000))\n\
+          ctx:reply('big: ' .. tostring(err))\n\
+        end)";
+    let mut h = Harness::new(&[("vitals", &[("init.lua", vitals)])]);
+    let mut ada = h.join("ada");
+    let mut bob = h.join("bob");
+    h.steps(1);
+    read(&mut ada);
+    read(&mut bob);
+    ada.sender.command("vitals").unwrap();
+    h.steps(3);
+    let mut gmcp = Vec::new();
+    let mut text = String::new();
+    while let Ok(m) = ada.receiver.try_recv() {
+        match m {
+            Outbound::Gmcp { package, json } => gmcp.push((package, json)),
+            Outbound::Text(e) => text.push_str(&gsp_engine::text::render_plain(&e)),
+            _ => {}
+        }
+    }
+    assert_eq!(gmcp.len(), 1, "{gmcp:?} {text}");
+    assert_eq!(gmcp[0].0, "Char.Vitals");
+    let data: serde_json::Value = serde_json::from_str(&gmcp[0].1).unwrap();
+    assert_eq!(
+        data,
+        serde_json::json!({"hp": 10, "maxhp": 12, "name": "ada"})
+    );
+    assert!(
+        text.contains("core: ") && text.contains("Core package"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bad: ") && text.contains("not a GMCP package"),
+        "{text}"
+    );
+    assert!(
+        text.contains("big: ") && text.contains("16384 bytes"),
+        "{text}"
+    );
+    // Nobody else got it.
+    while let Ok(m) = bob.receiver.try_recv() {
+        assert!(!matches!(m, Outbound::Gmcp { .. }), "{m:?}");
+    }
+}
+
+#[test]
+fn mods_add_help_topics_that_go_when_they_unload() {
+    let v1 = "gsp.help('fishing', 'Fish with \\'cast\\' at the pond.')\n\
+              gsp.command('version', 'version', function(ctx) ctx:reply('version v1') end)\n\
+              local ok, err = pcall(gsp.help, 'Bad Name', 'x')\n\
+              gsp.storage.bad = tostring(err)";
+    let mut h = Harness::new(&[("fish", &[("init.lua", v1)])]);
+    assert!(
+        matches!(h.storage("fish", "bad"), Plain::String(s) if String::from_utf8_lossy(&s).contains("must be 1 to 24 lowercase")),
+        "{:?}",
+        h.storage("fish", "bad")
+    );
+    let root = h.root();
+    let changes = gsp_scripting::watch::spawn(vec![("fish".into(), root.join("fish"))]).unwrap();
+    h.world
+        .world_mut()
+        .resource_mut::<ScriptHost>()
+        .watch(changes);
+    let mut ada = h.join("ada");
+    h.steps(1);
+    read(&mut ada);
+    let topic = h.type_line(&mut ada, "help fishing");
+    assert!(topic.contains("Fish with 'cast' at the pond."), "{topic}");
+    let topics = h.type_line(&mut ada, "help topics");
+    assert!(
+        topics.contains("fishing") && topics.contains("movement"),
+        "{topics}"
+    );
+    let builtin = h.type_line(&mut ada, "help movement");
+    assert!(builtin.contains("Rooms are joined by exits"), "{builtin}");
+
+    // The new version adds no topic: the old one is gone with the old version.
+    let v2 = "gsp.command('version', 'version', function(ctx) ctx:reply('version v2') end)";
+    std::fs::write(root.join("fish/init.lua"), v2).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !h.type_line(&mut ada, "version").contains("v2") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let gone = h.type_line(&mut ada, "help fishing");
+    assert!(gone.contains("There is no help on 'fishing'"), "{gone}");
+}

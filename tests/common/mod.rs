@@ -73,6 +73,10 @@ pub fn stdout_until(child: &mut Child, stop: &str) -> Vec<String> {
 pub struct World {
     child: Child,
     pub telnet: SocketAddr,
+    /// The telnet-over-TLS listener, when started with `--telnet-tls`.
+    pub telnet_tls: Option<SocketAddr>,
+    /// The browser client's listener, when started with `--web`.
+    pub web: Option<SocketAddr>,
     pub quic: SocketAddr,
     pub http: SocketAddr,
     pub fingerprint: String,
@@ -103,13 +107,19 @@ impl World {
             }
         });
         let (mut telnet, mut quic, mut http, mut fingerprint) = (None, None, None, None);
+        let mut telnet_tls = None;
+        let mut web = None;
         let deadline = Instant::now() + Duration::from_secs(30);
         while telnet.is_none() || quic.is_none() || http.is_none() || fingerprint.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx
                 .recv_timeout(left)
                 .expect("gsp world did not print its listening lines in time");
-            if let Some(a) = line.strip_prefix("listening telnet=") {
+            if let Some(a) = line.strip_prefix("listening telnet-tls=") {
+                telnet_tls = Some(a.parse().unwrap());
+            } else if let Some(a) = line.strip_prefix("listening web=") {
+                web = Some(a.parse().unwrap());
+            } else if let Some(a) = line.strip_prefix("listening telnet=") {
                 telnet = Some(a.parse().unwrap());
             } else if let Some(a) = line.strip_prefix("listening quic=") {
                 quic = Some(a.parse().unwrap());
@@ -122,6 +132,8 @@ impl World {
         World {
             child,
             telnet: telnet.unwrap(),
+            telnet_tls,
+            web,
             quic: quic.unwrap(),
             http: http.unwrap(),
             fingerprint: fingerprint.unwrap(),

@@ -81,13 +81,16 @@ pub fn receive(mut bus: Option<ResMut<BusState>>, mut sessions: ResMut<Sessions>
                 from,
                 text,
             } => {
-                sessions.send_all(Outbound::Text(TextEvent::Chat {
-                    channel: channel.clone(),
-                    world: world.clone(),
-                    here: *world == bus.link.world,
-                    from: from.clone(),
-                    text: text.clone(),
-                }));
+                sessions.send_channel(
+                    channel,
+                    Outbound::Text(TextEvent::Chat {
+                        channel: channel.clone(),
+                        world: world.clone(),
+                        here: *world == bus.link.world,
+                        from: from.clone(),
+                        text: text.clone(),
+                    }),
+                );
             }
             BusMessage::Presence { world, .. } | BusMessage::Gone { world } => {
                 if *world != bus.link.world {

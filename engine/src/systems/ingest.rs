@@ -189,6 +189,9 @@ fn join(world: &mut World, joining: Joining) {
         avatar.insert(attributes);
     }
     let entity = avatar.id();
+    let setting = color_setting(world, entity);
+    let left = channels_left(world.get::<Attributes>(entity));
+    let tick = world.resource::<TickTime>().tick;
     tracing::debug!(%session, %name, gateway = kind.name(), "joined");
     world
         .resource_mut::<WorldEvents>()
@@ -205,14 +208,32 @@ fn join(world: &mut World, joining: Joining) {
             kind,
             account,
             outbound,
-            vec![Outbound::Joined {
+            std::iter::once(Outbound::Joined {
                 entity: entity.index_u32(),
                 tick_rate,
                 quantization,
                 walk_speed,
-            }],
-        ),
+            })
+            .chain(setting)
+            .collect(),
+        )
+        .active_at(tick)
+        .with_channels_left(left),
     );
+}
+
+/// The player's colour setting, if their character keeps one.
+fn color_setting(world: &World, entity: Entity) -> Option<Outbound> {
+    let value = world
+        .get::<Attributes>(entity)?
+        .0
+        .get(COLOR_ATTRIBUTE)?
+        .as_str()?
+        .to_owned();
+    Some(Outbound::Setting {
+        key: "color".into(),
+        value,
+    })
 }
 
 /// Where a saved character stands again: where it was if that is still in
@@ -246,6 +267,8 @@ fn take_over(world: &mut World, old: SessionId, joining: Joining) {
         .entity_mut(entity)
         .insert((InputLink(joining.input), MoveIntent::default()));
     tracing::info!(old = %old, new = %joining.session, name = %entry.name, "character taken over by a new connection");
+    let tick = world.resource::<TickTime>().tick;
+    let setting = color_setting(world, entity);
     let tick_rate = world.resource::<TickTime>().rate;
     let config = world.resource::<WorldConfig>();
     let joined = Outbound::Joined {
@@ -262,13 +285,19 @@ fn take_over(world: &mut World, old: SessionId, joining: Joining) {
             joining.kind,
             joining.account,
             joining.outbound,
-            vec![
-                joined,
-                Outbound::Text(TextEvent::Info(
+            [
+                Some(joined),
+                setting,
+                Some(Outbound::Text(TextEvent::Info(
                     "You take over your character from your other connection.".into(),
-                )),
-            ],
-        ),
+                ))),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        )
+        .active_at(tick)
+        .with_channels_left(entry.left_channels),
     );
     // The new connection starts by seeing where it is.
     world

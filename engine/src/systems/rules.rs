@@ -45,9 +45,10 @@ pub fn run_commands(
     mut sessions: ResMut<Sessions>,
     mut events: ResMut<WorldEvents>,
     map: Res<WorldMap>,
-    (mod_commands, config): (Res<ModCommands>, Res<WorldConfig>),
+    (mod_commands, config, topics): (Res<ModCommands>, Res<WorldConfig>, Res<HelpTopics>),
     mut bus: Option<ResMut<BusState>>,
     mut avatars: AvatarQuery,
+    (mut attributes, mut commands): (Query<&mut Attributes>, Commands),
 ) {
     for (session, line) in std::mem::take(&mut pending.0) {
         let Some(entity) = sessions.by_id.get(&session).map(|e| e.entity) else {
@@ -59,7 +60,13 @@ pub fn run_commands(
         let name = avatar.name.clone();
         let room = current.0;
         let command = text::parse(&line);
-        if matches!(command, Command::Say(_) | Command::Chat(_)) {
+        if let Some(entry) = sessions.by_id.get_mut(&session) {
+            entry.active_tick = time.tick;
+        }
+        if matches!(
+            command,
+            Command::Say(_) | Command::Chat(_) | Command::Tell { .. } | Command::Emote(_)
+        ) {
             let Some(entry) = sessions.by_id.get_mut(&session) else {
                 continue;
             };
@@ -129,7 +136,7 @@ pub fn run_commands(
                 }
             }
             Command::Who => {
-                let players = who(&map, room, &occupants, &sessions, &avatars);
+                let players = who(&map, room, &occupants, &sessions, &avatars, &time);
                 let online = sessions.by_id.len();
                 sessions.send(session, Outbound::Text(TextEvent::Who { players, online }));
             }
@@ -173,30 +180,100 @@ pub fn run_commands(
                             );
                         }
                     }
-                    None => sessions.send_all(Outbound::Text(TextEvent::Chat {
-                        channel: channel.to_owned(),
-                        world: "this world".into(),
-                        here: true,
-                        from: name.clone(),
-                        text: said.to_owned(),
-                    })),
+                    None => sessions.send_channel(
+                        channel,
+                        Outbound::Text(TextEvent::Chat {
+                            channel: channel.to_owned(),
+                            world: "this world".into(),
+                            here: true,
+                            from: name.clone(),
+                            text: said.to_owned(),
+                        }),
+                    ),
                 }
             }
-            Command::Channels => {
-                sessions.send(
-                    session,
-                    Outbound::Text(TextEvent::Info(text::channels_text())),
-                );
+            Command::Channels(action) => {
+                let Some(entry) = sessions.by_id.get_mut(&session) else {
+                    continue;
+                };
+                let changes = !matches!(action, text::ChannelAction::List);
+                let reply = channel_action(entry, action);
+                if changes {
+                    let left = serde_json::json!(entry.left_channels);
+                    keep(
+                        &mut attributes,
+                        &mut commands,
+                        entity,
+                        CHANNELS_ATTRIBUTE,
+                        left,
+                    );
+                }
+                sessions.send(session, Outbound::Text(reply));
             }
-            Command::Help => {
-                let mut help = text::HELP.to_owned();
-                if !mod_commands.by_name.is_empty() {
-                    help.push_str("\nFrom the world's mods:");
-                    for (name, command) in &mod_commands.by_name {
-                        help.push_str(&format!("\n  {:<21} {}", name, command.help));
+            Command::Help(topic) => {
+                let reply = help(topic.as_deref(), &mod_commands, &topics);
+                sessions.send(session, Outbound::Text(reply));
+            }
+            Command::Tell { to, text: told } => {
+                let target = sessions
+                    .by_id
+                    .iter()
+                    .find(|(_, e)| e.name.eq_ignore_ascii_case(&to))
+                    .map(|(id, e)| (*id, e.name.clone()));
+                match target {
+                    None => sessions.send(
+                        session,
+                        Outbound::Text(TextEvent::Error(format!(
+                            "Nobody called {to} is in this world."
+                        ))),
+                    ),
+                    Some((id, _)) if id == session => sessions.send(
+                        session,
+                        Outbound::Text(TextEvent::Error("Talking to yourself?".into())),
+                    ),
+                    Some((id, their_name)) => {
+                        for (reader, by_you) in [(id, false), (session, true)] {
+                            sessions.send(
+                                reader,
+                                Outbound::Text(TextEvent::Told {
+                                    from: name.clone(),
+                                    to: their_name.clone(),
+                                    text: told.clone(),
+                                    by_you,
+                                }),
+                            );
+                        }
                     }
                 }
-                sessions.send(session, Outbound::Text(TextEvent::Info(help)));
+            }
+            Command::Emote(act) => {
+                let Some(room) = room else { continue };
+                let event = TextEvent::Emote {
+                    name: name.clone(),
+                    room: map.room(room).key.clone(),
+                    text: act,
+                };
+                for &listener in occupants.of(room) {
+                    if let Ok((_, a, _, _)) = avatars.get(listener) {
+                        sessions.send(a.session, Outbound::Text(event.clone()));
+                    }
+                }
+            }
+            Command::Config { key, value } => {
+                let replies = configure(&key, &value);
+                if let Some(Outbound::Setting { value, .. }) = replies.first() {
+                    let value = serde_json::Value::String(value.clone());
+                    keep(
+                        &mut attributes,
+                        &mut commands,
+                        entity,
+                        COLOR_ATTRIBUTE,
+                        value,
+                    );
+                }
+                for reply in replies {
+                    sessions.send(session, reply);
+                }
             }
             Command::Other { verb, args } => {
                 if mod_commands.by_name.contains_key(&verb) {
@@ -233,13 +310,16 @@ fn who(
     occupants: &Occupants,
     sessions: &Sessions,
     avatars: &AvatarQuery,
+    time: &TickTime,
 ) -> Vec<WhoEntry> {
     let entry = |room: RoomId, e: Entity| {
         let (_, a, _, _) = avatars.get(e).ok()?;
+        let s = sessions.by_id.get(&a.session)?;
         Some(WhoEntry {
             name: a.name.clone(),
-            kind: sessions.by_id.get(&a.session)?.kind,
+            kind: s.kind,
             room: map.room(room).title.clone(),
+            idle_secs: time.tick.saturating_sub(s.active_tick) / u64::from(time.rate.max(1)),
         })
     };
     let mut here: Vec<WhoEntry> = room
@@ -266,6 +346,107 @@ fn who(
         here[room_start..].sort_by_key(|a| a.name.to_lowercase());
     }
     here
+}
+
+/// Sets attribute `key` of `entity`, kept with its character.
+fn keep(
+    attributes: &mut Query<&mut Attributes>,
+    commands: &mut Commands,
+    entity: Entity,
+    key: &str,
+    value: serde_json::Value,
+) {
+    match attributes.get_mut(entity) {
+        Ok(mut a) => {
+            a.0.insert(key.into(), value);
+        }
+        Err(_) => {
+            let mut a = crate::character::AttributeMap::new();
+            a.insert(key.into(), value);
+            commands.entity(entity).insert(Attributes(a));
+        }
+    }
+}
+
+/// `channels`, `channels join <c>`, `channels leave <c>`.
+fn channel_action(entry: &mut SessionEntry, action: text::ChannelAction) -> TextEvent {
+    use text::ChannelAction;
+    let known = |c: &str| crate::bus::CHANNELS.iter().any(|(n, _)| *n == c);
+    match action {
+        ChannelAction::List => TextEvent::Info(text::channels_text(&entry.left_channels)),
+        ChannelAction::Join(c) | ChannelAction::Leave(c) if !known(&c) => {
+            TextEvent::Error(format!("There is no channel '{c}'. 'channels' lists them."))
+        }
+        ChannelAction::Join(c) => {
+            entry.left_channels.retain(|l| *l != c);
+            TextEvent::Info(format!("You hear [{c}] again."))
+        }
+        ChannelAction::Leave(c) => {
+            if !entry.left_channels.contains(&c) {
+                entry.left_channels.push(c.clone());
+            }
+            TextEvent::Info(format!(
+                "You no longer hear [{c}]; 'channels join {c}' to hear it again."
+            ))
+        }
+    }
+}
+
+/// `help` and `help <topic>`: built-in topics, then mods' topics, then a
+/// mod command's own line.
+fn help(topic: Option<&str>, mod_commands: &ModCommands, topics: &HelpTopics) -> TextEvent {
+    let Some(topic) = topic else {
+        let mut help = text::HELP.to_owned();
+        if !mod_commands.by_name.is_empty() {
+            help.push_str("\nFrom the world's mods:");
+            for (name, command) in &mod_commands.by_name {
+                help.push_str(&format!("\n  {:<21} {}", name, command.help));
+            }
+        }
+        return TextEvent::Info(help);
+    };
+    let list = || text::topics_line(topics.by_name.keys().map(String::as_str));
+    if topic == "topics" {
+        return TextEvent::Info(list());
+    }
+    if let Some(t) = text::topic(topic) {
+        return TextEvent::Info(t.to_owned());
+    }
+    if let Some(t) = topics.by_name.get(topic) {
+        return TextEvent::Info(t.text.clone());
+    }
+    if let Some(c) = mod_commands.by_name.get(topic) {
+        return TextEvent::Info(c.help.clone());
+    }
+    TextEvent::Error(format!("There is no help on '{topic}'. {}", list()))
+}
+
+/// `config <key> <value>`: the setting to keep first (if any), then the answer.
+fn configure(key: &str, value: &str) -> Vec<Outbound> {
+    const DEPTHS: [&str; 5] = ["off", "16", "256", "truecolor", "auto"];
+    match key {
+        "color" | "colour" => {
+            let value = value.to_lowercase();
+            if DEPTHS.contains(&value.as_str()) {
+                vec![
+                    Outbound::Setting {
+                        key: "color".into(),
+                        value: value.clone(),
+                    },
+                    Outbound::Text(TextEvent::Info(format!(
+                        "Colour: {value}, kept with your character."
+                    ))),
+                ]
+            } else {
+                vec![Outbound::Text(TextEvent::Error(
+                    "Try 'config color off', '16', '256', 'truecolor' or 'auto'.".into(),
+                ))]
+            }
+        }
+        _ => vec![Outbound::Text(TextEvent::Error(format!(
+            "There is no setting '{key}'. Try 'config color ...' or 'config prompt ...'."
+        )))],
+    }
 }
 
 /// Moves avatars between rooms by position and tells everyone concerned.
@@ -425,5 +606,12 @@ fn room_view(
         description: r.description.clone(),
         exits: r.exits.iter().map(|e| e.direction).collect(),
         players,
+        number: u32::from(room.0) + 1,
+        exit_rooms: r.exits.iter().map(|e| u32::from(e.to.0) + 1).collect(),
+        center: [
+            (r.bounds.min.x + r.bounds.max.x) / 2.0,
+            (r.bounds.min.y + r.bounds.max.y) / 2.0,
+            (r.bounds.min.z + r.bounds.max.z) / 2.0,
+        ],
     }
 }

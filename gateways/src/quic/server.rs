@@ -553,7 +553,10 @@ async fn write_outbound(
                     close = Some(reason);
                     break;
                 }
-                Outbound::Joined { .. } | Outbound::Refused(_) => {}
+                Outbound::Joined { .. }
+                | Outbound::Refused(_)
+                | Outbound::Gmcp { .. }
+                | Outbound::Setting { .. } => {}
             }
         }
         if !frames.is_empty() && send.write_all(&frames).await.is_err() {
@@ -601,6 +604,10 @@ pub fn event_message(event: &TextEvent) -> ServerMessage {
         }
         TextEvent::Who { .. } | TextEvent::WhoAll(_) => (EventKind::Who, None, None),
         TextEvent::Chat { from, .. } => (EventKind::Info, Some(from.clone()), None),
+        TextEvent::Told { from, .. } => (EventKind::Info, Some(from.clone()), None),
+        TextEvent::Emote { name, room, .. } => {
+            (EventKind::Info, Some(name.clone()), Some(room.clone()))
+        }
         TextEvent::Info(_) => (EventKind::Info, None, None),
         TextEvent::Error(_) => (EventKind::Error, None, None),
     };

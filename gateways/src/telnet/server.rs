@@ -1,7 +1,7 @@
 //! The async shell of the telnet gateway.
 //!
 //! One task per connection: banner, login, then a loop that reads bytes
-//! into the [`TelnetCodec`], hands complete lines to the world, and writes
+//! into the [`TelnetSession`], hands complete lines to the world, and writes
 //! the world's events back, everything waiting in one write. Every wait has a deadline: the login, idle
 //! players, and writes to a client that stopped reading.
 //!
@@ -16,14 +16,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gsp_engine::{AccountError, AccountService, CloseReason, Outbound, SendError, WorldHandle};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::time::{timeout, Instant};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use super::login::{Action, Input, LoginConfig, LoginFlow, Request, MAX_TRIES};
-use super::protocol::{opt, CodecConfig, TelnetCodec, TelnetEvent};
-use super::render::{render, ERROR, RESET, TITLE};
+use crate::quic::cert::ServerIdentity;
+
+use super::gmcp;
+use super::login::{Action, Input as LoginInput, LoginConfig, LoginFlow, Request, MAX_TRIES};
+use super::mssp::MsspInfo;
+use super::prompt::PromptContext;
+use super::protocol::opt;
+use super::render::{render_with, ColourDepth, ERROR, RESET, TITLE};
+use super::session::{Input, SessionConfig, TelnetSession};
 
 /// Settings of the telnet gateway.
 #[derive(Clone)]
@@ -45,6 +52,15 @@ pub struct TelnetConfig {
     pub accounts: Option<Arc<dyn AccountService>>,
     /// With accounts: whether `guest <name>` is offered at the login.
     pub allow_guests: bool,
+    /// The world's name: MSSP's `NAME`, GMCP's `area`.
+    pub world_name: String,
+    /// The host name MSSP gives crawlers (default: the listener's address).
+    pub hostname: Option<String>,
+    /// The port MSSP gives (default: the listener's; a proxy in front of
+    /// the world sets its own).
+    pub public_port: Option<u16>,
+    /// The TLS telnet port MSSP gives, if there is one.
+    pub tls_port: Option<u16>,
 }
 
 impl std::fmt::Debug for TelnetConfig {
@@ -57,6 +73,10 @@ impl std::fmt::Debug for TelnetConfig {
             .field("max_connections", &self.max_connections)
             .field("accounts", &self.accounts.is_some())
             .field("allow_guests", &self.allow_guests)
+            .field("world_name", &self.world_name)
+            .field("hostname", &self.hostname)
+            .field("public_port", &self.public_port)
+            .field("tls_port", &self.tls_port)
             .finish()
     }
 }
@@ -71,6 +91,10 @@ impl Default for TelnetConfig {
             max_connections: 4096,
             accounts: None,
             allow_guests: true,
+            world_name: "gsp".into(),
+            hostname: None,
+            public_port: None,
+            tls_port: None,
         }
     }
 }
@@ -99,6 +123,42 @@ pub async fn serve(
     config: TelnetConfig,
     shutdown: CancellationToken,
 ) {
+    accept_loop(listener, world, config, None, shutdown).await
+}
+
+/// Accepts telnet-over-TLS connections (as Mudlet 4 speaks it) until
+/// `shutdown` is cancelled; each connection's handshake must finish within
+/// [`TLS_HANDSHAKE_TIMEOUT`].
+pub async fn serve_tls(
+    listener: TcpListener,
+    world: WorldHandle,
+    config: TelnetConfig,
+    acceptor: TlsAcceptor,
+    shutdown: CancellationToken,
+) {
+    accept_loop(listener, world, config, Some(acceptor), shutdown).await
+}
+
+/// How long a TLS client may take over its handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TLS acceptor for the world's certificate (the QUIC one): TLS 1.2 and 1.3.
+pub fn tls_acceptor(identity: &ServerIdentity) -> Result<TlsAcceptor, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    Ok(TlsAcceptor::from(Arc::new(tls)))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    world: WorldHandle,
+    config: TelnetConfig,
+    tls: Option<TlsAcceptor>,
+    shutdown: CancellationToken,
+) {
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_connections));
     loop {
         let (stream, peer) = tokio::select! {
@@ -114,28 +174,77 @@ pub async fn serve(
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tokio::spawn(async move {
-                let mut stream = stream;
-                let _ = timeout(
-                    Duration::from_secs(2),
-                    stream.write_all(b"The world is full of connections; try again later.\r\n"),
-                )
-                .await;
-            });
+            if tls.is_none() {
+                tokio::spawn(async move {
+                    let mut stream = stream;
+                    let _ = timeout(
+                        Duration::from_secs(2),
+                        stream.write_all(b"The world is full of connections; try again later.\r\n"),
+                    )
+                    .await;
+                });
+            }
             continue;
         };
         let world = world.clone();
         let config = config.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
+        let local = stream.local_addr().unwrap_or(peer);
         tokio::spawn(async move {
             let _permit = permit;
             let _ = stream.set_nodelay(true);
-            let mut conn = Connection::new(stream, peer, &config);
-            match conn.run(world, shutdown).await {
+            let listing = Listing {
+                world: world.clone(),
+                local,
+            };
+            let ended = match tls {
+                None => {
+                    Connection::new(stream, peer, &config, listing)
+                        .run(world, shutdown)
+                        .await
+                }
+                Some(acceptor) => {
+                    match timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            Connection::new(stream, peer, &config, listing)
+                                .run(world, shutdown)
+                                .await
+                        }
+                        Ok(Err(e)) => Err(ConnError::Handshake(e.to_string())),
+                        Err(_) => Err(ConnError::Handshake("timed out".into())),
+                    }
+                }
+            };
+            match ended {
                 Ok(()) => tracing::debug!(%peer, "telnet connection closed"),
                 Err(e) => tracing::debug!(%peer, error = %e, "telnet connection ended"),
             }
         });
+    }
+}
+
+/// Serves one text player who arrived another way than a telnet socket
+/// (the browser gateway's WebSocket, bridged to a byte stream): the same
+/// session, login and world as a telnet player's.
+pub(crate) async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    world: WorldHandle,
+    config: TelnetConfig,
+    shutdown: CancellationToken,
+) {
+    let listing = Listing {
+        world: world.clone(),
+        local,
+    };
+    match Connection::new(stream, peer, &config, listing)
+        .run(world, shutdown)
+        .await
+    {
+        Ok(()) => tracing::debug!(%peer, "web connection closed"),
+        Err(e) => tracing::debug!(%peer, error = %e, "web connection ended"),
     }
 }
 
@@ -146,58 +255,112 @@ enum ConnError {
     Io(#[from] std::io::Error),
     #[error("client stopped reading")]
     WriteTimeout,
+    #[error("TLS handshake: {0}")]
+    Handshake(String),
     #[error("peer closed the connection")]
     Eof,
 }
 
-struct Connection<'a> {
-    stream: TcpStream,
-    peer: SocketAddr,
-    codec: TelnetCodec,
-    config: &'a TelnetConfig,
-    buf: Vec<u8>,
-    /// Lines decoded but not yet used (several can arrive in one read).
-    lines: std::collections::VecDeque<TelnetEvent>,
+/// The world facts a connection reads for MSSP and GMCP.
+#[derive(Clone)]
+struct Listing {
+    world: WorldHandle,
+    local: SocketAddr,
 }
 
-impl<'a> Connection<'a> {
-    fn new(stream: TcpStream, peer: SocketAddr, config: &'a TelnetConfig) -> Self {
+struct Connection<'a, S> {
+    stream: S,
+    peer: SocketAddr,
+    session: TelnetSession,
+    config: &'a TelnetConfig,
+    listing: Listing,
+    buf: Vec<u8>,
+    /// Inputs decoded but not yet used (several can arrive in one read).
+    lines: std::collections::VecDeque<Input>,
+    /// The character's name, once joined.
+    name: String,
+    /// The title of the room the player was last shown.
+    room: String,
+}
+
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> Connection<'a, S> {
+    fn new(stream: S, peer: SocketAddr, config: &'a TelnetConfig, listing: Listing) -> Self {
         Connection {
             stream,
             peer,
-            codec: TelnetCodec::new(CodecConfig {
+            session: TelnetSession::new(SessionConfig {
                 max_line_bytes: config.max_line_bytes,
-                ..CodecConfig::default()
             }),
             config,
+            listing,
             buf: vec![0; 4096],
             lines: Default::default(),
+            name: String::new(),
+            room: String::new(),
         }
     }
 
+    /// Writes everything the session has for the socket.
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        if self.session.has_output() {
+            let out = self.session.take_output();
+            self.write_raw(&out).await?;
+        }
+        Ok(())
+    }
+
     async fn write_text(&mut self, text: &str) -> Result<(), ConnError> {
-        let mut out = self.codec.take_output();
-        TelnetCodec::encode_text(text, &mut out);
-        self.write_raw(&out).await
+        self.session.send_text(text);
+        self.flush().await
+    }
+
+    /// The last words: compression ends cleanly, then the socket is flushed.
+    async fn write_last(&mut self, text: &str) -> Result<(), ConnError> {
+        self.session.send_text(text);
+        self.session.finish();
+        self.flush().await
     }
 
     async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
-        match timeout(self.config.write_timeout, self.stream.write_all(bytes)).await {
+        let write = async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        };
+        match timeout(self.config.write_timeout, write).await {
             Ok(result) => Ok(result?),
             Err(_) => Err(ConnError::WriteTimeout),
         }
     }
 
     async fn prompt(&mut self, text: &str) -> Result<(), ConnError> {
-        let mut out = self.codec.take_output();
-        TelnetCodec::encode_text(text, &mut out);
-        self.codec.send_go_ahead();
-        out.extend(self.codec.take_output());
-        self.write_raw(&out).await
+        self.session.send_prompt(text);
+        self.flush().await
     }
 
-    /// Reads until the codec has an event, or the deadline passes (`None`).
-    async fn next_event(&mut self, deadline: Instant) -> Result<Option<TelnetEvent>, ConnError> {
+    /// The MSSP table, from the world as it is now.
+    fn mssp_info(&self) -> MsspInfo {
+        let stats = self.listing.world.stats();
+        let uptime = stats.snapshot().uptime_secs;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
+        MsspInfo {
+            name: self.config.world_name.clone(),
+            players: stats.players_online(),
+            started_unix: (now - uptime).max(0.0) as u64,
+            hostname: self
+                .config
+                .hostname
+                .clone()
+                .unwrap_or_else(|| self.listing.local.ip().to_string()),
+            port: self.config.public_port.unwrap_or(self.listing.local.port()),
+            tls_port: self.config.tls_port,
+        }
+    }
+
+    /// Reads until the session has an input, or the deadline passes (`None`).
+    async fn next_event(&mut self, deadline: Instant) -> Result<Option<Input>, ConnError> {
         loop {
             if let Some(e) = self.lines.pop_front() {
                 return Ok(Some(e));
@@ -209,12 +372,55 @@ impl<'a> Connection<'a> {
                 Ok(Ok(n)) => n,
                 Ok(Err(e)) => return Err(e.into()),
             };
-            let events = self.codec.receive(&self.buf[..n]);
-            self.lines.extend(events);
-            if self.codec.has_output() {
-                let out = self.codec.take_output();
-                self.write_raw(&out).await?;
+            for input in self.session.receive(&self.buf[..n]) {
+                match input {
+                    Input::MsspWanted => {
+                        let info = self.mssp_info();
+                        self.session.send_mssp(&info);
+                    }
+                    other => self.lines.push_back(other),
+                }
             }
+            self.flush().await?;
+        }
+    }
+
+    /// What a GMCP client learns on entering the world.
+    fn greet_gmcp(&mut self) {
+        let name = self.name.clone();
+        let area = self.config.world_name.clone();
+        self.session.send_gmcp("Char.Name", &gmcp::char_name(&name));
+        self.session
+            .send_gmcp("Char.Status", &gmcp::char_status(&name, &area, None));
+        self.session.send_gmcp(
+            "Comm.Channel.List",
+            &gmcp::channel_list(gsp_engine::bus::CHANNELS),
+        );
+    }
+
+    /// One message from the world, into the session's output.
+    fn show(&mut self, event: &gsp_engine::TextEvent) {
+        if let gsp_engine::TextEvent::Room(view) = event {
+            self.room.clone_from(&view.title);
+        }
+        if self.session.enabled(opt::GMCP) {
+            for (package, data) in gmcp::for_event(event, &self.name, &self.config.world_name) {
+                self.session.send_gmcp(package, &data);
+            }
+        }
+        let palette = self.session.palette();
+        self.session.send_text(&render_with(event, &palette));
+    }
+
+    /// The in-game prompt after a burst of output, if the player has one.
+    fn end_burst(&mut self) {
+        if self.session.prompts_shown() {
+            let text = self.session.prompt.render(&PromptContext {
+                room: &self.room,
+                players: self.listing.world.stats().players_online(),
+                name: &self.name,
+            });
+            self.session.send_prompt(&text);
         }
     }
 
@@ -223,11 +429,14 @@ impl<'a> Connection<'a> {
         world: WorldHandle,
         shutdown: CancellationToken,
     ) -> Result<(), ConnError> {
+        self.session.start();
         self.write_text(&format!(
             "{TITLE}{BANNER}{RESET}Welcome to GSP, a world shared by text and 3D players.\n\n"
         ))
         .await?;
         let Some(session) = self.login(&world).await? else {
+            self.session.finish();
+            let _ = self.flush().await;
             return Ok(());
         };
         tracing::info!(peer = %self.peer, session = %session.id, "telnet player joined");
@@ -236,6 +445,7 @@ impl<'a> Connection<'a> {
             mut receiver,
             ..
         } = session;
+        self.greet_gmcp();
         let mut idle_deadline = Instant::now() + self.config.idle_timeout;
         let mut told_too_fast = false;
         let mut batch = Vec::with_capacity(BATCH);
@@ -243,22 +453,31 @@ impl<'a> Connection<'a> {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
-                    let _ = self.write_text(SHUTDOWN_NOTICE).await;
+                    let _ = self.write_last(SHUTDOWN_NOTICE).await;
                     return Ok(());
                 }
                 taken = receiver.recv_batch(&mut batch, BATCH) => {
                     if taken == 0 {
                         let _ = self
-                            .write_text(&format!("{ERROR}Disconnected: you fell too far behind.{RESET}\n"))
+                            .write_last(&format!("{ERROR}Disconnected: you fell too far behind.{RESET}\n"))
                             .await;
                         return Ok(());
                     }
                     // Everything waiting, rendered into one write.
-                    let mut text = String::new();
                     let mut close = None;
+                    let mut shown = false;
                     for message in batch.drain(..) {
                         match message {
-                            Outbound::Text(event) => text.push_str(&render(&event)),
+                            Outbound::Text(event) => {
+                                self.show(&event);
+                                shown = true;
+                            }
+                            Outbound::Gmcp { package, json } => {
+                                self.session.send_gmcp_json(&package, &json);
+                            }
+                            Outbound::Setting { key, value } if key == "color" => {
+                                self.session.set_colour_choice(ColourDepth::parse(&value));
+                            }
                             Outbound::Closed(reason) => {
                                 close = Some(reason);
                                 break;
@@ -267,29 +486,38 @@ impl<'a> Connection<'a> {
                         }
                     }
                     match close {
-                        None => {}
-                        Some(CloseReason::Quit) => {}
-                        Some(CloseReason::TakenOver) => text.push_str(TAKEN_OVER_NOTICE),
-                        Some(CloseReason::ShuttingDown) => text.push_str(SHUTDOWN_NOTICE),
-                    }
-                    if !text.is_empty() {
-                        let written = self.write_text(&text).await;
-                        if close.is_none() {
-                            written?;
+                        None => {
+                            if shown {
+                                self.end_burst();
+                            }
+                            self.flush().await?;
                         }
-                    }
-                    if close.is_some() {
-                        return Ok(());
+                        Some(reason) => {
+                            let last = match reason {
+                                CloseReason::Quit => "",
+                                CloseReason::TakenOver => TAKEN_OVER_NOTICE,
+                                CloseReason::ShuttingDown => SHUTDOWN_NOTICE,
+                            };
+                            let _ = self.write_last(last).await;
+                            return Ok(());
+                        }
                     }
                 }
                 event = self.next_event(idle_deadline) => match event? {
                     None => {
-                        self.write_text("You have been idle too long. Goodbye.\n").await?;
+                        self.write_last("You have been idle too long. Goodbye.\n").await?;
                         return Ok(());
                     }
-                    Some(TelnetEvent::Line(line)) => {
+                    Some(Input::Line(line)) => {
                         idle_deadline = Instant::now() + self.config.idle_timeout;
                         if line.trim().is_empty() {
+                            continue;
+                        }
+                        if let Some(args) = config_args(&line).filter(|a| !kept_with_character(a)) {
+                            let answer = self.session.configure(args);
+                            self.session.send_text(&format!("{answer}\n"));
+                            self.end_burst();
+                            self.flush().await?;
                             continue;
                         }
                         match sender.command(line) {
@@ -306,7 +534,7 @@ impl<'a> Connection<'a> {
                             Err(SendError::Stopped) => return Ok(()),
                         }
                     }
-                    Some(TelnetEvent::LineTooLong { max_bytes }) => {
+                    Some(Input::LineTooLong { max_bytes }) => {
                         idle_deadline = Instant::now() + self.config.idle_timeout;
                         self.write_text(&format!(
                             "{ERROR}That line is too long (over {max_bytes} bytes) and was ignored.{RESET}\n"
@@ -341,7 +569,12 @@ impl<'a> Connection<'a> {
                     Action::Prompt(text) => self.prompt(&text).await?,
                     Action::EchoOff => self.set_echo(false).await?,
                     Action::EchoOn => self.set_echo(true).await?,
-                    Action::Request(r) => request = Some(r),
+                    Action::Request(r) => {
+                        if let Request::Join(join) = &r {
+                            self.name.clone_from(&join.name);
+                        }
+                        request = Some(r);
+                    }
                     Action::Done => return Ok(session),
                     Action::Close => return Ok(None),
                 }
@@ -358,21 +591,17 @@ impl<'a> Connection<'a> {
     /// server offers to echo (IAC WILL ECHO) and does not, so the password
     /// stays off the screen; IAC WONT ECHO gives echo back to the client.
     async fn set_echo(&mut self, on: bool) -> Result<(), ConnError> {
-        self.codec.request_local(opt::ECHO, !on);
-        if self.codec.has_output() {
-            let out = self.codec.take_output();
-            self.write_raw(&out).await?;
-        }
-        Ok(())
+        self.session.set_echo(on);
+        self.flush().await
     }
 
     /// The next line (or the deadline) at a login prompt.
-    async fn next_login_input(&mut self, deadline: Instant) -> Result<Input, ConnError> {
+    async fn next_login_input(&mut self, deadline: Instant) -> Result<LoginInput, ConnError> {
         loop {
             match self.next_event(deadline).await? {
-                None => return Ok(Input::TimedOut),
-                Some(TelnetEvent::Line(line)) => return Ok(Input::Line(line)),
-                Some(TelnetEvent::LineTooLong { .. }) => return Ok(Input::LineTooLong),
+                None => return Ok(LoginInput::TimedOut),
+                Some(Input::Line(line)) => return Ok(LoginInput::Line(line)),
+                Some(Input::LineTooLong { .. }) => return Ok(LoginInput::LineTooLong),
                 Some(_) => {}
             }
         }
@@ -386,7 +615,7 @@ impl<'a> Connection<'a> {
         world: &WorldHandle,
         deadline: Instant,
         session: &mut Option<gsp_engine::Session>,
-    ) -> Input {
+    ) -> LoginInput {
         let peer = self.peer;
         let ip = peer.ip().to_canonical();
         let accounts = self.config.accounts.as_deref();
@@ -397,27 +626,27 @@ impl<'a> Connection<'a> {
                 }
                 // The flow asks the service only when there is one.
                 let none = AccountError::Unavailable("no account service".into());
-                return Input::Login(Err(none));
+                return LoginInput::Login(Err(none));
             };
             match request {
-                Request::Exists { name } => Input::Exists(service.exists(&name).await),
+                Request::Exists { name } => LoginInput::Exists(service.exists(&name).await),
                 Request::Connect { name, password } => {
                     let result = service.connect(&name, password.expose(), ip).await;
                     log_login(peer, &name, "connect", &result);
-                    Input::Login(result)
+                    LoginInput::Login(result)
                 }
                 Request::Create { name, password } => {
                     let result = service.create(&name, password.expose(), ip).await;
                     log_login(peer, &name, "create", &result);
-                    Input::Login(result)
+                    LoginInput::Login(result)
                 }
                 Request::Join(join) => joined(world.join_as(join).await, session),
             }
         };
         let input = tokio::time::timeout_at(deadline, call)
             .await
-            .unwrap_or(Input::TimedOut);
-        if let Input::Exists(Err(AccountError::Unavailable(detail))) = &input {
+            .unwrap_or(LoginInput::TimedOut);
+        if let LoginInput::Exists(Err(AccountError::Unavailable(detail))) = &input {
             tracing::warn!(%peer, %detail, "account service unavailable");
         }
         input
@@ -428,14 +657,31 @@ impl<'a> Connection<'a> {
 fn joined(
     result: Result<gsp_engine::Session, gsp_engine::JoinError>,
     session: &mut Option<gsp_engine::Session>,
-) -> Input {
+) -> LoginInput {
     match result {
         Ok(s) => {
             *session = Some(s);
-            Input::Joined(Ok(()))
+            LoginInput::Joined(Ok(()))
         }
-        Err(e) => Input::Joined(Err(e)),
+        Err(e) => LoginInput::Joined(Err(e)),
     }
+}
+
+/// The arguments of a `config` line, if it is one (handled by the
+/// gateway: the settings are the connection's).
+fn config_args(line: &str) -> Option<&str> {
+    let line = line.trim();
+    let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    verb.eq_ignore_ascii_case("config").then_some(rest.trim())
+}
+
+/// Whether `config <args>` changes a setting the world keeps with the
+/// character (`config color 256`): those lines go to the world, which
+/// answers with [`Outbound::Setting`].
+fn kept_with_character(args: &str) -> bool {
+    let mut words = args.split_whitespace();
+    matches!(words.next(), Some(w) if w.eq_ignore_ascii_case("color") || w.eq_ignore_ascii_case("colour"))
+        && words.next().is_some()
 }
 
 /// Logs a login attempt's outcome (never the password).
