@@ -413,12 +413,6 @@ impl BareScene {
         [moved, stepped - moved, start.elapsed() - stepped]
     }
 
-    /// How many avatars the last tick left at rest, moved on open floor,
-    /// and moved through the character controller.
-    pub fn move_paths(&self) -> [usize; 3] {
-        self.world.resource::<gsp_physics::Physics>().move_paths()
-    }
-
     /// Rapier bodies.
     pub fn body_count(&self) -> usize {
         self.rapier.bodies.len()
