@@ -197,17 +197,24 @@ impl ProcessRuntime {
         let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
         let (lines_tx, mut lines_rx) = mpsc::unbounded_channel();
         let lines = ready_line.is_some().then_some(lines_tx);
+        let mut pumps = Vec::with_capacity(2);
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(pump(
+            pumps.push(tokio::spawn(pump(
                 out,
                 ring.clone(),
                 log_file.clone(),
                 gsp_world.then(|| seen_tx.clone()),
                 lines.clone(),
-            ));
+            )));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(err, ring.clone(), log_file.clone(), None, lines));
+            pumps.push(tokio::spawn(pump(
+                err,
+                ring.clone(),
+                log_file.clone(),
+                None,
+                lines,
+            )));
         }
         drop(seen_tx);
         let (exited_tx, mut exited) = watch::channel(None);
@@ -227,6 +234,14 @@ impl ProcessRuntime {
                         at: std::time::SystemTime::now(),
                     },
                 };
+                // What it wrote last is read before its exit is noted (a
+                // grandchild holding the pipes open gets a second).
+                let drained = async {
+                    for pump in pumps {
+                        let _ = pump.await;
+                    }
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drained).await;
                 ring.push(format!("[agent] the world exited ({})", exit.status));
                 let _ = exited_tx.send(Some(exit));
             });
