@@ -136,6 +136,11 @@ pub struct WorldArgs {
     /// default they may play as guests, whose characters are not saved).
     #[arg(long)]
     no_guests: bool,
+    /// Offer `guest <name>` at the telnet login too (by default text
+    /// players need an account): for open worlds, and for load tests,
+    /// where every account login costs a password hash.
+    #[arg(long)]
+    telnet_guests: bool,
     /// Snapshot bandwidth per graphical player, kbit/s.
     #[arg(long, value_name = "KBPS", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(16..=100_000))]
@@ -344,7 +349,7 @@ async fn serve(args: WorldArgs) -> anyhow::Result<()> {
     let telnet_config = TelnetConfig {
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         accounts: Some(accounts),
-        allow_guests: false,
+        allow_guests: args.telnet_guests,
         world_name: args.world_name.clone(),
         tls_port: telnet_tls_addr.map(|a| a.port()),
         hostname: args.mssp_host.clone(),

@@ -17,7 +17,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     pin_world=(taskset -c 0) pin_swarm=(taskset -c 1)
 fi
 export WORLD_PREFIX="${pin_world[*]:-}"
-source "$(dirname "$0")/world.sh" --max-players 5000 --speech-per-second "$rate" --speech-burst "$rate"
+source "$(dirname "$0")/world.sh" --max-players 5000 --telnet-guests --speech-per-second "$rate" --speech-burst "$rate"
 telnet=$(sed -n 's/^listening telnet=//p' "$data/world.out")
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$world/stat"; }
