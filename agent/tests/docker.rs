@@ -231,7 +231,7 @@ async fn a_world_runs_in_a_limited_container_saves_on_stop_and_comes_back() {
     let logs = rt.logs(id, 1000).await.expect("logs");
     assert!(logs.iter().any(|l| l.contains("world saved")), "{logs:#?}");
     assert!(
-        logs.iter().any(|l| l.contains("the world exited (code 0)")),
+        logs.iter().any(|l| l.contains("the world exited (exit code 0)")),
         "{logs:#?}"
     );
     let file = std::fs::read_to_string(&launch.log_file).expect("the log file");
@@ -304,7 +304,7 @@ async fn a_start_that_cannot_work_fails_with_a_clear_error() {
     match rt.start(&bad).await {
         Err(RuntimeError::Failed(out)) => {
             assert!(out.contains("a world name is 1 to 32 letters"), "{out}");
-            assert!(out.contains("the world exited (code 2)"), "{out}");
+            assert!(out.contains("the world exited (exit code 2)"), "{out}");
         }
         other => panic!("expected Failed, got {other:?}"),
     }
