@@ -231,7 +231,8 @@ async fn a_world_runs_in_a_limited_container_saves_on_stop_and_comes_back() {
     let logs = rt.logs(id, 1000).await.expect("logs");
     assert!(logs.iter().any(|l| l.contains("world saved")), "{logs:#?}");
     assert!(
-        logs.iter().any(|l| l.contains("the world exited (exit code 0)")),
+        logs.iter()
+            .any(|l| l.contains("the world exited (exit code 0)")),
         "{logs:#?}"
     );
     let file = std::fs::read_to_string(&launch.log_file).expect("the log file");
